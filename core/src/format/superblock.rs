@@ -1,0 +1,287 @@
+//! The leg superblock: identity, membership and geometry, stored twice.
+
+use super::bytes::{self, Put};
+use super::geometry::{Geometry, GeometryError};
+use super::{check_frame, check_role, seal, CopyRole, DecodeError, MemberFault, Serial, Uuid};
+use super::{BLOCK_SIZE, FORMAT_VERSION, SERIAL_OFFSET};
+
+/// Magic of a superblock.
+pub const SUPERBLOCK_MAGIC: [u8; 8] = *b"DMMIRROR";
+/// Member slots in every superblock.
+pub const MAX_LEGS: usize = 16;
+
+const OFF_VERSION: usize = 8;
+const OFF_ROLE: usize = 10;
+const OFF_SLOT: usize = 11;
+const OFF_FLAGS: usize = 12;
+const OFF_MIRROR_UUID: usize = 32;
+const OFF_LEG_UUID: usize = 48;
+const OFF_EVENT: usize = 64;
+const OFF_CHUNK_SECTORS: usize = 72;
+const OFF_SEGMENT_COUNT: usize = 76;
+const OFF_CHUNK_COUNT: usize = 80;
+const OFF_DATA_OFFSET: usize = 88;
+const OFF_DATA_SECTORS: usize = 96;
+const OFF_BITMAP: [usize; 2] = [104, 112];
+const OFF_MODIFIED_SINCE: usize = 120;
+const OFF_MEMBER_SLOTS: usize = 128;
+const OFF_MEMBERS: usize = 132;
+const MEMBER_LEN: usize = 64;
+const MEMBERS_END: usize = OFF_MEMBERS + MAX_LEGS * MEMBER_LEN;
+
+const M_STATE: usize = 16;
+const M_STATE_EVENT: usize = 24;
+const M_CHECKPOINT: usize = 32;
+const M_RESERVED_END: usize = MEMBER_LEN;
+
+/// The flag bit set while the mirror was shut down cleanly.
+const FLAG_CLEAN: u32 = 1;
+
+/// The recorded state of a member leg.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MemberState {
+    /// Holds every chunk the bitmap does not mark otherwise.
+    InSync,
+    /// Failed an I/O; not trusted until rebuilt.
+    Failed,
+    /// Removed by the operator; not trusted until rebuilt.
+    Removed,
+    /// Being copied to; chunks below the checkpoint are in sync.
+    Rebuilding,
+}
+
+impl MemberState {
+    const fn code(self) -> u8 {
+        match self {
+            MemberState::InSync => 1,
+            MemberState::Failed => 2,
+            MemberState::Removed => 3,
+            MemberState::Rebuilding => 4,
+        }
+    }
+
+    const fn from_code(code: u8) -> Option<MemberState> {
+        match code {
+            1 => Some(MemberState::InSync),
+            2 => Some(MemberState::Failed),
+            3 => Some(MemberState::Removed),
+            4 => Some(MemberState::Rebuilding),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name for status text.
+    pub const fn name(self) -> &'static str {
+        match self {
+            MemberState::InSync => "in-sync",
+            MemberState::Failed => "failed",
+            MemberState::Removed => "removed",
+            MemberState::Rebuilding => "rebuilding",
+        }
+    }
+}
+
+/// One entry of the member table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Member {
+    /// The leg's identity.
+    pub uuid: Uuid,
+    /// Its recorded state.
+    pub state: MemberState,
+    /// The event counter value at which that state was recorded.
+    pub state_event: u64,
+    /// For a rebuilding leg: chunks below this index are in sync.
+    pub rebuild_checkpoint: u64,
+}
+
+/// One copy of a leg's superblock, decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Superblock {
+    /// Serial of this copy on this leg (per leg, for the two-copy protocol).
+    pub serial: Serial,
+    /// The mirror this leg belongs to.
+    pub mirror_uuid: Uuid,
+    /// This leg.
+    pub leg_uuid: Uuid,
+    /// This leg's slot in the member table.
+    pub slot: u8,
+    /// Mirror-wide counter, bumped on every membership or state change.
+    pub event: u64,
+    /// Set when the mirror was shut down cleanly (no write in flight).
+    pub clean: bool,
+    /// Event counter at which the bitmap started recording MODIFIED; 0 when
+    /// the mirror has not been degraded since MODIFIED was last cleared.
+    pub modified_since_event: u64,
+    /// Where metadata and data live.
+    pub geometry: Geometry,
+    /// The member table: slot to leg.
+    pub members: [Option<Member>; MAX_LEGS],
+}
+
+impl Superblock {
+    /// Applies every check a reader applies to the decoded fields.
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        if self.serial == Serial::NEVER {
+            return Err(DecodeError::ZeroSerial);
+        }
+        self.geometry.validate().map_err(DecodeError::BadGeometry)?;
+        let slot = self.slot;
+        let fault = |slot: usize, reason| DecodeError::BadMember {
+            slot: slot as u8,
+            reason,
+        };
+        let own = self
+            .members
+            .get(slot as usize)
+            .ok_or(fault(slot as usize, MemberFault::SlotOutOfRange))?;
+        if !own.is_some_and(|m| m.uuid == self.leg_uuid) {
+            return Err(fault(slot as usize, MemberFault::OwnSlotMismatch));
+        }
+        for (i, member) in self.members.iter().enumerate() {
+            let Some(m) = member else { continue };
+            if m.uuid.is_nil() {
+                return Err(fault(i, MemberFault::NilUuid));
+            }
+            if m.rebuild_checkpoint > self.geometry.chunk_count {
+                return Err(fault(i, MemberFault::CheckpointPastEnd));
+            }
+            if self.members[..i].iter().flatten().any(|o| o.uuid == m.uuid) {
+                return Err(fault(i, MemberFault::DuplicateUuid));
+            }
+        }
+        Ok(())
+    }
+
+    /// Encodes this superblock as the copy `role` into `out`, after the
+    /// same checks a reader applies.
+    pub fn encode(&self, role: CopyRole, out: &mut [u8; BLOCK_SIZE]) -> Result<(), DecodeError> {
+        self.validate()?;
+        out.fill(0);
+        let mut put = Put(out);
+        put.bytes(0, &SUPERBLOCK_MAGIC);
+        put.u16(OFF_VERSION, FORMAT_VERSION);
+        put.u8(OFF_ROLE, role.code());
+        put.u8(OFF_SLOT, self.slot);
+        put.u32(OFF_FLAGS, if self.clean { FLAG_CLEAN } else { 0 });
+        put.u64(SERIAL_OFFSET, self.serial.get());
+        put.bytes(OFF_MIRROR_UUID, &self.mirror_uuid.0);
+        put.bytes(OFF_LEG_UUID, &self.leg_uuid.0);
+        put.u64(OFF_EVENT, self.event);
+        let g = &self.geometry;
+        put.u32(OFF_CHUNK_SECTORS, g.chunk_sectors);
+        put.u32(OFF_SEGMENT_COUNT, g.segment_count);
+        put.u64(OFF_CHUNK_COUNT, g.chunk_count);
+        put.u64(OFF_DATA_OFFSET, g.data_offset);
+        put.u64(OFF_DATA_SECTORS, g.data_sectors);
+        put.u64(OFF_BITMAP[0], g.bitmap_sector[0]);
+        put.u64(OFF_BITMAP[1], g.bitmap_sector[1]);
+        put.u64(OFF_MODIFIED_SINCE, self.modified_since_event);
+        put.u32(OFF_MEMBER_SLOTS, MAX_LEGS as u32);
+        for (i, m) in self.members.iter().enumerate() {
+            let Some(m) = m else { continue };
+            let base = OFF_MEMBERS + i * MEMBER_LEN;
+            put.bytes(base, &m.uuid.0);
+            put.u8(base + M_STATE, m.state.code());
+            put.u64(base + M_STATE_EVENT, m.state_event);
+            put.u64(base + M_CHECKPOINT, m.rebuild_checkpoint);
+        }
+        seal(out);
+        Ok(())
+    }
+
+    /// Decodes the copy read from the place of `role`. Never panics.
+    pub fn decode(block: &[u8], role: CopyRole) -> Result<Superblock, DecodeError> {
+        check_frame(block, &SUPERBLOCK_MAGIC, OFF_VERSION)?;
+        check_role(bytes::u8_at(block, OFF_ROLE)?, role)?;
+        let flags = bytes::u32_at(block, OFF_FLAGS)?;
+        if flags & !FLAG_CLEAN != 0 {
+            return Err(DecodeError::UnknownFlags { flags });
+        }
+        bytes::expect_zero(block, 28, OFF_MIRROR_UUID)?;
+        let slots = bytes::u32_at(block, OFF_MEMBER_SLOTS)?;
+        if slots != MAX_LEGS as u32 {
+            return Err(DecodeError::BadGeometry(GeometryError::Inconsistent));
+        }
+        let mut members = [None; MAX_LEGS];
+        for (i, member) in members.iter_mut().enumerate() {
+            *member = decode_member(block, i)?;
+        }
+        bytes::expect_zero(block, MEMBERS_END, BLOCK_SIZE)?;
+        let geometry = Geometry {
+            chunk_sectors: bytes::u32_at(block, OFF_CHUNK_SECTORS)?,
+            segment_count: bytes::u32_at(block, OFF_SEGMENT_COUNT)?,
+            chunk_count: bytes::u64_at(block, OFF_CHUNK_COUNT)?,
+            data_offset: bytes::u64_at(block, OFF_DATA_OFFSET)?,
+            data_sectors: bytes::u64_at(block, OFF_DATA_SECTORS)?,
+            bitmap_sector: [
+                bytes::u64_at(block, OFF_BITMAP[0])?,
+                bytes::u64_at(block, OFF_BITMAP[1])?,
+            ],
+        };
+        let sb = Superblock {
+            serial: Serial::new(bytes::u64_at(block, SERIAL_OFFSET)?),
+            mirror_uuid: Uuid(bytes::field(block, OFF_MIRROR_UUID)?),
+            leg_uuid: Uuid(bytes::field(block, OFF_LEG_UUID)?),
+            slot: bytes::u8_at(block, OFF_SLOT)?,
+            event: bytes::u64_at(block, OFF_EVENT)?,
+            clean: flags & FLAG_CLEAN != 0,
+            modified_since_event: bytes::u64_at(block, OFF_MODIFIED_SINCE)?,
+            geometry,
+            members,
+        };
+        sb.validate()?;
+        Ok(sb)
+    }
+}
+
+fn decode_member(block: &[u8], slot: usize) -> Result<Option<Member>, DecodeError> {
+    let base = OFF_MEMBERS + slot * MEMBER_LEN;
+    let fault = |reason| DecodeError::BadMember {
+        slot: slot as u8,
+        reason,
+    };
+    let code = bytes::u8_at(block, base + M_STATE)?;
+    if code == 0 {
+        return match bytes::expect_zero(block, base, base + MEMBER_LEN) {
+            Ok(()) => Ok(None),
+            Err(_) => Err(fault(MemberFault::EmptySlotNotZero)),
+        };
+    }
+    let state = MemberState::from_code(code).ok_or(fault(MemberFault::UnknownState(code)))?;
+    bytes::expect_zero(block, base + M_STATE + 1, base + M_STATE_EVENT)?;
+    bytes::expect_zero(block, base + M_CHECKPOINT + 8, base + M_RESERVED_END)?;
+    Ok(Some(Member {
+        uuid: Uuid(bytes::field(block, base)?),
+        state,
+        state_event: bytes::u64_at(block, base + M_STATE_EVENT)?,
+        rebuild_checkpoint: bytes::u64_at(block, base + M_CHECKPOINT)?,
+    }))
+}
+
+/// The outcome of reading both superblock copies of one leg.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SuperblockLoad {
+    /// The copy used, if either is valid.
+    pub chosen: super::Chosen,
+    /// Per copy (primary, secondary): the decoded superblock, or why not.
+    pub copies: [Result<Superblock, DecodeError>; 2],
+}
+
+impl SuperblockLoad {
+    /// Reads both copies and applies the spec's choice rule.
+    pub fn read(primary: &[u8], secondary: &[u8]) -> SuperblockLoad {
+        let copies = [
+            Superblock::decode(primary, CopyRole::Primary),
+            Superblock::decode(secondary, CopyRole::Secondary),
+        ];
+        let serial = |r: &Result<Superblock, DecodeError>| r.as_ref().ok().map(|sb| sb.serial);
+        let chosen = super::choose_copy(serial(&copies[0]), serial(&copies[1]));
+        SuperblockLoad { chosen, copies }
+    }
+
+    /// The trusted superblock, if either copy is valid.
+    pub fn superblock(&self) -> Option<&Superblock> {
+        let role = self.chosen.role()?;
+        self.copies[role.index()].as_ref().ok()
+    }
+}
