@@ -1,1 +1,513 @@
-fn main() {}
+//! mirrorctl: create and inspect dm-mirror legs offline.
+
+mod leg;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use dmmirror_core::format::*;
+use leg::{foreign_signature, newest_serial, Leg, LegMeta};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "mirrorctl",
+    version,
+    about = "Create and inspect dm-mirror legs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write fresh metadata (superblocks and bitmaps) on every leg.
+    Create {
+        /// Chunk size: bytes, or with a K, M or G suffix; a power of two from 4K to 1G.
+        #[arg(long, default_value = "1M", value_parser = parse_size)]
+        chunk_size: u64,
+        /// Overwrite legs that carry a filesystem, partition table or mirror metadata.
+        #[arg(long)]
+        force: bool,
+        /// The legs: files or block devices.
+        #[arg(required = true, num_args = 1..=MAX_LEGS)]
+        legs: Vec<PathBuf>,
+    },
+    /// Print a leg's superblock copies and bitmap summary.
+    Examine {
+        leg: PathBuf,
+        /// Also list the chunks that are not CLEAN or UNWRITTEN, or that are MODIFIED.
+        #[arg(long)]
+        chunks: bool,
+    },
+    /// Low-level operations for tests and demonstrations.
+    #[command(subcommand)]
+    Debug(Debug),
+}
+
+#[derive(Subcommand)]
+enum Debug {
+    /// Update chunk bytes in a leg's bitmap with the spec's two-copy protocol.
+    Mark {
+        leg: PathBuf,
+        /// Chunk indexes, comma separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        chunks: Vec<u64>,
+        #[arg(long, value_enum)]
+        state: StateArg,
+        /// Also set MODIFIED.
+        #[arg(long)]
+        modified: bool,
+        /// Simulate a crash: write only this many sectors (0-7) of the
+        /// first segment's primary copy, then stop.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..8))]
+        tear_primary: Option<u8>,
+    },
+    /// Flip one byte of one metadata copy (silent media corruption).
+    Corrupt {
+        leg: PathBuf,
+        /// Bitmap segment index; without it, the superblock.
+        #[arg(long)]
+        segment: Option<u32>,
+        #[arg(long, value_enum)]
+        copy: CopyArg,
+        /// Byte offset within the 4 KiB block.
+        #[arg(long, default_value_t = 100)]
+        byte: usize,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StateArg {
+    Clean,
+    Dirty,
+    Unwritten,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CopyArg {
+    Primary,
+    Secondary,
+}
+
+impl From<CopyArg> for CopyRole {
+    fn from(c: CopyArg) -> CopyRole {
+        match c {
+            CopyArg::Primary => CopyRole::Primary,
+            CopyArg::Secondary => CopyRole::Secondary,
+        }
+    }
+}
+
+/// An error with the exit code it maps to: 1 for bad metadata or I/O, 2 for
+/// bad usage (clap uses 2 as well).
+struct Failure(u8, String);
+
+type Outcome = Result<(), Failure>;
+
+fn fail<T>(code: u8, msg: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure(code, msg.into()))
+}
+
+fn io_err(path: &std::path::Path) -> impl Fn(std::io::Error) -> Failure + '_ {
+    move |e| Failure(1, format!("{}: {e}", path.display()))
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, mult) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 1 << 20),
+        Some(b'g' | b'G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("'{s}' is not a size (try 64K, 1M)"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Create {
+            chunk_size,
+            force,
+            legs,
+        } => create(chunk_size, force, &legs),
+        Command::Examine { leg, chunks } => examine(&leg, chunks),
+        Command::Debug(Debug::Mark {
+            leg,
+            chunks,
+            state,
+            modified,
+            tear_primary,
+        }) => mark(&leg, &chunks, state, modified, tear_primary),
+        Command::Debug(Debug::Corrupt {
+            leg,
+            segment,
+            copy,
+            byte,
+        }) => corrupt(&leg, segment, copy.into(), byte),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, msg)) => {
+            eprintln!("mirrorctl: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn random_uuid() -> std::io::Result<Uuid> {
+    let mut bytes = [0u8; 16];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+    Ok(Uuid::from_random_bytes(bytes))
+}
+
+fn create(chunk_bytes: u64, force: bool, paths: &[PathBuf]) -> Outcome {
+    if chunk_bytes % SECTOR_SIZE as u64 != 0
+        || chunk_bytes / SECTOR_SIZE as u64 > u64::from(u32::MAX)
+    {
+        return fail(
+            2,
+            format!("chunk size {chunk_bytes} is not a whole number of sectors"),
+        );
+    }
+    let chunk_sectors = (chunk_bytes / SECTOR_SIZE as u64) as u32;
+    for (i, p) in paths.iter().enumerate() {
+        if paths[..i].iter().any(|q| q == p) {
+            return fail(2, format!("{} named twice", p.display()));
+        }
+    }
+    let legs = paths
+        .iter()
+        .map(|p| Leg::open(p, true).map_err(io_err(p)))
+        .collect::<Result<Vec<_>, _>>()?;
+    for leg in &legs {
+        if let Some(what) = foreign_signature(leg).map_err(io_err(&leg.path))? {
+            if !force {
+                return fail(
+                    1,
+                    format!(
+                        "{} holds {what}; use --force to overwrite it",
+                        leg.path.display()
+                    ),
+                );
+            }
+            eprintln!(
+                "mirrorctl: overwriting {what} on {} (--force)",
+                leg.path.display()
+            );
+        }
+    }
+    let smallest = legs.iter().map(|l| l.sectors).min().unwrap_or(0);
+    let geometry = Geometry::for_leg(smallest, chunk_sectors)
+        .map_err(|e| Failure(1, format!("cannot create: {e}")))?;
+    let mirror_uuid = random_uuid().map_err(|e| Failure(1, format!("random uuid: {e}")))?;
+    let mut members = [None; MAX_LEGS];
+    for m in members.iter_mut().take(legs.len()) {
+        let uuid = random_uuid().map_err(|e| Failure(1, format!("random uuid: {e}")))?;
+        *m = Some(Member {
+            uuid,
+            state: MemberState::InSync,
+            state_event: 1,
+            rebuild_checkpoint: 0,
+        });
+    }
+    let unwritten = vec![ChunkByte::UNWRITTEN.raw(); CHUNKS_PER_SEGMENT];
+    for (slot, leg) in legs.iter().enumerate() {
+        let sb = Superblock {
+            serial: Serial::FIRST,
+            mirror_uuid,
+            leg_uuid: members[slot].expect("filled above").uuid,
+            slot: slot as u8,
+            event: 1,
+            clean: true,
+            modified_since_event: 0,
+            geometry,
+            members,
+        };
+        // Bitmap first, superblocks last: until the superblock is durable
+        // the leg is not a mirror leg, so a crash leaves nothing half-made.
+        for role in CopyRole::BOTH {
+            for index in 0..geometry.segment_count {
+                let (_, count) = geometry.segment_chunks(index);
+                let header = SegmentHeader {
+                    role,
+                    index,
+                    serial: Serial::FIRST,
+                    mirror_uuid,
+                    chunk_count: geometry.chunk_count,
+                };
+                let mut block = [0u8; BLOCK_SIZE];
+                encode_segment(&header, &unwritten[..count as usize], &mut block)
+                    .expect("valid by construction");
+                leg.write_durable(geometry.segment_sector(role, index), &block)
+                    .map_err(io_err(&leg.path))?;
+            }
+        }
+        for role in CopyRole::BOTH {
+            let mut block = [0u8; BLOCK_SIZE];
+            sb.encode(role, &mut block).expect("valid by construction");
+            leg.write_durable(geometry::SUPERBLOCK_SECTOR[role.index()], &block)
+                .map_err(io_err(&leg.path))?;
+        }
+    }
+    println!(
+        "mirror {mirror_uuid}: {} legs, {} chunks of {} KiB",
+        legs.len(),
+        geometry.chunk_count,
+        chunk_bytes / 1024
+    );
+    println!(
+        "data: {} sectors at sector {} of each leg",
+        geometry.data_sectors, geometry.data_offset
+    );
+    Ok(())
+}
+
+fn copy_line<T>(
+    role: CopyRole,
+    r: &Result<T, DecodeError>,
+    serial: impl Fn(&T) -> Serial,
+    chosen: Chosen,
+) -> String {
+    let mark = if chosen.role() == Some(role) {
+        " (used)"
+    } else {
+        ""
+    };
+    match r {
+        Ok(v) => format!("{:<9} valid, serial {}{mark}", role.name(), serial(v)),
+        Err(e) => format!("{:<9} INVALID: {e}", role.name()),
+    }
+}
+
+fn examine(path: &Path, list_chunks: bool) -> Outcome {
+    let leg = Leg::open(path, false).map_err(io_err(path))?;
+    let meta = LegMeta::read(&leg).map_err(io_err(path))?;
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "{}:", path.display());
+    let sbl = &meta.superblocks;
+    let _ = writeln!(w, "superblock copies:");
+    for role in CopyRole::BOTH {
+        let _ = writeln!(
+            w,
+            "  {}",
+            copy_line(role, &sbl.copies[role.index()], |s| s.serial, sbl.chosen)
+        );
+    }
+    let Some(sb) = meta.superblock() else {
+        print!("{out}");
+        return fail(
+            1,
+            format!(
+                "{}: no valid superblock copy: not a dm-mirror leg, or both copies are damaged",
+                path.display()
+            ),
+        );
+    };
+    let g = &sb.geometry;
+    let _ = writeln!(w, "mirror uuid:   {}", sb.mirror_uuid);
+    let _ = writeln!(w, "leg uuid:      {} (slot {})", sb.leg_uuid, sb.slot);
+    let _ = writeln!(w, "event:         {}", sb.event);
+    let _ = writeln!(
+        w,
+        "shutdown:      {}",
+        if sb.clean { "clean" } else { "UNCLEAN" }
+    );
+    let _ = writeln!(
+        w,
+        "chunk size:    {} KiB, {} chunks",
+        u64::from(g.chunk_sectors) / 2,
+        g.chunk_count
+    );
+    let _ = writeln!(
+        w,
+        "data:          {} sectors at sector {}",
+        g.data_sectors, g.data_offset
+    );
+    let _ = writeln!(
+        w,
+        "bitmap:        {} segments per copy at sectors {} and {}",
+        g.segment_count, g.bitmap_sector[0], g.bitmap_sector[1]
+    );
+    if sb.modified_since_event != 0 {
+        let _ = writeln!(
+            w,
+            "degraded:      MODIFIED recorded since event {}",
+            sb.modified_since_event
+        );
+    }
+    let _ = writeln!(w, "members:");
+    for (slot, m) in sb.members.iter().enumerate() {
+        let Some(m) = m else { continue };
+        let this = if slot == usize::from(sb.slot) {
+            "  <- this leg"
+        } else {
+            ""
+        };
+        let cp = if m.state == MemberState::Rebuilding {
+            format!(" checkpoint {}", m.rebuild_checkpoint)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            w,
+            "  {slot:>2} {} {:<10} since event {}{cp}{this}",
+            m.uuid,
+            m.state.name(),
+            m.state_event
+        );
+    }
+    let mut counts = [0u64; 4];
+    for &b in &meta.chunks {
+        let cb = ChunkByte::from_raw(b).expect("loaded bytes are valid");
+        counts[cb.status() as usize] += 1;
+        counts[3] += u64::from(cb.is_modified());
+    }
+    let _ = writeln!(
+        w,
+        "bitmap chunks: {} clean, {} dirty, {} unwritten, {} modified",
+        counts[ChunkStatus::Clean as usize],
+        counts[ChunkStatus::Dirty as usize],
+        counts[ChunkStatus::Unwritten as usize],
+        counts[3]
+    );
+    let damaged: Vec<_> = meta
+        .segments
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.copies.iter().any(Result::is_err))
+        .collect();
+    let _ = writeln!(
+        w,
+        "bitmap segments: {} of {} with a damaged copy",
+        damaged.len(),
+        meta.segments.len()
+    );
+    for (index, load) in damaged {
+        let _ = writeln!(w, "  segment {index}:");
+        for role in CopyRole::BOTH {
+            let _ = writeln!(
+                w,
+                "    {}",
+                copy_line(role, &load.copies[role.index()], |s| *s, load.chosen)
+            );
+        }
+        if load.chosen == Chosen::Neither {
+            let (first, count) = g.segment_chunks(index as u32);
+            let _ = writeln!(
+                w,
+                "    both copies lost: chunks {first}-{} taken as DIRTY+MODIFIED",
+                first + u64::from(count) - 1
+            );
+        }
+    }
+    if list_chunks {
+        let _ = writeln!(w, "chunks not clean/unwritten, or modified:");
+        for (i, &b) in meta.chunks.iter().enumerate() {
+            let cb = ChunkByte::from_raw(b).expect("loaded bytes are valid");
+            if cb.status() == ChunkStatus::Dirty || cb.is_modified() {
+                let m = if cb.is_modified() { "+MODIFIED" } else { "" };
+                let _ = writeln!(w, "  {i:>10} {:?}{m}", cb.status());
+            }
+        }
+    }
+    print!("{out}");
+    Ok(())
+}
+
+fn mark(path: &Path, chunks: &[u64], state: StateArg, modified: bool, tear: Option<u8>) -> Outcome {
+    let leg = Leg::open(path, true).map_err(io_err(path))?;
+    let meta = LegMeta::read(&leg).map_err(io_err(path))?;
+    let Some(sb) = meta.superblock().copied() else {
+        return fail(1, format!("{}: no valid superblock", path.display()));
+    };
+    let g = sb.geometry;
+    let status = match state {
+        StateArg::Clean => ChunkStatus::Clean,
+        StateArg::Dirty => ChunkStatus::Dirty,
+        StateArg::Unwritten => ChunkStatus::Unwritten,
+    };
+    let mut bytes = meta.chunks.clone();
+    let mut touched: Vec<u32> = Vec::new();
+    for &c in chunks {
+        if c >= g.chunk_count {
+            return fail(
+                2,
+                format!("chunk {c} out of range (the mirror has {})", g.chunk_count),
+            );
+        }
+        bytes[c as usize] = ChunkByte::new(status, modified).raw();
+        touched.push(g.segment_of(c));
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    for index in touched {
+        let (first, count) = g.segment_chunks(index);
+        let serial = newest_serial(&meta.segments[index as usize]).next();
+        let content = &bytes[first as usize..(first + u64::from(count)) as usize];
+        for role in CopyRole::BOTH {
+            let header = SegmentHeader {
+                role,
+                index,
+                serial,
+                mirror_uuid: sb.mirror_uuid,
+                chunk_count: g.chunk_count,
+            };
+            let mut block = [0u8; BLOCK_SIZE];
+            encode_segment(&header, content, &mut block).expect("valid by construction");
+            let sector = g.segment_sector(role, index);
+            if let (CopyRole::Primary, Some(n)) = (role, tear) {
+                let len = usize::from(n) * SECTOR_SIZE;
+                leg.write_durable(sector, &block[..len])
+                    .map_err(io_err(path))?;
+                println!("segment {index}: wrote {n} of 8 sectors of the primary (serial {serial}), then stopped as if crashed");
+                return Ok(());
+            }
+            leg.write_durable(sector, &block).map_err(io_err(path))?;
+        }
+        println!("segment {index}: both copies written with serial {serial}");
+    }
+    Ok(())
+}
+
+fn corrupt(path: &Path, segment: Option<u32>, role: CopyRole, byte: usize) -> Outcome {
+    if byte >= BLOCK_SIZE {
+        return fail(
+            2,
+            format!("byte offset {byte} is outside the {BLOCK_SIZE}-byte block"),
+        );
+    }
+    let leg = Leg::open(path, true).map_err(io_err(path))?;
+    let sector = match segment {
+        None => geometry::SUPERBLOCK_SECTOR[role.index()],
+        Some(index) => {
+            let meta = LegMeta::read(&leg).map_err(io_err(path))?;
+            let Some(sb) = meta.superblock() else {
+                return fail(1, "no valid superblock to locate the bitmap");
+            };
+            if index >= sb.geometry.segment_count {
+                return fail(
+                    2,
+                    format!(
+                        "segment {index} out of range ({} segments)",
+                        sb.geometry.segment_count
+                    ),
+                );
+            }
+            sb.geometry.segment_sector(role, index)
+        }
+    };
+    let mut block = leg.read_block(sector).map_err(io_err(path))?;
+    block[byte] ^= 0xff;
+    leg.write_durable(sector, &block).map_err(io_err(path))?;
+    println!(
+        "flipped byte {byte} of the {} copy at sector {sector}",
+        role.name()
+    );
+    Ok(())
+}

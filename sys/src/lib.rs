@@ -1,7 +1,9 @@
 //! C ABI over `dmmirror-core`. This crate grows into the full handle-based
 //! API in its own issue; for now it exports the format version so that the
 //! archive can be built and linked for the host and the kernel target.
-#![no_std]
+// The kernel build has no std; the host build links std so that C test
+// programs can use the archive like any userspace library.
+#![cfg_attr(target_os = "none", no_std)]
 
 /// The on-disk format version the linked core reads and writes.
 #[no_mangle]

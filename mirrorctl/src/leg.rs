@@ -1,0 +1,146 @@
+//! A leg opened from a file or block device, and its metadata as read from it.
+
+use dmmirror_core::format::*;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+pub struct Leg {
+    pub path: PathBuf,
+    file: File,
+    pub sectors: u64,
+}
+
+impl Leg {
+    pub fn open(path: &Path, write: bool) -> io::Result<Leg> {
+        let mut file = OpenOptions::new().read(true).write(write).open(path)?;
+        // Works for regular files and block devices alike.
+        let bytes = file.seek(SeekFrom::End(0))?;
+        Ok(Leg {
+            path: path.to_owned(),
+            file,
+            sectors: bytes / SECTOR_SIZE as u64,
+        })
+    }
+
+    pub fn read_block(&self, sector: u64) -> io::Result<[u8; BLOCK_SIZE]> {
+        let mut buf = [0u8; BLOCK_SIZE];
+        let offset = sector * SECTOR_SIZE as u64;
+        // A block past the end of a short file reads as zeros (then fails its checks).
+        let mut done = 0;
+        while done < BLOCK_SIZE {
+            let n = self.file.read_at(&mut buf[done..], offset + done as u64)?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        Ok(buf)
+    }
+
+    pub fn read_bytes(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.file.read_exact_at(buf, offset)
+    }
+
+    /// Writes `data` at `sector` and makes it durable before returning: the
+    /// spec's "write, then flush" step.
+    pub fn write_durable(&self, sector: u64, data: &[u8]) -> io::Result<()> {
+        self.file.write_all_at(data, sector * SECTOR_SIZE as u64)?;
+        self.file.sync_data()
+    }
+}
+
+/// Everything `examine` knows about a leg's metadata.
+pub struct LegMeta {
+    pub superblocks: SuperblockLoad,
+    /// Per segment, the load report; empty when no superblock is valid.
+    pub segments: Vec<SegmentLoad>,
+    /// The trusted chunk bytes, one per chunk.
+    pub chunks: Vec<u8>,
+}
+
+impl LegMeta {
+    pub fn read(leg: &Leg) -> io::Result<LegMeta> {
+        let [p, s] = geometry::SUPERBLOCK_SECTOR;
+        let superblocks = SuperblockLoad::read(&leg.read_block(p)?, &leg.read_block(s)?);
+        let mut meta = LegMeta {
+            superblocks,
+            segments: Vec::new(),
+            chunks: Vec::new(),
+        };
+        let Some(sb) = superblocks.superblock().copied() else {
+            return Ok(meta);
+        };
+        let g = sb.geometry;
+        meta.chunks = vec![0; g.chunk_count as usize];
+        for index in 0..g.segment_count {
+            let copies = [
+                leg.read_block(g.segment_sector(CopyRole::Primary, index))?,
+                leg.read_block(g.segment_sector(CopyRole::Secondary, index))?,
+            ];
+            let (first, count) = g.segment_chunks(index);
+            let out = &mut meta.chunks[first as usize..(first + u64::from(count)) as usize];
+            let load = load_segment(
+                [&copies[0], &copies[1]],
+                index,
+                sb.mirror_uuid,
+                g.chunk_count,
+                out,
+            )
+            .map_err(|e| io::Error::other(format!("segment {index}: {e}")))?;
+            meta.segments.push(load);
+        }
+        Ok(meta)
+    }
+
+    pub fn superblock(&self) -> Option<&Superblock> {
+        self.superblocks.superblock()
+    }
+}
+
+/// The newest serial among the valid copies of a segment.
+pub fn newest_serial(load: &SegmentLoad) -> Serial {
+    load.chosen
+        .role()
+        .and_then(|r| load.copies[r.index()].ok())
+        .unwrap_or(Serial::NEVER)
+}
+
+/// Names a known on-disk signature found at the start of a device, if any,
+/// so that `create` does not destroy a filesystem or a partition table.
+pub fn foreign_signature(leg: &Leg) -> io::Result<Option<&'static str>> {
+    let mut head = vec![0u8; 70 * 1024];
+    let len = (leg.sectors * SECTOR_SIZE as u64).min(head.len() as u64) as usize;
+    leg.read_bytes(0, &mut head[..len])?;
+    let at = |off: usize, magic: &[u8]| head.get(off..off + magic.len()) == Some(magic);
+    let found = [
+        (
+            at(0, b"DMMIRROR") || at(4096, b"DMMIRROR"),
+            "dm-mirror metadata",
+        ),
+        (at(512, b"EFI PART"), "a GPT partition table"),
+        (at(1080, &[0x53, 0xef]), "an ext2/3/4 filesystem"),
+        (at(0, b"XFSB"), "an XFS filesystem"),
+        (at(65600, b"_BHRfS_M"), "a btrfs filesystem"),
+        (at(512, b"LABELONE"), "an LVM physical volume"),
+        (at(4086, b"SWAPSPACE2"), "a swap area"),
+        (at(4096, &[0xfc, 0x4e, 0x2b, 0xa9]), "an md RAID superblock"),
+        (
+            at(65536 + 1372, &[0x19, 0x01, 0x54, 0x19]),
+            "a UFS2 filesystem",
+        ),
+        (
+            at(0, &[0x31, 0x30, 0x52, 0xc5, 0x4d, 0x41, 0x48, 0xc8]),
+            "a HAMMER filesystem",
+        ),
+        (
+            at(510, &[0x55, 0xaa]),
+            "an MBR partition table or boot sector",
+        ),
+    ];
+    Ok(found
+        .into_iter()
+        .find(|(hit, _)| *hit)
+        .map(|(_, name)| name))
+}
