@@ -18,3 +18,45 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     // one happens anyway, stopping here beats unwinding through C.
     loop {}
 }
+
+/// Checks whether `block` (`len` bytes, read from the superblock copy
+/// `role`: 0 primary, 1 secondary) is a valid dm-mirror superblock.
+/// Returns 1 when valid, 0 when not (any reason), -1 on bad arguments.
+///
+/// # Safety
+/// `block` must be null or point to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_superblock_probe(block: *const u8, len: usize, role: u32) -> i32 {
+    use dmmirror_core::format::{CopyRole, Superblock};
+    let role = match role {
+        0 => CopyRole::Primary,
+        1 => CopyRole::Secondary,
+        _ => return -1,
+    };
+    if block.is_null() {
+        return -1;
+    }
+    // SAFETY: the caller promises `len` readable bytes at a non-null `block`.
+    let bytes = unsafe { core::slice::from_raw_parts(block, len) };
+    i32::from(Superblock::decode(bytes, role).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_tells_a_superblock_from_zeros() {
+        let zeros = [0u8; 4096];
+        assert_eq!(
+            unsafe { dmm_superblock_probe(zeros.as_ptr(), zeros.len(), 0) },
+            0
+        );
+        assert_eq!(unsafe { dmm_superblock_probe(core::ptr::null(), 0, 0) }, -1);
+        assert_eq!(
+            unsafe { dmm_superblock_probe(zeros.as_ptr(), zeros.len(), 2) },
+            -1
+        );
+        assert_eq!(dmm_format_version(), 1);
+    }
+}

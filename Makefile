@@ -1,0 +1,40 @@
+# dm-mirror: the front door. Every target installs what it needs.
+SHELL := /bin/bash
+.PHONY: all build setup test lint kernel-check fuzz demo clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	cargo build --workspace
+	scripts/check-kernel-build.sh
+
+lint: setup
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+kernel-check: setup
+	scripts/check-kernel-build.sh
+
+fuzz: setup
+	scripts/fuzz.sh $(or $(SECONDS),20)
+
+# The README's test command: lints, every test, the kernel-target build,
+# a bounded fuzz run and the demo; the last line sums up the test results.
+test: setup lint kernel-check
+	@mkdir -p build
+	cargo test --workspace 2>&1 | tee build/test.log; test $${PIPESTATUS[0]} -eq 0
+	scripts/fuzz.sh 20
+	scripts/demo.sh > build/demo.log 2>&1 || { cat build/demo.log; exit 1; }
+	@tail -n 1 build/demo.log
+	@scripts/test-summary.sh build/test.log
+
+# The README's main job (until the kernel rig exists).
+demo:
+	scripts/demo.sh
+
+clean:
+	cargo clean
+	rm -rf build fuzz/target fuzz/corpus fuzz/artifacts

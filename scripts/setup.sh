@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the build and tests need on a fresh Debian machine with
+# rustup. Idempotent: each step is skipped when already done.
+set -euo pipefail
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+apt_install() { # apt_install PKG...: install the Debian packages that are missing
+	local missing=()
+	for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "setup: apt-get install ${missing[*]}"
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+apt_install binutils gcc make
+
+if ! rustup target list --installed | grep -qx x86_64-unknown-none; then
+	echo "setup: rustup target add x86_64-unknown-none"
+	rustup target add x86_64-unknown-none
+fi
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+
+# Fuzzing needs a nightly compiler (sanitizer coverage flags) and cargo-fuzz.
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+	echo "setup: rustup toolchain install nightly"
+	rustup toolchain install nightly --profile minimal
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+	echo "setup: cargo install cargo-fuzz"
+	cargo install --locked cargo-fuzz
+fi
+echo "setup: done"
