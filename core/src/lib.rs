@@ -7,4 +7,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+extern crate alloc;
+
 pub mod format;
+pub mod mirror;

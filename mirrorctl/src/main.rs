@@ -204,55 +204,14 @@ fn create(chunk_bytes: u64, force: bool, paths: &[PathBuf]) -> Outcome {
     let smallest = legs.iter().map(|l| l.sectors).min().unwrap_or(0);
     let geometry = Geometry::for_leg(smallest, chunk_sectors)
         .map_err(|e| Failure(1, format!("cannot create: {e}")))?;
-    let mirror_uuid = random_uuid().map_err(|e| Failure(1, format!("random uuid: {e}")))?;
-    let mut members = [None; MAX_LEGS];
-    for m in members.iter_mut().take(legs.len()) {
-        let uuid = random_uuid().map_err(|e| Failure(1, format!("random uuid: {e}")))?;
-        *m = Some(Member {
-            uuid,
-            state: MemberState::InSync,
-            state_event: 1,
-            rebuild_checkpoint: 0,
-        });
-    }
-    let unwritten = vec![ChunkByte::UNWRITTEN.raw(); CHUNKS_PER_SEGMENT];
+    let uuid = || random_uuid().map_err(|e| Failure(1, format!("random uuid: {e}")));
+    let mirror_uuid = uuid()?;
+    let leg_uuids = legs.iter().map(|_| uuid()).collect::<Result<Vec<_>, _>>()?;
     for (slot, leg) in legs.iter().enumerate() {
-        let sb = Superblock {
-            serial: Serial::FIRST,
-            mirror_uuid,
-            leg_uuid: members[slot].expect("filled above").uuid,
-            slot: slot as u8,
-            event: 1,
-            clean: true,
-            modified_since_event: 0,
-            geometry,
-            members,
-        };
-        // Bitmap first, superblocks last: until the superblock is durable
-        // the leg is not a mirror leg, so a crash leaves nothing half-made.
-        for role in CopyRole::BOTH {
-            for index in 0..geometry.segment_count {
-                let (_, count) = geometry.segment_chunks(index);
-                let header = SegmentHeader {
-                    role,
-                    index,
-                    serial: Serial::FIRST,
-                    mirror_uuid,
-                    chunk_count: geometry.chunk_count,
-                };
-                let mut block = [0u8; BLOCK_SIZE];
-                encode_segment(&header, &unwritten[..count as usize], &mut block)
-                    .expect("valid by construction");
-                leg.write_durable(geometry.segment_sector(role, index), &block)
-                    .map_err(io_err(&leg.path))?;
-            }
-        }
-        for role in CopyRole::BOTH {
-            let mut block = [0u8; BLOCK_SIZE];
-            sb.encode(role, &mut block).expect("valid by construction");
-            leg.write_durable(geometry::SUPERBLOCK_SECTOR[role.index()], &block)
-                .map_err(io_err(&leg.path))?;
-        }
+        let sb = new_superblock(mirror_uuid, &leg_uuids, slot, geometry)
+            .map_err(|e| Failure(2, format!("{e:?}")))?;
+        new_leg_blocks(&sb, |sector, block| leg.write_durable(sector, block))
+            .map_err(io_err(&leg.path))?;
     }
     println!(
         "mirror {mirror_uuid}: {} legs, {} chunks of {} KiB",

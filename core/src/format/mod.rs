@@ -6,6 +6,7 @@
 
 pub mod bitmap;
 mod bytes;
+pub mod create;
 pub mod geometry;
 mod serial;
 pub mod superblock;
@@ -16,6 +17,7 @@ pub use bitmap::{
     ChunkStatus, EncodeError, SegmentExpect, SegmentHeader, SegmentLoad, CHUNKS_PER_SEGMENT,
     SEGMENT_HEADER_LEN,
 };
+pub use create::{new_leg_blocks, new_superblock, CreateError};
 pub use geometry::{Geometry, GeometryError};
 pub use serial::Serial;
 pub use superblock::{Member, MemberState, Superblock, SuperblockLoad, MAX_LEGS};

@@ -1,0 +1,84 @@
+//! Fresh metadata for a new mirror: what `create` writes on every leg.
+
+use super::bitmap::{encode_segment, ChunkByte, SegmentHeader, CHUNKS_PER_SEGMENT};
+use super::geometry::{Geometry, SUPERBLOCK_SECTOR};
+use super::superblock::{Member, MemberState, Superblock, MAX_LEGS};
+use super::{CopyRole, Serial, Uuid, BLOCK_SIZE};
+
+/// Why a new mirror cannot be described.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateError {
+    /// No legs, or more than [`MAX_LEGS`].
+    LegCount(usize),
+    /// A leg UUID is nil or appears twice.
+    BadLegUuid,
+}
+
+/// The superblock of leg `slot` of a new mirror whose legs are `legs`: all
+/// in sync, event 1, clean.
+pub fn new_superblock(
+    mirror_uuid: Uuid,
+    legs: &[Uuid],
+    slot: usize,
+    geometry: Geometry,
+) -> Result<Superblock, CreateError> {
+    if legs.is_empty() || legs.len() > MAX_LEGS || slot >= legs.len() {
+        return Err(CreateError::LegCount(legs.len()));
+    }
+    let mut members = [None; MAX_LEGS];
+    for (i, &uuid) in legs.iter().enumerate() {
+        if uuid.is_nil() || legs[..i].contains(&uuid) {
+            return Err(CreateError::BadLegUuid);
+        }
+        members[i] = Some(Member {
+            uuid,
+            state: MemberState::InSync,
+            state_event: 1,
+            rebuild_checkpoint: 0,
+        });
+    }
+    Ok(Superblock {
+        serial: Serial::FIRST,
+        mirror_uuid,
+        leg_uuid: legs[slot],
+        slot: slot as u8,
+        event: 1,
+        clean: true,
+        modified_since_event: 0,
+        geometry,
+        members,
+    })
+}
+
+/// Calls `emit(sector, block)` for every metadata block of a new leg, in the
+/// order they must be written: both bitmap copies (every chunk UNWRITTEN),
+/// then the two superblock copies, so that a leg whose creation was cut
+/// short carries no valid superblock and is not taken for a mirror leg.
+pub fn new_leg_blocks<E>(
+    sb: &Superblock,
+    mut emit: impl FnMut(u64, &[u8; BLOCK_SIZE]) -> Result<(), E>,
+) -> Result<(), E> {
+    let g = &sb.geometry;
+    let unwritten = [ChunkByte::UNWRITTEN.raw(); CHUNKS_PER_SEGMENT];
+    let mut block = [0u8; BLOCK_SIZE];
+    for role in CopyRole::BOTH {
+        for index in 0..g.segment_count {
+            let (_, count) = g.segment_chunks(index);
+            let header = SegmentHeader {
+                role,
+                index,
+                serial: Serial::FIRST,
+                mirror_uuid: sb.mirror_uuid,
+                chunk_count: g.chunk_count,
+            };
+            encode_segment(&header, &unwritten[..count as usize], &mut block)
+                .expect("valid by construction");
+            emit(g.segment_sector(role, index), &block)?;
+        }
+    }
+    for role in CopyRole::BOTH {
+        sb.encode(role, &mut block).expect("valid by construction");
+        emit(SUPERBLOCK_SECTOR[role.index()], &block)?;
+    }
+    Ok(())
+}

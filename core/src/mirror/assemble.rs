@@ -1,0 +1,291 @@
+//! Assembly: from the metadata on the legs named in a table to the state a
+//! mirror starts from. Reads go through a caller-supplied function, so the
+//! core stays free of I/O; the kernel reads synchronously at table load.
+
+use crate::format::*;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Reads 4 KiB at `sector` of the leg at table position `pos` into `out`.
+/// Returns false on an I/O error.
+pub trait BlockReader {
+    /// Reads one metadata block.
+    fn read_block(&mut self, pos: usize, sector: u64, out: &mut [u8; BLOCK_SIZE]) -> bool;
+}
+
+/// Why the legs named in a table do not form a usable mirror.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssemblyError {
+    /// The table names no legs, or more than [`MAX_LEGS`].
+    LegCount(usize),
+    /// The superblocks of this leg could not be read.
+    ReadFailed {
+        /// Table position.
+        pos: usize,
+    },
+    /// Neither superblock copy of this leg is valid.
+    NoMetadata {
+        /// Table position.
+        pos: usize,
+    },
+    /// This leg belongs to another mirror than the first leg.
+    ForeignMirror {
+        /// Table position.
+        pos: usize,
+    },
+    /// Two table positions hold the same leg (or two legs claim one slot).
+    DuplicateLeg {
+        /// Table position of the second one.
+        pos: usize,
+    },
+    /// The current member table does not list this leg.
+    NotAMember {
+        /// Table position.
+        pos: usize,
+    },
+    /// Legs disagree about geometry.
+    GeometryMismatch {
+        /// Table position.
+        pos: usize,
+    },
+    /// Two legs each recorded the other as failed: both were written on
+    /// their own, and neither can be trusted over the other.
+    SplitBrain {
+        /// Table positions of the two legs.
+        pos: [usize; 2],
+    },
+    /// Legs at the newest event disagree about membership.
+    MemberTablesDiffer {
+        /// Table positions of the two legs.
+        pos: [usize; 2],
+    },
+    /// No leg is in sync according to the newest member table.
+    NoTrustworthyLeg,
+}
+
+impl core::fmt::Display for AssemblyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            AssemblyError::LegCount(n) => write!(f, "{n} legs given; a mirror has 1 to {MAX_LEGS}"),
+            AssemblyError::ReadFailed { pos } => write!(f, "leg {pos}: cannot read its superblocks"),
+            AssemblyError::NoMetadata { pos } => {
+                write!(f, "leg {pos}: no valid dm-mirror superblock (blank, foreign, or both copies damaged)")
+            }
+            AssemblyError::ForeignMirror { pos } => write!(f, "leg {pos}: belongs to another mirror"),
+            AssemblyError::DuplicateLeg { pos } => write!(f, "leg {pos}: the same leg is named twice"),
+            AssemblyError::NotAMember { pos } => write!(f, "leg {pos}: not a member of this mirror"),
+            AssemblyError::GeometryMismatch { pos } => write!(f, "leg {pos}: geometry differs from the other legs"),
+            AssemblyError::SplitBrain { pos } => write!(
+                f,
+                "legs {} and {} each recorded the other as failed (split brain); use force to pick one",
+                pos[0], pos[1]
+            ),
+            AssemblyError::MemberTablesDiffer { pos } => {
+                write!(f, "legs {} and {} are at the same event but disagree about membership", pos[0], pos[1])
+            }
+            AssemblyError::NoTrustworthyLeg => f.write_str("no leg is in sync"),
+        }
+    }
+}
+
+/// One leg as assembly found it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FoundLeg {
+    /// Table position.
+    pub pos: usize,
+    /// Its trusted superblock.
+    pub superblock: Superblock,
+    /// Whether it is trusted for data (in sync in the newest member table).
+    pub in_sync: bool,
+}
+
+/// What a mirror starts from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assembly {
+    /// The newest superblock: membership, event, geometry.
+    pub template: Superblock,
+    /// By slot: the leg found there.
+    pub legs: [Option<FoundLeg>; MAX_LEGS],
+    /// The bitmap, merged over the trusted legs: one byte per chunk.
+    pub chunks: Vec<u8>,
+    /// Per segment, the newest serial found on any leg.
+    pub segment_serials: Vec<Serial>,
+    /// Bitmap segments for which some trusted leg had no valid copy.
+    pub lost_segments: u32,
+    /// Table positions that could not be read or hold no valid superblock:
+    /// treated as missing members.
+    pub unusable: Vec<(usize, AssemblyError)>,
+}
+
+fn read_superblock<R: BlockReader>(r: &mut R, pos: usize) -> Result<Superblock, AssemblyError> {
+    let mut p = [0u8; BLOCK_SIZE];
+    let mut s = [0u8; BLOCK_SIZE];
+    let [ps, ss] = geometry::SUPERBLOCK_SECTOR;
+    let ok_p = r.read_block(pos, ps, &mut p);
+    let ok_s = r.read_block(pos, ss, &mut s);
+    if !ok_p && !ok_s {
+        return Err(AssemblyError::ReadFailed { pos });
+    }
+    if !ok_p {
+        p.fill(0);
+    }
+    if !ok_s {
+        s.fill(0);
+    }
+    let load = SuperblockLoad::read(&p, &s);
+    load.superblock()
+        .copied()
+        .ok_or(AssemblyError::NoMetadata { pos })
+}
+
+fn recorded_out(table: &Superblock, uuid: Uuid) -> bool {
+    table
+        .members
+        .iter()
+        .flatten()
+        .any(|m| m.uuid == uuid && matches!(m.state, MemberState::Failed | MemberState::Removed))
+}
+
+/// Merges one leg's chunk byte into the merged bitmap: equal bytes stay,
+/// any disagreement becomes DIRTY (legs may differ), MODIFIED is or-ed.
+fn merge_chunk(acc: u8, leg: u8) -> u8 {
+    let (a, b) = (ChunkByte::from_raw(acc), ChunkByte::from_raw(leg));
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let modified = a.is_modified() || b.is_modified();
+            let status = if a.status() == b.status() {
+                a.status()
+            } else {
+                ChunkStatus::Dirty
+            };
+            ChunkByte::new(status, modified).raw()
+        }
+        _ => ChunkByte::UNKNOWN.raw(),
+    }
+}
+
+/// Assembles the legs at table positions `0..count`.
+pub fn assemble<R: BlockReader>(reader: &mut R, count: usize) -> Result<Assembly, AssemblyError> {
+    if count == 0 || count > MAX_LEGS {
+        return Err(AssemblyError::LegCount(count));
+    }
+    let mut sbs: Vec<Superblock> = Vec::with_capacity(count);
+    let mut positions: Vec<usize> = Vec::with_capacity(count);
+    let mut unusable = Vec::new();
+    for pos in 0..count {
+        let sb = match read_superblock(reader, pos) {
+            Ok(sb) => sb,
+            // A dead or blank disk is a missing member, as long as others remain.
+            Err(e) => {
+                unusable.push((pos, e));
+                continue;
+            }
+        };
+        if sb.mirror_uuid != sbs.first().map_or(sb.mirror_uuid, |f| f.mirror_uuid) {
+            return Err(AssemblyError::ForeignMirror { pos });
+        }
+        if sb.geometry != sbs.first().map_or(sb.geometry, |f| f.geometry) {
+            return Err(AssemblyError::GeometryMismatch { pos });
+        }
+        if sbs
+            .iter()
+            .any(|o| o.leg_uuid == sb.leg_uuid || o.slot == sb.slot)
+        {
+            return Err(AssemblyError::DuplicateLeg { pos });
+        }
+        sbs.push(sb);
+        positions.push(pos);
+    }
+    if sbs.is_empty() {
+        return Err(unusable[0].1);
+    }
+    let count = sbs.len();
+    // Split brain: each of two legs recorded the other as out of the mirror.
+    for i in 0..count {
+        for j in i + 1..count {
+            if recorded_out(&sbs[i], sbs[j].leg_uuid) && recorded_out(&sbs[j], sbs[i].leg_uuid) {
+                return Err(AssemblyError::SplitBrain {
+                    pos: [positions[i], positions[j]],
+                });
+            }
+        }
+    }
+    let newest = sbs.iter().map(|s| s.event).max().unwrap_or(0);
+    let current: Vec<usize> = (0..count).filter(|&i| sbs[i].event == newest).collect();
+    let template = sbs[current[0]];
+    for &i in &current[1..] {
+        let same = sbs[i].members == template.members
+            && sbs[i].modified_since_event == template.modified_since_event;
+        if !same {
+            return Err(AssemblyError::MemberTablesDiffer {
+                pos: [positions[current[0]], positions[i]],
+            });
+        }
+    }
+    let mut legs = [None; MAX_LEGS];
+    for (k, sb) in sbs.iter().enumerate() {
+        let pos = positions[k];
+        let member = template.members[usize::from(sb.slot)].filter(|m| m.uuid == sb.leg_uuid);
+        let Some(member) = member else {
+            return Err(AssemblyError::NotAMember { pos });
+        };
+        let in_sync = member.state == MemberState::InSync;
+        legs[usize::from(sb.slot)] = Some(FoundLeg {
+            pos,
+            superblock: *sb,
+            in_sync,
+        });
+    }
+    if !legs.iter().flatten().any(|l| l.in_sync) {
+        return Err(AssemblyError::NoTrustworthyLeg);
+    }
+    let g = template.geometry;
+    let mut chunks = vec![0u8; g.chunk_count as usize];
+    let mut segment_serials = vec![Serial::NEVER; g.segment_count as usize];
+    let mut lost_segments = 0;
+    let mut first = true;
+    let mut seg_buf = vec![0u8; CHUNKS_PER_SEGMENT];
+    let mut blocks = [[0u8; BLOCK_SIZE]; 2];
+    for leg in legs.iter().flatten().filter(|l| l.in_sync) {
+        for index in 0..g.segment_count {
+            for role in CopyRole::BOTH {
+                if !reader.read_block(
+                    leg.pos,
+                    g.segment_sector(role, index),
+                    &mut blocks[role.index()],
+                ) {
+                    blocks[role.index()].fill(0);
+                }
+            }
+            let (start, n) = g.segment_chunks(index);
+            let out = &mut seg_buf[..n as usize];
+            let load = load_segment(
+                [&blocks[0], &blocks[1]],
+                index,
+                template.mirror_uuid,
+                g.chunk_count,
+                out,
+            )
+            .expect("the output is sized from the same geometry");
+            for r in load.copies.iter().flatten() {
+                if r.is_newer_than(segment_serials[index as usize]) {
+                    segment_serials[index as usize] = *r;
+                }
+            }
+            lost_segments += u32::from(load.chosen == Chosen::Neither);
+            let dst = &mut chunks[start as usize..(start + u64::from(n)) as usize];
+            for (d, &s) in dst.iter_mut().zip(out.iter()) {
+                *d = if first { s } else { merge_chunk(*d, s) };
+            }
+        }
+        first = false;
+    }
+    Ok(Assembly {
+        template,
+        legs,
+        chunks,
+        segment_serials,
+        lost_segments,
+        unusable,
+    })
+}

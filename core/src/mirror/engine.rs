@@ -1,0 +1,1350 @@
+//! The engine: tables sized at creation, then no allocation.
+
+use super::assemble::Assembly;
+use super::types::*;
+use crate::format::*;
+use alloc::collections::VecDeque;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// No value staged or wanted for a chunk.
+const NONE: u8 = 0xff;
+/// Legs may differ in this chunk: reads are pinned, resync must copy it.
+const F_NEEDS_RESYNC: u8 = 1;
+/// Resync owns this chunk: user writes wait.
+const F_LOCKED: u8 = 2;
+
+#[derive(Clone, Copy, Debug)]
+struct Chunk {
+    /// The byte durable in the primary bitmap copy of every writable leg.
+    disk: u8,
+    /// The byte an in-flight bitmap update is writing, or NONE.
+    staged: u8,
+    /// The byte the next bitmap update should write, or NONE.
+    want: u8,
+    flags: u8,
+    /// Data writes in flight.
+    inflight: u16,
+    /// Flush epoch of the last non-FUA write; durable once a flush of this
+    /// epoch completed. 0: nothing waits for a flush.
+    epoch: u32,
+    /// Time the last write completed.
+    last_write: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Primary,
+    Secondary,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    serial: Serial,
+    phase: Phase,
+    buf: u16,
+    pending: u16,
+    queued: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    Free,
+    Request(u16),
+    Segment(u32),
+    Superblock(u8),
+    CleanFlush,
+    Resync(u16),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Child {
+    owner: Owner,
+    leg: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReqState {
+    Free,
+    Preflush,
+    WaitChunks,
+    Writing,
+    WaitRecord,
+    Reading,
+    Repairing,
+    Flushing,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Req {
+    r: Request,
+    state: ReqState,
+    pending: u8,
+    ok: u32,
+    failed: u32,
+    tried: u32,
+    flush_epoch: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ResyncPhase {
+    Free,
+    Reading,
+    Writing,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct ResyncSlot {
+    chunk: u64,
+    phase: ResyncPhase,
+    pending: u8,
+    source: u8,
+}
+
+/// What the mirror knows of one leg at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegHealth {
+    /// No member in this slot.
+    Empty,
+    /// In sync and in use.
+    Alive,
+    /// Failed or removed: not used.
+    Failed,
+    /// A member the table did not name: not used.
+    Missing,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Leg {
+    health: LegHealth,
+    sb_serial: Serial,
+    sb_phase: Phase,
+    /// Event of the superblock being written.
+    sb_writing_event: u64,
+    /// Event of the newest superblock durable (primary) on this leg.
+    sb_durable_event: u64,
+    pending: u32,
+    /// The superblock being written: the secondary repeats the primary.
+    writing: Option<Superblock>,
+}
+
+/// Counters for status and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Bitmap segment updates started (each writes 2 blocks per leg).
+    pub bitmap_updates: u64,
+    /// Superblock updates started, counted per leg.
+    pub superblock_writes: u64,
+    /// Flushes issued by the cleaner.
+    pub clean_flushes: u64,
+    /// Data writes issued, counted per leg.
+    pub data_writes: u64,
+    /// Chunks copied by resync.
+    pub resynced_chunks: u64,
+    /// Chunks returned to CLEAN.
+    pub cleaned_chunks: u64,
+    /// Read errors repaired from another leg.
+    pub read_repairs: u64,
+}
+
+/// A running mirror.
+pub struct Mirror {
+    cfg: Config,
+    geo: Geometry,
+    template: Superblock,
+    legs: [Leg; MAX_LEGS],
+    chunks: Vec<Chunk>,
+    segments: Vec<Segment>,
+    seg_queue: VecDeque<u32>,
+    seg_bufs_free: Vec<u16>,
+    meta: Vec<[u8; BLOCK_SIZE]>,
+    children: Vec<Child>,
+    child_free: Vec<u32>,
+    reqs: Vec<Req>,
+    req_free: Vec<u16>,
+    waiting: Vec<u16>,
+    resync: Vec<ResyncSlot>,
+    resync_cursor: u64,
+    needs_resync: u64,
+    actions: VecDeque<Action>,
+    now: u64,
+    epoch: u32,
+    durable_epoch: u32,
+    clean_flush: Option<(u32, u8)>,
+    next_clean_scan: u64,
+    last_failure_event: u64,
+    dead: bool,
+    rr: usize,
+    stats: Stats,
+}
+
+fn mask(leg: usize) -> u32 {
+    1 << leg
+}
+
+impl Mirror {
+    /// Starts a mirror from an assembly. Every table is allocated here.
+    pub fn new(asm: Assembly, cfg: Config, now: u64) -> Mirror {
+        let geo = asm.template.geometry;
+        let template = asm.template;
+        let legs = core::array::from_fn(|slot| {
+            let health = match (template.members[slot], asm.legs[slot]) {
+                (None, _) => LegHealth::Empty,
+                (Some(_), None) => LegHealth::Missing,
+                (Some(_), Some(found)) if found.in_sync => LegHealth::Alive,
+                (Some(_), Some(_)) => LegHealth::Failed,
+            };
+            let (serial, event) = asm.legs[slot].map_or((Serial::NEVER, 0), |f| {
+                (f.superblock.serial, f.superblock.event)
+            });
+            Leg {
+                health,
+                sb_serial: serial,
+                sb_phase: Phase::Idle,
+                sb_writing_event: 0,
+                sb_durable_event: event,
+                pending: 0,
+                writing: None,
+            }
+        });
+        let mut needs_resync = 0;
+        let chunks = asm
+            .chunks
+            .iter()
+            .map(|&disk| {
+                // A chunk left DIRTY may differ between legs: copy it before trusting it.
+                let dirty =
+                    ChunkByte::from_raw(disk).is_some_and(|b| b.status() == ChunkStatus::Dirty);
+                needs_resync += u64::from(dirty);
+                let flags = if dirty { F_NEEDS_RESYNC } else { 0 };
+                Chunk {
+                    disk,
+                    staged: NONE,
+                    want: NONE,
+                    flags,
+                    inflight: 0,
+                    epoch: 0,
+                    last_write: now,
+                }
+            })
+            .collect();
+        let segments = asm
+            .segment_serials
+            .iter()
+            .map(|&serial| Segment {
+                serial,
+                phase: Phase::Idle,
+                buf: 0,
+                pending: 0,
+                queued: false,
+            })
+            .collect::<Vec<_>>();
+        let nlegs = MAX_LEGS;
+        let max_children = cfg.max_requests * nlegs
+            + cfg.max_segment_updates * nlegs
+            + cfg.resync_depth * nlegs
+            + 2 * nlegs;
+        let mut m = Mirror {
+            cfg,
+            geo,
+            template,
+            legs,
+            chunks,
+            seg_queue: VecDeque::with_capacity(segments.len()),
+            segments,
+            seg_bufs_free: (0..cfg.max_segment_updates as u16).rev().collect(),
+            meta: vec![[0u8; BLOCK_SIZE]; cfg.max_segment_updates + MAX_LEGS],
+            children: vec![
+                Child {
+                    owner: Owner::Free,
+                    leg: 0
+                };
+                max_children
+            ],
+            child_free: (0..max_children as u32).rev().collect(),
+            reqs: vec![
+                Req {
+                    r: Request {
+                        id: 0,
+                        op: ReqOp::Flush,
+                        sector: 0,
+                        sectors: 0,
+                        fua: false,
+                        preflush: false
+                    },
+                    state: ReqState::Free,
+                    pending: 0,
+                    ok: 0,
+                    failed: 0,
+                    tried: 0,
+                    flush_epoch: 0,
+                };
+                cfg.max_requests
+            ],
+            req_free: (0..cfg.max_requests as u16).rev().collect(),
+            waiting: Vec::with_capacity(cfg.max_requests),
+            resync: vec![
+                ResyncSlot {
+                    chunk: 0,
+                    phase: ResyncPhase::Free,
+                    pending: 0,
+                    source: 0
+                };
+                cfg.resync_depth
+            ],
+            resync_cursor: 0,
+            needs_resync,
+            actions: VecDeque::with_capacity(max_children + 2 * cfg.max_requests + 64),
+            now,
+            epoch: 1,
+            durable_epoch: 0,
+            clean_flush: None,
+            next_clean_scan: now,
+            last_failure_event: 0,
+            dead: false,
+            rr: 0,
+            stats: Stats::default(),
+        };
+        // Legs the newest table calls failed, and members not found, make
+        // the mirror degraded; record that the survivors know it.
+        let mut lost = false;
+        for slot in 0..MAX_LEGS {
+            if matches!(m.legs[slot].health, LegHealth::Missing | LegHealth::Failed)
+                && m.template.members[slot].is_some_and(|mb| mb.state == MemberState::InSync)
+            {
+                lost = true;
+                m.record_leg_out(slot);
+            }
+        }
+        if lost
+            || m.legs
+                .iter()
+                .any(|l| l.sb_durable_event < m.template.event && l.health == LegHealth::Alive)
+        {
+            m.pump_superblocks();
+        }
+        if needs_resync > 0 {
+            m.push(Action::Log(LogEvent::ResyncStarted {
+                chunks: needs_resync,
+            }));
+        }
+        m.pump();
+        m
+    }
+
+    // ---- public API -------------------------------------------------------
+
+    /// Accepts a request. Its completion comes as [`Action::Complete`].
+    pub fn submit(&mut self, r: Request) -> Result<(), SubmitError> {
+        let Some(idx) = self.req_free.pop() else {
+            return Err(SubmitError::Busy);
+        };
+        let i = usize::from(idx);
+        self.reqs[i] = Req {
+            r,
+            state: ReqState::Free,
+            pending: 0,
+            ok: 0,
+            failed: 0,
+            tried: 0,
+            flush_epoch: 0,
+        };
+        let end = r.sector.checked_add(u64::from(r.sectors));
+        let bad_range = r.op != ReqOp::Flush
+            && (r.sectors == 0 || end.is_none_or(|e| e > self.geo.data_sectors));
+        if bad_range {
+            self.finish(i, Err(IoError::Invalid));
+        } else if self.dead {
+            self.finish(i, Err(IoError::NoLeg));
+        } else if r.preflush && r.op != ReqOp::Flush {
+            self.start_flush(i, ReqState::Preflush);
+        } else {
+            self.start(i);
+        }
+        self.pump();
+        Ok(())
+    }
+
+    /// Reports the completion of a child I/O.
+    pub fn complete(&mut self, id: ChildId, ok: bool) {
+        let c = id.0 as usize;
+        let child = self.children[c];
+        assert!(
+            child.owner != Owner::Free,
+            "completion of a child that is not in flight"
+        );
+        self.children[c].owner = Owner::Free;
+        self.child_free.push(id.0);
+        let leg = usize::from(child.leg);
+        self.legs[leg].pending -= 1;
+        match child.owner {
+            Owner::Free => unreachable!(),
+            Owner::Request(r) => self.request_child_done(usize::from(r), leg, ok),
+            Owner::Segment(s) => self.segment_child_done(s as usize, leg, ok),
+            Owner::Superblock(l) => self.superblock_child_done(usize::from(l), ok),
+            Owner::CleanFlush => self.clean_flush_done(leg, ok),
+            Owner::Resync(s) => self.resync_child_done(usize::from(s), leg, ok),
+        }
+        self.pump();
+    }
+
+    /// Lets time pass; the cleaner runs from here.
+    pub fn tick(&mut self, now: u64) {
+        self.now = self.now.max(now);
+        if self.now >= self.next_clean_scan {
+            self.scan_clean();
+        }
+        self.pump();
+    }
+
+    /// The next action, if any.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The metadata block a [`Buffer::Meta`] names.
+    pub fn meta_block(&self, index: u16) -> &[u8; BLOCK_SIZE] {
+        &self.meta[usize::from(index)]
+    }
+
+    /// The geometry every leg shares.
+    pub fn geometry(&self) -> &Geometry {
+        &self.geo
+    }
+
+    /// The current member table and event counter.
+    pub fn superblock(&self) -> &Superblock {
+        &self.template
+    }
+
+    /// Run-time health of the leg in `slot`.
+    pub fn leg_health(&self, slot: usize) -> LegHealth {
+        self.legs.get(slot).map_or(LegHealth::Empty, |l| l.health)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Chunks that may still differ between legs.
+    pub fn chunks_needing_resync(&self) -> u64 {
+        self.needs_resync
+    }
+
+    /// The in-memory durable byte of `chunk` (for tests and status).
+    pub fn chunk_byte(&self, chunk: u64) -> Option<ChunkByte> {
+        self.chunks
+            .get(chunk as usize)
+            .and_then(|c| ChunkByte::from_raw(c.disk))
+    }
+
+    /// Whether nothing is in flight: no request, child I/O or metadata update.
+    pub fn is_idle(&self) -> bool {
+        self.req_free.len() == self.reqs.len() && self.child_free.len() == self.children.len()
+    }
+
+    /// Every leg failed: requests fail.
+    pub fn is_dead(&self) -> bool {
+        self.dead
+    }
+
+    /// Fails a leg on the operator's word.
+    pub fn fail_leg(&mut self, slot: usize) {
+        if slot < MAX_LEGS && self.legs[slot].health == LegHealth::Alive {
+            self.leg_failed(slot);
+            self.pump();
+        }
+    }
+
+    // ---- helpers ----------------------------------------------------------
+
+    fn push(&mut self, a: Action) {
+        debug_assert!(
+            self.actions.len() < self.actions.capacity(),
+            "action queue sized too small"
+        );
+        self.actions.push_back(a);
+    }
+
+    fn writable(&self) -> u32 {
+        (0..MAX_LEGS)
+            .filter(|&l| self.legs[l].health == LegHealth::Alive)
+            .fold(0, |m, l| m | mask(l))
+    }
+
+    fn source_leg(&self) -> Option<usize> {
+        (0..MAX_LEGS).find(|&l| self.legs[l].health == LegHealth::Alive)
+    }
+
+    fn degraded(&self) -> bool {
+        (0..MAX_LEGS)
+            .any(|l| self.template.members[l].is_some() && self.legs[l].health != LegHealth::Alive)
+    }
+
+    fn chunk_range(&self, sector: u64, sectors: u32) -> core::ops::Range<usize> {
+        let first = self.geo.chunk_of(sector) as usize;
+        let last = self.geo.chunk_of(sector + u64::from(sectors) - 1) as usize;
+        first..last + 1
+    }
+
+    fn chunk_sectors(&self, chunk: usize) -> (u64, u32) {
+        let start = chunk as u64 * u64::from(self.geo.chunk_sectors);
+        let len = (self.geo.data_sectors - start).min(u64::from(self.geo.chunk_sectors));
+        (start, len as u32)
+    }
+
+    fn issue(
+        &mut self,
+        owner: Owner,
+        leg: usize,
+        op: IoOp,
+        sector: u64,
+        sectors: u32,
+        fua: bool,
+        buffer: Buffer,
+    ) {
+        let id = self
+            .child_free
+            .pop()
+            .expect("child table sized for the worst case");
+        self.children[id as usize] = Child {
+            owner,
+            leg: leg as u8,
+        };
+        self.legs[leg].pending += 1;
+        let io = ChildIo {
+            child: ChildId(id),
+            leg: leg as u8,
+            op,
+            sector,
+            sectors,
+            fua,
+            buffer,
+        };
+        self.push(Action::Io(io));
+    }
+
+    /// Every leg failure so far is durable in every writable leg's superblock.
+    fn failures_recorded(&self) -> bool {
+        (0..MAX_LEGS)
+            .filter(|&l| self.legs[l].health == LegHealth::Alive)
+            .all(|l| self.legs[l].sb_durable_event >= self.last_failure_event)
+    }
+
+    fn dirty_byte(&self, c: &Chunk) -> u8 {
+        let modified =
+            ChunkByte::from_raw(c.disk).is_some_and(|b| b.is_modified()) || self.degraded();
+        ChunkByte::new(ChunkStatus::Dirty, modified).raw()
+    }
+
+    /// A data write may go to this chunk now.
+    fn chunk_writable(&self, c: &Chunk, degraded: bool) -> bool {
+        let disk = ChunkByte::from_raw(c.disk).expect("valid");
+        let staged_dirty = c.staged == NONE
+            || ChunkByte::from_raw(c.staged).is_some_and(|b| b.status() == ChunkStatus::Dirty);
+        c.flags & F_LOCKED == 0
+            && disk.status() == ChunkStatus::Dirty
+            && (!degraded || disk.is_modified())
+            && staged_dirty
+            && c.want == NONE
+    }
+
+    fn want(&mut self, chunk: usize, byte: u8) {
+        let c = &mut self.chunks[chunk];
+        if c.want == byte || (c.want == NONE && c.staged == NONE && c.disk == byte) {
+            return;
+        }
+        c.want = byte;
+        let seg = self.geo.segment_of(chunk as u64) as usize;
+        if !self.segments[seg].queued {
+            self.segments[seg].queued = true;
+            self.seg_queue.push_back(seg as u32);
+        }
+    }
+
+    // ---- requests -----------------------------------------------------------
+
+    fn start(&mut self, i: usize) {
+        match self.reqs[i].r.op {
+            ReqOp::Read => self.start_read(i),
+            ReqOp::Write | ReqOp::Discard => self.try_write(i),
+            ReqOp::Flush => self.start_flush(i, ReqState::Flushing),
+        }
+    }
+
+    fn finish(&mut self, i: usize, result: Result<(), IoError>) {
+        let id = self.reqs[i].r.id;
+        self.reqs[i].state = ReqState::Free;
+        self.req_free.push(i as u16);
+        self.push(Action::Complete { id, result });
+    }
+
+    fn wait(&mut self, i: usize, state: ReqState) {
+        self.reqs[i].state = state;
+        self.waiting.push(i as u16);
+    }
+
+    fn try_write(&mut self, i: usize) {
+        let r = self.reqs[i].r;
+        let range = self.chunk_range(r.sector, r.sectors);
+        let degraded = self.degraded();
+        let mut ready = true;
+        for c in range {
+            let chunk = self.chunks[c];
+            if self.chunk_writable(&chunk, degraded) {
+                continue;
+            }
+            ready = false;
+            if chunk.flags & F_LOCKED == 0 && chunk.staged == NONE {
+                let disk = ChunkByte::from_raw(chunk.disk).expect("valid");
+                if disk.status() == ChunkStatus::Unwritten {
+                    // Outside what this write covers, the legs hold whatever
+                    // they held: copy the chunk before trusting it.
+                    let (start, len) = self.chunk_sectors(c);
+                    let whole = r.op == ReqOp::Write
+                        && r.sector <= start
+                        && r.sector + u64::from(r.sectors) >= start + u64::from(len);
+                    if !whole && self.chunks[c].flags & F_NEEDS_RESYNC == 0 {
+                        self.chunks[c].flags |= F_NEEDS_RESYNC;
+                        self.needs_resync += 1;
+                    }
+                }
+                let byte = self.dirty_byte(&chunk);
+                self.want(c, byte);
+            }
+        }
+        if ready {
+            self.start_write(i);
+        } else {
+            self.wait(i, ReqState::WaitChunks);
+        }
+    }
+
+    fn start_write(&mut self, i: usize) {
+        let r = self.reqs[i].r;
+        for c in self.chunk_range(r.sector, r.sectors) {
+            debug_assert!(
+                self.chunk_writable(&self.chunks[c], self.degraded()),
+                "data write to a chunk not durably DIRTY"
+            );
+            self.chunks[c].inflight += 1;
+        }
+        let legs = self.writable();
+        let (op, buffer) = match r.op {
+            ReqOp::Discard => (IoOp::Discard, Buffer::None),
+            _ => (
+                IoOp::Write,
+                Buffer::Request {
+                    id: r.id,
+                    offset: 0,
+                },
+            ),
+        };
+        self.reqs[i].state = ReqState::Writing;
+        self.reqs[i].pending = legs.count_ones() as u8;
+        for leg in 0..MAX_LEGS {
+            if legs & mask(leg) != 0 {
+                self.stats.data_writes += 1;
+                self.issue(
+                    Owner::Request(i as u16),
+                    leg,
+                    op,
+                    self.geo.data_offset + r.sector,
+                    r.sectors,
+                    r.fua,
+                    buffer,
+                );
+            }
+        }
+        if legs == 0 {
+            self.write_done(i);
+        }
+    }
+
+    fn write_done(&mut self, i: usize) {
+        let q = self.reqs[i];
+        let now = self.now;
+        let epoch = self.epoch;
+        let partial_discard = q.r.op == ReqOp::Discard;
+        for c in self.chunk_range(q.r.sector, q.r.sectors) {
+            let ch = &mut self.chunks[c];
+            ch.inflight -= 1;
+            ch.last_write = now;
+            if !q.r.fua || partial_discard {
+                ch.epoch = epoch;
+            }
+            // A write that reached no leg or only some may have left the
+            // legs different; a discard may read back differently per leg.
+            if (q.ok == 0 || partial_discard) && ch.flags & F_NEEDS_RESYNC == 0 {
+                ch.flags |= F_NEEDS_RESYNC;
+                self.needs_resync += 1;
+            }
+        }
+        if q.ok == 0 {
+            self.finish(i, Err(IoError::NoLeg));
+        } else if self.failures_recorded() {
+            self.finish(i, Ok(()));
+        } else {
+            self.wait(i, ReqState::WaitRecord);
+        }
+    }
+
+    fn start_flush(&mut self, i: usize, state: ReqState) {
+        let legs = self.writable();
+        self.reqs[i].state = state;
+        self.reqs[i].pending = legs.count_ones() as u8;
+        self.reqs[i].flush_epoch = self.epoch;
+        self.epoch += 1;
+        for leg in 0..MAX_LEGS {
+            if legs & mask(leg) != 0 {
+                self.issue(
+                    Owner::Request(i as u16),
+                    leg,
+                    IoOp::Flush,
+                    0,
+                    0,
+                    false,
+                    Buffer::None,
+                );
+            }
+        }
+        if legs == 0 {
+            self.flush_done(i);
+        }
+    }
+
+    fn flush_done(&mut self, i: usize) {
+        let q = self.reqs[i];
+        if q.ok == 0 {
+            return self.finish(i, Err(IoError::NoLeg));
+        }
+        self.durable_epoch = self.durable_epoch.max(q.flush_epoch);
+        if q.state == ReqState::Preflush {
+            self.reqs[i].ok = 0;
+            self.reqs[i].failed = 0;
+            return self.start(i);
+        }
+        if self.failures_recorded() {
+            self.finish(i, Ok(()));
+        } else {
+            self.wait(i, ReqState::WaitRecord);
+        }
+    }
+
+    fn read_legs(&self, r: &Request) -> u32 {
+        let pinned = self.chunk_range(r.sector, r.sectors).any(|c| {
+            let ch = &self.chunks[c];
+            ch.flags & F_NEEDS_RESYNC != 0
+                || ChunkByte::from_raw(ch.disk)
+                    .is_some_and(|b| b.status() == ChunkStatus::Unwritten)
+        });
+        match (pinned, self.source_leg()) {
+            (true, Some(src)) => mask(src),
+            _ => self.writable(),
+        }
+    }
+
+    fn pick_leg(&mut self, candidates: u32) -> Option<usize> {
+        let legs = (0..MAX_LEGS).filter(|&l| candidates & mask(l) != 0);
+        match self.cfg.read_policy {
+            ReadPolicy::Prefer => legs.min(),
+            ReadPolicy::LeastPending => legs.min_by_key(|&l| self.legs[l].pending),
+            ReadPolicy::RoundRobin => {
+                self.rr = self.rr.wrapping_add(1);
+                let start = self.rr % MAX_LEGS;
+                (0..MAX_LEGS)
+                    .map(|k| (start + k) % MAX_LEGS)
+                    .find(|&l| candidates & mask(l) != 0)
+            }
+        }
+    }
+
+    fn start_read(&mut self, i: usize) {
+        let r = self.reqs[i].r;
+        let tried = self.reqs[i].tried;
+        let mut candidates = self.read_legs(&r) & !tried;
+        if candidates == 0 {
+            // The pinned leg failed this read: any in-sync leg beats an error.
+            candidates = self.writable() & !tried;
+        }
+        let Some(leg) = self.pick_leg(candidates) else {
+            return self.finish(i, Err(IoError::NoLeg));
+        };
+        self.reqs[i].state = ReqState::Reading;
+        self.reqs[i].pending = 1;
+        self.reqs[i].tried |= mask(leg);
+        self.issue(
+            Owner::Request(i as u16),
+            leg,
+            IoOp::Read,
+            self.geo.data_offset + r.sector,
+            r.sectors,
+            false,
+            Buffer::Request {
+                id: r.id,
+                offset: 0,
+            },
+        );
+    }
+
+    fn read_done(&mut self, i: usize, leg: usize, ok: bool) {
+        if !ok {
+            self.reqs[i].failed |= mask(leg);
+            return self.start_read(i);
+        }
+        // Repair: write the good data over the legs that failed to read it.
+        let targets = self.reqs[i].failed & self.writable();
+        if targets == 0 {
+            return self.finish(i, Ok(()));
+        }
+        let r = self.reqs[i].r;
+        self.reqs[i].state = ReqState::Repairing;
+        self.reqs[i].pending = targets.count_ones() as u8;
+        self.reqs[i].failed = 0;
+        for l in 0..MAX_LEGS {
+            if targets & mask(l) != 0 {
+                self.stats.read_repairs += 1;
+                self.issue(
+                    Owner::Request(i as u16),
+                    l,
+                    IoOp::Write,
+                    self.geo.data_offset + r.sector,
+                    r.sectors,
+                    false,
+                    Buffer::Request {
+                        id: r.id,
+                        offset: 0,
+                    },
+                );
+            }
+        }
+    }
+
+    fn request_child_done(&mut self, i: usize, leg: usize, ok: bool) {
+        let q = &mut self.reqs[i];
+        if ok {
+            q.ok |= mask(leg);
+        } else {
+            q.failed |= mask(leg);
+        }
+        q.pending -= 1;
+        let state = q.state;
+        if state == ReqState::Reading {
+            return self.read_done(i, leg, ok);
+        }
+        if !ok && state != ReqState::Reading {
+            // A leg that fails a write or a flush is out of the mirror.
+            self.leg_failed(leg);
+        }
+        if self.reqs[i].pending > 0 {
+            return;
+        }
+        match state {
+            ReqState::Writing => self.write_done(i),
+            ReqState::Flushing | ReqState::Preflush => self.flush_done(i),
+            ReqState::Repairing => self.finish(i, Ok(())),
+            s => unreachable!("child completion in state {s:?}"),
+        }
+    }
+
+    fn wake_waiters(&mut self) {
+        let mut k = 0;
+        while k < self.waiting.len() {
+            let i = usize::from(self.waiting[k]);
+            let ready = match self.reqs[i].state {
+                ReqState::WaitChunks => {
+                    let r = self.reqs[i].r;
+                    let degraded = self.degraded();
+                    self.dead
+                        || self
+                            .chunk_range(r.sector, r.sectors)
+                            .all(|c| self.chunk_writable(&self.chunks[c], degraded))
+                }
+                ReqState::WaitRecord => self.dead || self.failures_recorded(),
+                s => unreachable!("waiting request in state {s:?}"),
+            };
+            if !ready {
+                k += 1;
+                continue;
+            }
+            self.waiting.swap_remove(k);
+            match (self.dead, self.reqs[i].state) {
+                (true, _) => self.finish(i, Err(IoError::NoLeg)),
+                (false, ReqState::WaitChunks) => self.start_write(i),
+                _ => self.finish(i, Ok(())),
+            }
+        }
+        // Requests still waiting for chunks may need a bitmap update that
+        // an earlier one could not start (a chunk was busy).
+        for k in 0..self.waiting.len() {
+            let i = usize::from(self.waiting[k]);
+            if self.reqs[i].state == ReqState::WaitChunks {
+                let r = self.reqs[i].r;
+                for c in self.chunk_range(r.sector, r.sectors) {
+                    let ch = self.chunks[c];
+                    if ch.flags & F_LOCKED == 0
+                        && ch.staged == NONE
+                        && !self.chunk_writable(&ch, self.degraded())
+                    {
+                        let byte = self.dirty_byte(&ch);
+                        self.want(c, byte);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- leg failure ----------------------------------------------------------
+
+    /// Updates the member table for a leg that is out, without pumping.
+    fn record_leg_out(&mut self, leg: usize) {
+        self.template.event += 1;
+        let event = self.template.event;
+        if let Some(m) = self.template.members[leg].as_mut() {
+            m.state = MemberState::Failed;
+            m.state_event = event;
+            m.rebuild_checkpoint = 0;
+        }
+        if self.template.modified_since_event == 0 {
+            self.template.modified_since_event = event;
+        }
+        self.last_failure_event = event;
+        // The leg may have missed any write to a chunk that is DIRTY now:
+        // such chunks are MODIFIED for its return.
+        for c in 0..self.chunks.len() {
+            let ch = self.chunks[c];
+            let dirty = [ch.disk, ch.staged, ch.want]
+                .iter()
+                .any(|&b| ChunkByte::from_raw(b).is_some_and(|b| b.status() == ChunkStatus::Dirty));
+            if dirty || ch.inflight > 0 {
+                self.want(c, ChunkByte::new(ChunkStatus::Dirty, true).raw());
+            }
+        }
+    }
+
+    fn leg_failed(&mut self, leg: usize) {
+        if self.legs[leg].health != LegHealth::Alive {
+            return;
+        }
+        self.legs[leg].health = LegHealth::Failed;
+        self.push(Action::Log(LogEvent::LegFailed { leg: leg as u8 }));
+        self.record_leg_out(leg);
+        if self.writable() == 0 {
+            self.dead = true;
+            self.push(Action::Log(LogEvent::AllLegsFailed));
+        }
+    }
+
+    // ---- superblocks ------------------------------------------------------------
+
+    fn pump_superblocks(&mut self) {
+        for leg in 0..MAX_LEGS {
+            let l = self.legs[leg];
+            if l.health != LegHealth::Alive
+                || l.sb_phase != Phase::Idle
+                || l.sb_durable_event >= self.template.event
+            {
+                continue;
+            }
+            self.write_superblock(leg, CopyRole::Primary, l.sb_serial.next());
+        }
+    }
+
+    fn write_superblock(&mut self, leg: usize, role: CopyRole, serial: Serial) {
+        let sb = match (role, self.legs[leg].writing) {
+            (CopyRole::Secondary, Some(primary)) => primary,
+            _ => {
+                let member = self.template.members[leg].expect("a live leg is a member");
+                Superblock {
+                    serial,
+                    slot: leg as u8,
+                    leg_uuid: member.uuid,
+                    clean: false,
+                    ..self.template
+                }
+            }
+        };
+        let buf = self.cfg.max_segment_updates + leg;
+        sb.encode(role, &mut self.meta[buf])
+            .expect("the template stays valid");
+        let l = &mut self.legs[leg];
+        l.writing = Some(sb);
+        l.sb_serial = sb.serial;
+        l.sb_phase = match role {
+            CopyRole::Primary => Phase::Primary,
+            CopyRole::Secondary => Phase::Secondary,
+        };
+        l.sb_writing_event = sb.event;
+        self.stats.superblock_writes += 1;
+        let sector = geometry::SUPERBLOCK_SECTOR[role.index()];
+        self.issue(
+            Owner::Superblock(leg as u8),
+            leg,
+            IoOp::Write,
+            sector,
+            BLOCK_SECTORS as u32,
+            true,
+            Buffer::Meta(buf as u16),
+        );
+    }
+
+    fn superblock_child_done(&mut self, leg: usize, ok: bool) {
+        let phase = self.legs[leg].sb_phase;
+        self.legs[leg].sb_phase = Phase::Idle;
+        if !ok {
+            self.legs[leg].writing = None;
+            return self.leg_failed(leg);
+        }
+        if self.legs[leg].health != LegHealth::Alive {
+            return;
+        }
+        if phase == Phase::Primary {
+            self.legs[leg].sb_durable_event = self.legs[leg].sb_writing_event;
+            let serial = self.legs[leg].sb_serial;
+            self.write_superblock(leg, CopyRole::Secondary, serial);
+            self.wake_waiters();
+        } else {
+            self.legs[leg].writing = None;
+        }
+    }
+
+    // ---- bitmap segments ------------------------------------------------------
+
+    fn pump_segments(&mut self) {
+        while !self.seg_queue.is_empty() && !self.seg_bufs_free.is_empty() && !self.dead {
+            let s = self.seg_queue.pop_front().expect("not empty") as usize;
+            self.segments[s].queued = false;
+            if self.segments[s].phase != Phase::Idle {
+                continue; // re-queued when its update ends
+            }
+            let (first, count) = self.geo.segment_chunks(s as u32);
+            let mut any = false;
+            for c in first as usize..(first + u64::from(count)) as usize {
+                let ch = &mut self.chunks[c];
+                if ch.want != NONE && ch.flags & F_LOCKED == 0 {
+                    ch.staged = ch.want;
+                    ch.want = NONE;
+                    any = true;
+                }
+            }
+            if !any {
+                continue;
+            }
+            let buf = self.seg_bufs_free.pop().expect("checked");
+            let serial = self.segments[s].serial.next();
+            self.segments[s] = Segment {
+                serial,
+                phase: Phase::Primary,
+                buf,
+                pending: 0,
+                queued: false,
+            };
+            self.stats.bitmap_updates += 1;
+            self.write_segment(s, CopyRole::Primary);
+        }
+    }
+
+    fn write_segment(&mut self, s: usize, role: CopyRole) {
+        let seg = self.segments[s];
+        let (first, count) = self.geo.segment_chunks(s as u32);
+        let mut content = [0u8; CHUNKS_PER_SEGMENT];
+        for (k, b) in content[..count as usize].iter_mut().enumerate() {
+            let ch = &self.chunks[first as usize + k];
+            *b = if ch.staged != NONE {
+                ch.staged
+            } else {
+                ch.disk
+            };
+        }
+        let header = SegmentHeader {
+            role,
+            index: s as u32,
+            serial: seg.serial,
+            mirror_uuid: self.template.mirror_uuid,
+            chunk_count: self.geo.chunk_count,
+        };
+        encode_segment(
+            &header,
+            &content[..count as usize],
+            &mut self.meta[usize::from(seg.buf)],
+        )
+        .expect("valid chunk bytes");
+        let legs = self.writable();
+        self.segments[s].pending = legs.count_ones() as u16;
+        let sector_of = |g: &Geometry| g.segment_sector(role, s as u32);
+        let sector = sector_of(&self.geo);
+        for leg in 0..MAX_LEGS {
+            if legs & mask(leg) != 0 {
+                self.issue(
+                    Owner::Segment(s as u32),
+                    leg,
+                    IoOp::Write,
+                    sector,
+                    BLOCK_SECTORS as u32,
+                    true,
+                    Buffer::Meta(seg.buf),
+                );
+            }
+        }
+        if legs == 0 {
+            self.segment_update_done(s);
+        }
+    }
+
+    fn segment_child_done(&mut self, s: usize, leg: usize, ok: bool) {
+        if !ok {
+            self.leg_failed(leg);
+        }
+        self.segments[s].pending -= 1;
+        if self.segments[s].pending == 0 {
+            self.segment_update_done(s);
+        }
+    }
+
+    fn segment_update_done(&mut self, s: usize) {
+        if self.dead {
+            self.seg_bufs_free.push(self.segments[s].buf);
+            self.segments[s].phase = Phase::Idle;
+            return self.wake_waiters();
+        }
+        let (first, count) = self.geo.segment_chunks(s as u32);
+        match self.segments[s].phase {
+            Phase::Primary => {
+                // The primary is durable on every leg still writable: the
+                // staged bytes are now what a reader would find.
+                for c in first as usize..(first + u64::from(count)) as usize {
+                    let ch = &mut self.chunks[c];
+                    if ch.staged != NONE {
+                        if ChunkByte::from_raw(ch.staged)
+                            .is_some_and(|b| b.status() == ChunkStatus::Clean)
+                        {
+                            self.stats.cleaned_chunks += 1;
+                        }
+                        ch.disk = ch.staged;
+                        ch.staged = NONE;
+                    }
+                }
+                self.segments[s].phase = Phase::Secondary;
+                self.write_segment(s, CopyRole::Secondary);
+                self.wake_waiters();
+            }
+            Phase::Secondary => {
+                self.segments[s].phase = Phase::Idle;
+                self.seg_bufs_free.push(self.segments[s].buf);
+                let wants = (first as usize..(first + u64::from(count)) as usize)
+                    .any(|c| self.chunks[c].want != NONE);
+                if wants && !self.segments[s].queued {
+                    self.segments[s].queued = true;
+                    self.seg_queue.push_back(s as u32);
+                }
+            }
+            Phase::Idle => unreachable!("update of an idle segment"),
+        }
+    }
+
+    // ---- lazy clean -------------------------------------------------------------
+
+    fn scan_clean(&mut self) {
+        let delay = self.cfg.clean_delay_ns;
+        self.next_clean_scan = self.now + (delay / 4).max(1);
+        self.push(Action::WakeAt(self.next_clean_scan));
+        if self.dead || !self.failures_recorded() {
+            return;
+        }
+        let degraded = self.degraded();
+        let mut need_flush = false;
+        for c in 0..self.chunks.len() {
+            let ch = self.chunks[c];
+            let Some(disk) = ChunkByte::from_raw(ch.disk) else {
+                continue;
+            };
+            let idle = disk.status() == ChunkStatus::Dirty
+                && ch.staged == NONE
+                && ch.want == NONE
+                && ch.inflight == 0
+                && ch.flags & (F_LOCKED | F_NEEDS_RESYNC) == 0
+                && self.now.saturating_sub(ch.last_write) >= delay;
+            if !idle {
+                continue;
+            }
+            if ch.epoch > self.durable_epoch {
+                need_flush = true;
+                continue;
+            }
+            // MODIFIED stays until every member is in sync again.
+            let modified = disk.is_modified() && degraded;
+            self.want(c, ChunkByte::new(ChunkStatus::Clean, modified).raw());
+        }
+        if need_flush && self.clean_flush.is_none() {
+            let legs = self.writable();
+            if legs != 0 {
+                self.stats.clean_flushes += 1;
+                self.clean_flush = Some((self.epoch, legs.count_ones() as u8));
+                self.epoch += 1;
+                for leg in 0..MAX_LEGS {
+                    if legs & mask(leg) != 0 {
+                        self.issue(
+                            Owner::CleanFlush,
+                            leg,
+                            IoOp::Flush,
+                            0,
+                            0,
+                            false,
+                            Buffer::None,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn clean_flush_done(&mut self, leg: usize, ok: bool) {
+        if !ok {
+            self.leg_failed(leg);
+        }
+        let (epoch, pending) = self.clean_flush.expect("a clean flush is in flight");
+        if pending > 1 {
+            self.clean_flush = Some((epoch, pending - 1));
+            return;
+        }
+        self.clean_flush = None;
+        self.durable_epoch = self.durable_epoch.max(epoch);
+        // Look again at once: the chunks that waited for this flush may clean.
+        self.next_clean_scan = self.now;
+    }
+
+    // ---- resync -------------------------------------------------------------------
+
+    fn pump_resync(&mut self) {
+        if self.dead || self.needs_resync == 0 {
+            return;
+        }
+        let Some(source) = self.source_leg() else {
+            return;
+        };
+        let n = self.chunks.len() as u64;
+        let mut scanned = 0;
+        while scanned < n {
+            let Some(slot) = self
+                .resync
+                .iter()
+                .position(|r| r.phase == ResyncPhase::Free)
+            else {
+                return;
+            };
+            let c = self.resync_cursor as usize;
+            self.resync_cursor = (self.resync_cursor + 1) % n;
+            scanned += 1;
+            let ch = self.chunks[c];
+            let durably_dirty =
+                ChunkByte::from_raw(ch.disk).is_some_and(|b| b.status() == ChunkStatus::Dirty);
+            if ch.flags & F_NEEDS_RESYNC == 0
+                || ch.flags & F_LOCKED != 0
+                || ch.inflight > 0
+                || !durably_dirty
+                || ch.staged != NONE
+            {
+                continue;
+            }
+            let targets = self.writable() & !mask(source);
+            if targets == 0 {
+                // One leg: nothing can differ.
+                self.resync_finished_chunk(c);
+                continue;
+            }
+            self.chunks[c].flags |= F_LOCKED;
+            self.resync[slot] = ResyncSlot {
+                chunk: c as u64,
+                phase: ResyncPhase::Reading,
+                pending: 1,
+                source: source as u8,
+            };
+            let (start, len) = self.chunk_sectors(c);
+            self.issue(
+                Owner::Resync(slot as u16),
+                source,
+                IoOp::Read,
+                self.geo.data_offset + start,
+                len,
+                false,
+                Buffer::Resync(slot as u16),
+            );
+        }
+    }
+
+    fn resync_finished_chunk(&mut self, c: usize) {
+        let ch = &mut self.chunks[c];
+        debug_assert!(ch.flags & F_NEEDS_RESYNC != 0);
+        ch.flags &= !(F_NEEDS_RESYNC | F_LOCKED);
+        self.needs_resync -= 1;
+        self.stats.resynced_chunks += 1;
+        if self.needs_resync == 0 {
+            self.push(Action::Log(LogEvent::ResyncFinished));
+        }
+    }
+
+    fn resync_child_done(&mut self, slot: usize, leg: usize, ok: bool) {
+        let rs = self.resync[slot];
+        let c = rs.chunk as usize;
+        match rs.phase {
+            ResyncPhase::Reading => {
+                if !ok {
+                    // The source cannot be read here: it is no longer a source.
+                    self.chunks[c].flags &= !F_LOCKED;
+                    self.resync[slot].phase = ResyncPhase::Free;
+                    self.leg_failed(leg);
+                    return self.wake_waiters();
+                }
+                let targets = self.writable() & !mask(usize::from(rs.source));
+                let (start, len) = self.chunk_sectors(c);
+                self.resync[slot].phase = ResyncPhase::Writing;
+                self.resync[slot].pending = targets.count_ones() as u8;
+                for l in 0..MAX_LEGS {
+                    if targets & mask(l) != 0 {
+                        self.issue(
+                            Owner::Resync(slot as u16),
+                            l,
+                            IoOp::Write,
+                            self.geo.data_offset + start,
+                            len,
+                            false,
+                            Buffer::Resync(slot as u16),
+                        );
+                    }
+                }
+                if targets == 0 {
+                    self.resync_write_done(slot);
+                }
+            }
+            ResyncPhase::Writing => {
+                if !ok {
+                    self.leg_failed(leg);
+                }
+                self.resync[slot].pending -= 1;
+                if self.resync[slot].pending == 0 {
+                    self.resync_write_done(slot);
+                }
+            }
+            ResyncPhase::Free => unreachable!("resync completion on a free slot"),
+        }
+    }
+
+    fn resync_write_done(&mut self, slot: usize) {
+        let c = self.resync[slot].chunk as usize;
+        self.resync[slot].phase = ResyncPhase::Free;
+        self.chunks[c].epoch = self.epoch;
+        self.chunks[c].last_write = self.now;
+        self.resync_finished_chunk(c);
+        self.wake_waiters();
+    }
+
+    // ---- the pump -------------------------------------------------------------
+
+    fn pump(&mut self) {
+        self.pump_superblocks();
+        self.pump_segments();
+        self.pump_resync();
+    }
+}

@@ -1,0 +1,179 @@
+//! Events the core takes and actions it returns.
+
+/// The caller's identifier of a request; the core only echoes it.
+pub type ReqId = u64;
+
+/// A child I/O issued by the core; the caller reports its completion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChildId(pub u32);
+
+/// What a request asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReqOp {
+    /// Read sectors into the request's buffer.
+    Read,
+    /// Write sectors from the request's buffer.
+    Write,
+    /// Make every completed write durable.
+    Flush,
+    /// The sectors' contents are no longer needed.
+    Discard,
+}
+
+/// A request from above (a bio, a buf).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Request {
+    /// Echoed in the completion.
+    pub id: ReqId,
+    /// What to do.
+    pub op: ReqOp,
+    /// First sector, relative to the mirror's data area.
+    pub sector: u64,
+    /// Length in sectors (0 for a flush).
+    pub sectors: u32,
+    /// Durable on completion (forced unit access).
+    pub fua: bool,
+    /// Flush every leg before the request runs.
+    pub preflush: bool,
+}
+
+/// What a child I/O does on its leg.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IoOp {
+    /// Read into the buffer.
+    Read,
+    /// Write from the buffer.
+    Write,
+    /// Flush the leg's write cache.
+    Flush,
+    /// Discard sectors.
+    Discard,
+}
+
+/// The memory a child I/O reads from or writes into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Buffer {
+    /// No data (flush, discard).
+    None,
+    /// The parent request's data, starting `offset` sectors into it.
+    Request {
+        /// The parent request.
+        id: ReqId,
+        /// Sectors into the request's buffer.
+        offset: u32,
+    },
+    /// A 4 KiB metadata block the core encoded: [`crate::mirror::Mirror::meta_block`].
+    Meta(u16),
+    /// A resync buffer of one chunk, owned by the caller, indexed 0..resync_depth.
+    Resync(u16),
+}
+
+/// A child I/O for the caller to issue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChildIo {
+    /// Report its completion with this.
+    pub child: ChildId,
+    /// Member slot of the leg.
+    pub leg: u8,
+    /// Operation.
+    pub op: IoOp,
+    /// Absolute sector on the leg.
+    pub sector: u64,
+    /// Length in sectors.
+    pub sectors: u32,
+    /// Forced unit access.
+    pub fua: bool,
+    /// Where the data is.
+    pub buffer: Buffer,
+}
+
+/// Why a request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IoError {
+    /// No leg could serve it.
+    NoLeg,
+    /// The request lies outside the data area or is malformed.
+    Invalid,
+}
+
+/// Events worth a log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LogEvent {
+    /// A leg failed and is no longer used.
+    LegFailed {
+        /// Its slot.
+        leg: u8,
+    },
+    /// Chunks that may differ between legs are being copied.
+    ResyncStarted {
+        /// How many.
+        chunks: u64,
+    },
+    /// Every chunk is in sync again.
+    ResyncFinished,
+    /// The last leg failed: every request now fails.
+    AllLegsFailed,
+}
+
+/// What the core asks the caller to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Issue this child I/O and report its completion.
+    Io(ChildIo),
+    /// Complete the request.
+    Complete {
+        /// The request.
+        id: ReqId,
+        /// Its outcome.
+        result: Result<(), IoError>,
+    },
+    /// Call `tick` no later than this time (ns).
+    WakeAt(u64),
+    /// Something happened worth a log line.
+    Log(LogEvent),
+}
+
+/// Why a request was not accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SubmitError {
+    /// The request table is full: retry after a completion.
+    Busy,
+}
+
+/// How reads choose a leg.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReadPolicy {
+    /// The in-sync leg with the fewest I/Os in flight.
+    LeastPending,
+    /// In-sync legs in turn.
+    RoundRobin,
+    /// The lowest-numbered in-sync leg.
+    Prefer,
+}
+
+/// Sizes and tunables, fixed at creation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Requests in flight at once.
+    pub max_requests: usize,
+    /// Bitmap segment updates in flight at once.
+    pub max_segment_updates: usize,
+    /// Chunks resynced at once (also the number of resync buffers).
+    pub resync_depth: usize,
+    /// A chunk returns to CLEAN after this long without writes (ns).
+    pub clean_delay_ns: u64,
+    /// Initial read policy.
+    pub read_policy: ReadPolicy,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_requests: 256,
+            max_segment_updates: 16,
+            resync_depth: 4,
+            clean_delay_ns: 5_000_000_000,
+            read_policy: ReadPolicy::LeastPending,
+        }
+    }
+}
