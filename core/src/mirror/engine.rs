@@ -13,6 +13,11 @@ const NONE: u8 = 0xff;
 const F_NEEDS_RESYNC: u8 = 1;
 /// Resync owns this chunk: user writes wait.
 const F_LOCKED: u8 = 2;
+/// A read pinned to the resync source retries it this often before it
+/// falls back to another leg (whose data may differ until resync).
+const PINNED_READ_RETRIES: u8 = 4;
+/// Resync reads that may fail in a row before the source leg is failed.
+const RESYNC_READ_RETRIES: u32 = 8;
 
 #[derive(Clone, Copy, Debug)]
 struct Chunk {
@@ -30,6 +35,8 @@ struct Chunk {
     epoch: u32,
     /// Time the last write completed.
     last_write: u64,
+    /// `writes_started` when the last write to this chunk was issued.
+    last_write_gen: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +92,10 @@ struct Req {
     failed: u32,
     tried: u32,
     flush_epoch: u32,
+    /// For reads: `writes_started` when the read was issued.
+    write_gen: u64,
+    /// For reads pinned to the resync source: errors retried on it.
+    retries: u8,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,6 +187,10 @@ pub struct Mirror {
     last_failure_event: u64,
     dead: bool,
     rr: usize,
+    /// Data writes (and read repairs) issued so far.
+    writes_started: u64,
+    /// Resync reads that failed in a row; a source failing too many is failed.
+    resync_read_errors: u32,
     stats: Stats,
 }
 
@@ -226,6 +241,7 @@ impl Mirror {
                     inflight: 0,
                     epoch: 0,
                     last_write: now,
+                    last_write_gen: 0,
                 }
             })
             .collect();
@@ -279,6 +295,8 @@ impl Mirror {
                     failed: 0,
                     tried: 0,
                     flush_epoch: 0,
+                    write_gen: 0,
+                    retries: 0,
                 };
                 cfg.max_requests
             ],
@@ -304,6 +322,8 @@ impl Mirror {
             last_failure_event: 0,
             dead: false,
             rr: 0,
+            writes_started: 0,
+            resync_read_errors: 0,
             stats: Stats::default(),
         };
         // Legs the newest table calls failed, and members not found, make
@@ -349,6 +369,8 @@ impl Mirror {
             failed: 0,
             tried: 0,
             flush_epoch: 0,
+            write_gen: 0,
+            retries: 0,
         };
         let end = r.sector.checked_add(u64::from(r.sectors));
         let bad_range = r.op != ReqOp::Flush
@@ -553,6 +575,34 @@ impl Mirror {
             && c.want == NONE
     }
 
+    /// Another write or repair to overlapping sectors is in flight. Two
+    /// overlapping writes in flight together may land in different orders on
+    /// different legs and leave them different: the second one waits.
+    fn overlaps_inflight_write(&self, i: usize) -> bool {
+        let r = self.reqs[i].r;
+        if self
+            .chunk_range(r.sector, r.sectors)
+            .all(|c| self.chunks[c].inflight == 0)
+        {
+            return false;
+        }
+        let end = r.sector + u64::from(r.sectors);
+        self.reqs.iter().enumerate().any(|(j, q)| {
+            j != i
+                && matches!(q.state, ReqState::Writing | ReqState::Repairing)
+                && q.r.sector < end
+                && r.sector < q.r.sector + u64::from(q.r.sectors)
+        })
+    }
+
+    fn write_ready(&self, i: usize) -> bool {
+        let r = self.reqs[i].r;
+        let degraded = self.degraded();
+        self.chunk_range(r.sector, r.sectors)
+            .all(|c| self.chunk_writable(&self.chunks[c], degraded))
+            && !self.overlaps_inflight_write(i)
+    }
+
     fn want(&mut self, chunk: usize, byte: u8) {
         let c = &mut self.chunks[chunk];
         if c.want == byte || (c.want == NONE && c.staged == NONE && c.disk == byte) {
@@ -617,7 +667,7 @@ impl Mirror {
                 self.want(c, byte);
             }
         }
-        if ready {
+        if ready && !self.overlaps_inflight_write(i) {
             self.start_write(i);
         } else {
             self.wait(i, ReqState::WaitChunks);
@@ -777,6 +827,7 @@ impl Mirror {
         self.reqs[i].state = ReqState::Reading;
         self.reqs[i].pending = 1;
         self.reqs[i].tried |= mask(leg);
+        self.reqs[i].write_gen = self.writes_started;
         self.issue(
             Owner::Request(i as u16),
             leg,
@@ -793,15 +844,34 @@ impl Mirror {
 
     fn read_done(&mut self, i: usize, leg: usize, ok: bool) {
         if !ok {
-            self.reqs[i].failed |= mask(leg);
+            let r = self.reqs[i].r;
+            let pinned = self.read_legs(&r) == mask(leg) && self.writable().count_ones() > 1;
+            if pinned && self.reqs[i].retries < PINNED_READ_RETRIES {
+                self.reqs[i].retries += 1;
+                self.reqs[i].tried &= !mask(leg);
+            } else {
+                self.reqs[i].failed |= mask(leg);
+            }
             return self.start_read(i);
         }
-        // Repair: write the good data over the legs that failed to read it.
+        // Repair: write the good data over the legs that failed to read it,
+        // unless a write touched these sectors since the read was issued:
+        // the data read may be older than what the legs now hold.
         let targets = self.reqs[i].failed & self.writable();
-        if targets == 0 {
+        let r = self.reqs[i].r;
+        let since = self.reqs[i].write_gen;
+        let stale = self.chunk_range(r.sector, r.sectors).any(|c| {
+            self.chunks[c].inflight > 0
+                || self.chunks[c].last_write_gen >= since && self.writes_started > since
+        });
+        if targets == 0 || stale {
             return self.finish(i, Ok(()));
         }
-        let r = self.reqs[i].r;
+        for c in self.chunk_range(r.sector, r.sectors) {
+            self.chunks[c].inflight += 1;
+            self.chunks[c].last_write_gen = self.writes_started;
+        }
+        self.writes_started += 1;
         self.reqs[i].state = ReqState::Repairing;
         self.reqs[i].pending = targets.count_ones() as u8;
         self.reqs[i].failed = 0;
@@ -846,7 +916,13 @@ impl Mirror {
         match state {
             ReqState::Writing => self.write_done(i),
             ReqState::Flushing | ReqState::Preflush => self.flush_done(i),
-            ReqState::Repairing => self.finish(i, Ok(())),
+            ReqState::Repairing => {
+                let r = self.reqs[i].r;
+                for c in self.chunk_range(r.sector, r.sectors) {
+                    self.chunks[c].inflight -= 1;
+                }
+                self.finish(i, Ok(()))
+            }
             s => unreachable!("child completion in state {s:?}"),
         }
     }
@@ -856,14 +932,7 @@ impl Mirror {
         while k < self.waiting.len() {
             let i = usize::from(self.waiting[k]);
             let ready = match self.reqs[i].state {
-                ReqState::WaitChunks => {
-                    let r = self.reqs[i].r;
-                    let degraded = self.degraded();
-                    self.dead
-                        || self
-                            .chunk_range(r.sector, r.sectors)
-                            .all(|c| self.chunk_writable(&self.chunks[c], degraded))
-                }
+                ReqState::WaitChunks => self.dead || self.write_ready(i),
                 ReqState::WaitRecord => self.dead || self.failures_recorded(),
                 s => unreachable!("waiting request in state {s:?}"),
             };
@@ -1293,12 +1362,18 @@ impl Mirror {
         match rs.phase {
             ResyncPhase::Reading => {
                 if !ok {
-                    // The source cannot be read here: it is no longer a source.
+                    // Try again later: a read error may be transient. A source
+                    // that keeps failing is failed, and another leg takes over.
                     self.chunks[c].flags &= !F_LOCKED;
                     self.resync[slot].phase = ResyncPhase::Free;
-                    self.leg_failed(leg);
+                    self.resync_read_errors += 1;
+                    if self.resync_read_errors >= RESYNC_READ_RETRIES {
+                        self.resync_read_errors = 0;
+                        self.leg_failed(leg);
+                    }
                     return self.wake_waiters();
                 }
+                self.resync_read_errors = 0;
                 let targets = self.writable() & !mask(usize::from(rs.source));
                 let (start, len) = self.chunk_sectors(c);
                 self.resync[slot].phase = ResyncPhase::Writing;

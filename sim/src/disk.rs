@@ -1,0 +1,154 @@
+//! A simulated disk with a volatile write cache.
+//!
+//! A write that executes lands in the cache (`current`, what reads see). It
+//! reaches the media (`durable`) with FUA, or when a later flush executes.
+//! At a crash any subset of the cached writes, each torn at any subset of
+//! its sectors, may have reached the media.
+
+use crate::rng::Rng;
+
+pub const SECTOR: usize = 512;
+
+/// One sector's contents: real bytes in the metadata area, a tag naming the
+/// write that produced it in the data area (0: never written).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sector {
+    Meta(Box<[u8; SECTOR]>),
+    Data(u64),
+}
+
+#[derive(Clone, Debug)]
+pub struct Image {
+    meta: Vec<[u8; SECTOR]>,
+    data: Vec<u64>,
+}
+
+impl Image {
+    fn new(meta_sectors: u64, data_sectors: u64) -> Image {
+        Image {
+            meta: vec![[0u8; SECTOR]; meta_sectors as usize],
+            data: vec![0; data_sectors as usize],
+        }
+    }
+
+    fn put(&mut self, sector: u64, v: &Sector) {
+        let m = self.meta.len() as u64;
+        match v {
+            Sector::Meta(b) if sector < m => self.meta[sector as usize] = **b,
+            Sector::Data(t) if sector >= m => self.data[(sector - m) as usize] = *t,
+            _ => panic!("sector {sector}: metadata and data areas mixed up"),
+        }
+    }
+
+    pub fn meta_block(&self, sector: u64) -> Option<[u8; 4096]> {
+        let mut out = [0u8; 4096];
+        for k in 0..8 {
+            out[k * SECTOR..(k + 1) * SECTOR].copy_from_slice(self.meta.get(sector as usize + k)?);
+        }
+        Some(out)
+    }
+
+    pub fn data(&self) -> &[u64] {
+        &self.data
+    }
+}
+
+/// A write as it executed: its first sector and contents.
+#[derive(Clone, Debug)]
+pub struct Write {
+    pub sector: u64,
+    pub sectors: Vec<Sector>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Disk {
+    pub durable: Image,
+    pub current: Image,
+    /// Executed writes not yet on the media, oldest first; a sector that a
+    /// newer write replaced is None (a cache never writes stale data back).
+    cached: Vec<(u64, Vec<Option<Sector>>)>,
+    /// Every I/O fails (a dead disk); it still holds its media.
+    pub dead: bool,
+    pub meta_sectors: u64,
+}
+
+impl Disk {
+    pub fn new(meta_sectors: u64, data_sectors: u64) -> Disk {
+        let img = Image::new(meta_sectors, data_sectors);
+        Disk {
+            durable: img.clone(),
+            current: img,
+            cached: Vec::new(),
+            dead: false,
+            meta_sectors,
+        }
+    }
+
+    pub fn write(&mut self, w: Write, fua: bool) {
+        let end = w.sector + w.sectors.len() as u64;
+        for (start, sectors) in &mut self.cached {
+            for (k, s) in sectors.iter_mut().enumerate() {
+                let at = *start + k as u64;
+                if at >= w.sector && at < end {
+                    *s = None;
+                }
+            }
+        }
+        for (k, s) in w.sectors.iter().enumerate() {
+            self.current.put(w.sector + k as u64, s);
+        }
+        if fua {
+            for (k, s) in w.sectors.iter().enumerate() {
+                self.durable.put(w.sector + k as u64, s);
+            }
+        } else {
+            self.cached
+                .push((w.sector, w.sectors.into_iter().map(Some).collect()));
+        }
+    }
+
+    pub fn flush(&mut self) {
+        for (start, sectors) in self.cached.drain(..) {
+            for (k, s) in sectors.iter().enumerate() {
+                if let Some(s) = s {
+                    self.durable.put(start + k as u64, s);
+                }
+            }
+        }
+    }
+
+    pub fn read_meta(&self, sector: u64) -> Option<[u8; 4096]> {
+        self.current.meta_block(sector)
+    }
+
+    pub fn read_data(&self, sector: u64, sectors: u32) -> Vec<u64> {
+        let m = self.meta_sectors;
+        assert!(
+            sector >= m,
+            "data read from the metadata area at sector {sector}"
+        );
+        self.current.data[(sector - m) as usize..(sector - m) as usize + sectors as usize].to_vec()
+    }
+
+    /// Power loss: each cached write, and each of `in_flight` (issued but
+    /// not executed), reaches the media in part or not at all.
+    pub fn crash(&mut self, rng: &mut Rng, in_flight: Vec<Write>) {
+        let cached = std::mem::take(&mut self.cached);
+        let unexecuted = in_flight
+            .into_iter()
+            .map(|w| (w.sector, w.sectors.into_iter().map(Some).collect()));
+        for (start, sectors) in cached.into_iter().chain(unexecuted) {
+            let how = rng.below(3);
+            for (k, s) in sectors.iter().enumerate() {
+                // 0: lost, 1: whole, 2: torn at random sectors.
+                if let Some(s) = s
+                    .as_ref()
+                    .filter(|_| how == 1 || (how == 2 && rng.chance(1, 2)))
+                {
+                    self.durable.put(start + k as u64, s);
+                }
+            }
+        }
+        self.current = self.durable.clone();
+    }
+}

@@ -1,0 +1,627 @@
+//! The simulated world: the real core, simulated disks, a seeded workload,
+//! crashes and faults, and the oracle judging every completion.
+
+use crate::disk::{Disk, Sector, Write, SECTOR};
+use crate::oracle::{tag, Oracle, ReadTicket};
+use crate::rng::Rng;
+use dmmirror_core::format::*;
+use dmmirror_core::mirror::*;
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+
+/// What a run does.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub seed: u64,
+    /// Requests to submit.
+    pub ops: u64,
+    pub legs: usize,
+    pub chunk_sectors: u32,
+    /// Chunks in the data area (about).
+    pub chunks: u64,
+    /// Requests in flight at most.
+    pub queue_depth: usize,
+    /// Chance per step, in 1/10000, of a power loss.
+    pub crash_rate: u64,
+    /// Chance per step, in 1/10000, that a disk dies (never the last one).
+    pub death_rate: u64,
+    /// Chance per read of leg 0, in 1/10000, of a transient read error.
+    pub read_error_rate: u64,
+    /// Lines of trace kept for a failure report.
+    pub trace_lines: usize,
+}
+
+impl Options {
+    pub fn new(seed: u64, ops: u64) -> Options {
+        Options {
+            seed,
+            ops,
+            legs: 2 + (seed % 2) as usize,
+            chunk_sectors: 8,
+            chunks: 64,
+            queue_depth: 8,
+            crash_rate: 20,
+            death_rate: 2,
+            read_error_rate: 100,
+            trace_lines: 60,
+        }
+    }
+}
+
+/// Counts of what a run covered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub ops: u64,
+    pub steps: u64,
+    pub crashes: u64,
+    pub deaths: u64,
+    pub reads_checked: u64,
+    pub sectors_checked: u64,
+    pub bitmap_updates: u64,
+    pub resynced_chunks: u64,
+}
+
+/// A broken promise, with what led to it.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub seed: u64,
+    pub step: u64,
+    pub what: String,
+    pub trace: Vec<String>,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "seed {} failed at step {}: {}",
+            self.seed, self.step, self.what
+        )?;
+        writeln!(f, "last events:")?;
+        for line in &self.trace {
+            writeln!(f, "  {line}")?;
+        }
+        write!(
+            f,
+            "replay: cargo run -p dmmirror-sim --release -- --seed {}",
+            self.seed
+        )
+    }
+}
+
+enum Kind {
+    Write { wid: u32 },
+    Read { ticket: ReadTicket, buf: Vec<u64> },
+    Flush { submitted: u64 },
+}
+
+struct Pending {
+    r: Request,
+    kind: Kind,
+}
+
+struct Reader<'a>(&'a [Disk]);
+
+impl BlockReader for Reader<'_> {
+    fn read_block(&mut self, pos: usize, sector: u64, out: &mut [u8; BLOCK_SIZE]) -> bool {
+        let Some(d) = self.0.get(pos).filter(|d| !d.dead) else {
+            return false;
+        };
+        match d.read_meta(sector) {
+            Some(b) => {
+                *out = b;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+struct World {
+    o: Options,
+    rng: Rng,
+    now: u64,
+    step: u64,
+    cfg: Config,
+    geo: Geometry,
+    disks: Vec<Disk>,
+    mirror: Mirror,
+    disk_of_slot: [Option<usize>; MAX_LEGS],
+    inflight: Vec<ChildIo>,
+    reqs: HashMap<ReqId, Pending>,
+    next_req: ReqId,
+    oracle: Oracle,
+    resync_bufs: Vec<Vec<u64>>,
+    trace: VecDeque<String>,
+    report: Report,
+}
+
+type Step = Result<(), String>;
+
+impl World {
+    fn new(o: &Options) -> World {
+        let mut rng = Rng::new(o.seed);
+        let cfg = Config {
+            max_requests: o.queue_depth,
+            max_segment_updates: 4,
+            resync_depth: 2,
+            clean_delay_ns: 20_000_000,
+            read_policy: ReadPolicy::LeastPending,
+        };
+        let leg_sectors = 2048 + o.chunks * u64::from(o.chunk_sectors);
+        let geo = Geometry::for_leg(leg_sectors, o.chunk_sectors).expect("sim geometry");
+        let mut disks: Vec<Disk> = (0..o.legs)
+            .map(|_| Disk::new(geo.data_offset, geo.data_sectors))
+            .collect();
+        let mirror_uuid =
+            Uuid::from_random_bytes(rng.next_u64().to_le_bytes().repeat(2).try_into().unwrap());
+        let legs: Vec<Uuid> = (0..o.legs as u64)
+            .map(|i| Uuid::from_random_bytes([(i + 1) as u8; 16]))
+            .collect();
+        for (slot, d) in disks.iter_mut().enumerate() {
+            let sb = new_superblock(mirror_uuid, &legs, slot, geo).expect("sim mirror");
+            new_leg_blocks::<()>(&sb, |sector, block| {
+                d.write(
+                    Write {
+                        sector,
+                        sectors: meta_sectors(block),
+                    },
+                    true,
+                );
+                Ok(())
+            })
+            .unwrap();
+        }
+        let asm = assemble(&mut Reader(&disks), disks.len()).expect("fresh mirror assembles");
+        let disk_of_slot = asm.legs.map(|l| l.map(|l| l.pos));
+        let mirror = Mirror::new(asm, cfg, 0);
+        World {
+            oracle: Oracle::new(geo.data_sectors),
+            resync_bufs: vec![vec![0; o.chunk_sectors as usize]; cfg.resync_depth],
+            o: o.clone(),
+            rng,
+            now: 0,
+            step: 0,
+            cfg,
+            geo,
+            disks,
+            mirror,
+            disk_of_slot,
+            inflight: Vec::new(),
+            reqs: HashMap::new(),
+            next_req: 1,
+            trace: VecDeque::new(),
+            report: Report::default(),
+        }
+    }
+
+    fn log(&mut self, line: String) {
+        if self.trace.len() == self.o.trace_lines {
+            self.trace.pop_front();
+        }
+        self.trace.push_back(format!("[{}] {line}", self.step));
+    }
+
+    fn any_healthy_leg(&self) -> bool {
+        (0..MAX_LEGS).any(|s| {
+            self.mirror.leg_health(s) == LegHealth::Alive
+                && self.disk_of_slot[s].is_some_and(|d| !self.disks[d].dead)
+        })
+    }
+
+    fn drain(&mut self) -> Step {
+        while let Some(a) = self.mirror.poll_action() {
+            match a {
+                Action::Io(io) => self.inflight.push(io),
+                Action::Complete { id, result } => self.request_done(id, result)?,
+                Action::WakeAt(_) => {}
+                Action::Log(e) => {
+                    if let LogEvent::LegFailed { leg } = e {
+                        self.oracle.unpin_all();
+                        let d = self.disk_of_slot[usize::from(leg)];
+                        if d.is_some_and(|d| !self.disks[d].dead) {
+                            return Err(format!(
+                                "leg {leg} failed although its disk has no persistent fault"
+                            ));
+                        }
+                    }
+                    self.log(format!("core: {e:?}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn submit(&mut self) -> Step {
+        let id = self.next_req;
+        self.next_req += 1;
+        let data = self.geo.data_sectors;
+        let roll = self.rng.below(100);
+        let op = match roll {
+            0..=49 => ReqOp::Write,
+            50..=89 => ReqOp::Read,
+            _ => ReqOp::Flush,
+        };
+        let (sector, sectors) = if op == ReqOp::Flush {
+            (0, 0)
+        } else {
+            // Half the requests hit a few hot chunks so that they overlap.
+            let span = if self.rng.chance(1, 2) {
+                (4 * u64::from(self.o.chunk_sectors)).min(data)
+            } else {
+                data
+            };
+            let sector = self.rng.below(span);
+            let max_len = (3 * u64::from(self.o.chunk_sectors)).min(data - sector);
+            (sector, 1 + self.rng.below(max_len) as u32)
+        };
+        let fua = op == ReqOp::Write && self.rng.chance(1, 10);
+        let preflush = op == ReqOp::Write && self.rng.chance(1, 20);
+        let r = Request {
+            id,
+            op,
+            sector,
+            sectors,
+            fua,
+            preflush,
+        };
+        let kind = match op {
+            ReqOp::Write => Kind::Write {
+                wid: self.oracle.write_submitted(sector, sectors, self.now),
+            },
+            ReqOp::Read => Kind::Read {
+                ticket: self.oracle.read_submitted(sector, sectors),
+                buf: vec![u64::MAX; sectors as usize],
+            },
+            _ => Kind::Flush {
+                submitted: self.now,
+            },
+        };
+        self.log(format!(
+            "submit #{id} {op:?} {sector}+{sectors}{}{}",
+            if fua { " fua" } else { "" },
+            if preflush { " preflush" } else { "" }
+        ));
+        self.reqs.insert(id, Pending { r, kind });
+        self.report.ops += 1;
+        self.mirror
+            .submit(r)
+            .map_err(|e| format!("submit refused: {e:?}"))?;
+        self.drain()
+    }
+
+    fn request_done(&mut self, id: ReqId, result: Result<(), IoError>) -> Step {
+        let p = self
+            .reqs
+            .remove(&id)
+            .ok_or_else(|| format!("completion of unknown request #{id}"))?;
+        self.log(format!("complete #{id} {:?} {result:?}", p.r.op));
+        let ok = result.is_ok();
+        if !ok && self.any_healthy_leg() {
+            return Err(format!(
+                "request #{id} ({:?}) failed while a healthy in-sync leg exists",
+                p.r.op
+            ));
+        }
+        match p.kind {
+            Kind::Write { wid } => self.oracle.write_completed(wid, ok, p.r.fua, self.now),
+            Kind::Flush { submitted } if ok => self.oracle.flush_completed(submitted),
+            Kind::Flush { .. } => {}
+            Kind::Read { ticket, buf } if ok => {
+                self.report.reads_checked += 1;
+                self.report.sectors_checked += buf.len() as u64;
+                self.oracle
+                    .read_completed(&ticket, &buf)
+                    .map_err(|e| format!("read #{id}: {e}"))?;
+            }
+            Kind::Read { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn gather(&self, io: &ChildIo) -> Result<Vec<Sector>, String> {
+        let n = io.sectors as usize;
+        Ok(match io.buffer {
+            Buffer::Meta(i) => meta_sectors(self.mirror.meta_block(i)),
+            Buffer::Resync(s) => self.resync_bufs[usize::from(s)][..n]
+                .iter()
+                .map(|&t| Sector::Data(t))
+                .collect(),
+            Buffer::Request { id, offset } => {
+                let p = self
+                    .reqs
+                    .get(&id)
+                    .ok_or_else(|| format!("child write from unknown request #{id}"))?;
+                let first = p.r.sector + u64::from(offset);
+                match &p.kind {
+                    Kind::Write { wid } => (0..n as u64)
+                        .map(|k| Sector::Data(tag(*wid, first + k)))
+                        .collect(),
+                    Kind::Read { buf, .. } => buf[offset as usize..offset as usize + n]
+                        .iter()
+                        .map(|&t| Sector::Data(t))
+                        .collect(),
+                    Kind::Flush { .. } => return Err("child write from a flush".into()),
+                }
+            }
+            Buffer::None => return Err("write without a buffer".into()),
+        })
+    }
+
+    fn scatter(&mut self, io: &ChildIo, vals: Vec<u64>) -> Step {
+        match io.buffer {
+            Buffer::Resync(s) => {
+                self.resync_bufs[usize::from(s)][..vals.len()].copy_from_slice(&vals)
+            }
+            Buffer::Request { id, offset } => {
+                let p = self
+                    .reqs
+                    .get_mut(&id)
+                    .ok_or_else(|| format!("child read into unknown request #{id}"))?;
+                match &mut p.kind {
+                    Kind::Read { buf, .. } => {
+                        buf[offset as usize..offset as usize + vals.len()].copy_from_slice(&vals)
+                    }
+                    _ => return Err(format!("child read into non-read request #{id}")),
+                }
+            }
+            b => return Err(format!("read into {b:?}")),
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self) -> Step {
+        let k = self.rng.below(self.inflight.len() as u64) as usize;
+        let io = self.inflight.swap_remove(k);
+        let d = self.disk_of_slot[usize::from(io.leg)]
+            .ok_or_else(|| format!("I/O to slot {} with no disk", io.leg))?;
+        let healthy_others = self.in_sync_disks().len() >= 2;
+        let ok = if self.disks[d].dead {
+            false
+        } else {
+            match io.op {
+                IoOp::Write => {
+                    let sectors = self.gather(&io)?;
+                    if sectors.len() != io.sectors as usize {
+                        return Err(format!(
+                            "child {io:?}: buffer holds {} sectors",
+                            sectors.len()
+                        ));
+                    }
+                    self.disks[d].write(
+                        Write {
+                            sector: io.sector,
+                            sectors,
+                        },
+                        io.fua,
+                    );
+                    true
+                }
+                IoOp::Read
+                    if d == 0
+                        && healthy_others
+                        && self.rng.chance(self.o.read_error_rate, 10_000) =>
+                {
+                    self.log(format!("disk {d}: transient read error"));
+                    false
+                }
+                IoOp::Read => {
+                    if io.sector < self.geo.data_offset {
+                        return Err(format!("data read in the metadata area: {io:?}"));
+                    }
+                    let vals = self.disks[d].read_data(io.sector, io.sectors);
+                    self.scatter(&io, vals)?;
+                    true
+                }
+                IoOp::Flush => {
+                    self.disks[d].flush();
+                    true
+                }
+                IoOp::Discard => true,
+            }
+        };
+        self.log(format!(
+            "io {:?} leg {} {:?} {}+{} fua={} -> {}",
+            io.child,
+            io.leg,
+            io.op,
+            io.sector,
+            io.sectors,
+            io.fua,
+            if ok { "ok" } else { "ERROR" }
+        ));
+        self.mirror.complete(io.child, ok);
+        self.drain()
+    }
+
+    fn crash(&mut self) -> Step {
+        self.report.crashes += 1;
+        self.log("POWER LOSS".into());
+        let mut unexecuted: Vec<Vec<Write>> = vec![Vec::new(); self.disks.len()];
+        for io in std::mem::take(&mut self.inflight) {
+            if io.op == IoOp::Write {
+                if let Some(d) = self.disk_of_slot[usize::from(io.leg)] {
+                    unexecuted[d].push(Write {
+                        sector: io.sector,
+                        sectors: self.gather(&io)?,
+                    });
+                }
+            }
+        }
+        for (d, pending) in unexecuted.into_iter().enumerate() {
+            let mut rng = self.rng.clone();
+            self.disks[d].crash(&mut rng, pending);
+            self.rng.next_u64();
+            self.rng = rng;
+        }
+        self.reqs.clear();
+        self.oracle.crash(self.now);
+        self.reassemble()
+    }
+
+    fn reassemble(&mut self) -> Step {
+        let asm = assemble(&mut Reader(&self.disks), self.disks.len())
+            .map_err(|e| format!("assembly after a crash failed: {e}"))?;
+        self.disk_of_slot = asm.legs.map(|l| l.map(|l| l.pos));
+        self.mirror = Mirror::new(asm, self.cfg, self.now);
+        self.log(format!(
+            "reassembled: {} chunks to resync",
+            self.mirror.chunks_needing_resync()
+        ));
+        self.drain()
+    }
+
+    /// Disks of legs the core has in sync and whose disk works.
+    fn in_sync_disks(&self) -> Vec<usize> {
+        (0..MAX_LEGS)
+            .filter(|&s| self.mirror.leg_health(s) == LegHealth::Alive)
+            .filter_map(|s| self.disk_of_slot[s])
+            .filter(|&d| !self.disks[d].dead)
+            .collect()
+    }
+
+    /// Kills one disk of an in-sync leg, never the last: a write held only
+    /// by a disk that died is lost by any mirror, and proves nothing.
+    fn kill_a_disk(&mut self) {
+        let candidates = self.in_sync_disks();
+        let d = candidates[self.rng.below(candidates.len() as u64) as usize];
+        self.disks[d].dead = true;
+        self.report.deaths += 1;
+        self.log(format!("disk {d} dies"));
+    }
+
+    fn run(&mut self) -> Step {
+        while self.report.ops < self.o.ops {
+            self.step += 1;
+            self.report.steps += 1;
+            self.now += 1 + self.rng.below(200_000);
+            let roll = self.rng.below(10_000);
+            if roll < self.o.crash_rate {
+                self.crash()?;
+            } else if roll < self.o.crash_rate + self.o.death_rate
+                && self.in_sync_disks().len() >= 2
+            {
+                self.kill_a_disk();
+            } else if self.reqs.len() < self.o.queue_depth
+                && (self.inflight.is_empty() || self.rng.chance(1, 3))
+            {
+                self.submit()?;
+            } else if !self.inflight.is_empty() {
+                self.execute()?;
+            }
+            self.mirror.tick(self.now);
+            self.drain()?;
+        }
+        self.quiesce()?;
+        self.check_final()?;
+        // Power loss once more at rest, and check what the media hold.
+        self.crash()?;
+        self.quiesce()?;
+        self.check_final()
+    }
+
+    /// Runs every I/O and lets time pass until nothing is left to do.
+    fn quiesce(&mut self) -> Step {
+        for _ in 0..1_000_000 {
+            self.step += 1;
+            if !self.inflight.is_empty() {
+                self.execute()?;
+            } else if self.mirror.is_idle()
+                && self.mirror.chunks_needing_resync() == 0
+                && self.reqs.is_empty()
+                && self.all_clean()
+            {
+                return Ok(());
+            } else {
+                self.now += self.cfg.clean_delay_ns / 2;
+            }
+            self.mirror.tick(self.now);
+            self.drain()?;
+        }
+        Err(format!(
+            "no quiescence: idle={} resync={} reqs={} clean={}",
+            self.mirror.is_idle(),
+            self.mirror.chunks_needing_resync(),
+            self.reqs.len(),
+            self.all_clean()
+        ))
+    }
+
+    fn all_clean(&self) -> bool {
+        (0..self.geo.chunk_count).all(|c| {
+            self.mirror
+                .chunk_byte(c)
+                .is_some_and(|b| b.status() != ChunkStatus::Dirty)
+        })
+    }
+
+    /// At rest: every in-sync leg holds the same data, and that data is
+    /// what the requests allow.
+    fn check_final(&mut self) -> Step {
+        let legs: Vec<usize> = (0..MAX_LEGS)
+            .filter(|&s| self.mirror.leg_health(s) == LegHealth::Alive)
+            .filter_map(|s| self.disk_of_slot[s])
+            .collect();
+        let first = legs.first().copied().ok_or("no leg alive at rest")?;
+        for &d in &legs[1..] {
+            if let Some(s) = (0..self.geo.data_sectors as usize)
+                .find(|&s| self.disks[d].current.data()[s] != self.disks[first].current.data()[s])
+            {
+                return Err(format!(
+                    "at rest after resync, disks {first} and {d} differ at data sector {s}"
+                ));
+            }
+        }
+        for s in 0..self.geo.data_sectors {
+            let v = self.disks[first].current.data()[s as usize];
+            self.oracle
+                .check_value(s, v, self.oracle.floor(s))
+                .map_err(|e| format!("at rest: {e}"))?;
+        }
+        self.report.sectors_checked += self.geo.data_sectors;
+        Ok(())
+    }
+}
+
+fn meta_sectors(block: &[u8; BLOCK_SIZE]) -> Vec<Sector> {
+    block
+        .chunks(SECTOR)
+        .map(|s| Sector::Meta(Box::new(s.try_into().expect("512 bytes"))))
+        .collect()
+}
+
+/// Runs one seed. A panic inside the core is reported as a failure.
+pub fn run(o: &Options) -> Result<Report, Failure> {
+    let mut world = None;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let w = world.insert(World::new(o));
+        w.run()
+    }));
+    let fail = |w: Option<&World>, what: String| Failure {
+        seed: o.seed,
+        step: w.map_or(0, |w| w.step),
+        what,
+        trace: w.map_or_else(Vec::new, |w| w.trace.iter().cloned().collect()),
+    };
+    match outcome {
+        Ok(Ok(())) => {
+            let w = world.expect("ran");
+            let stats = w.mirror.stats();
+            let mut r = w.report.clone();
+            r.bitmap_updates = stats.bitmap_updates;
+            r.resynced_chunks = stats.resynced_chunks;
+            Ok(r)
+        }
+        Ok(Err(what)) => Err(fail(world.as_ref(), what)),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let mut what = String::from("assertion in the core: ");
+            let _ = write!(what, "{msg}");
+            Err(fail(world.as_ref(), what))
+        }
+    }
+}
