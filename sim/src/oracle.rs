@@ -43,6 +43,8 @@ pub struct Oracle {
     writes: Vec<WriteRec>,
     sectors: Vec<SectorState>,
     acked_not_durable: Vec<u32>,
+    /// Bumped when the leg that pinned reads may go to fails.
+    leg_failures: u64,
 }
 
 /// What a read saw when it was submitted, for judging it at completion.
@@ -51,6 +53,7 @@ pub struct ReadTicket {
     sector: u64,
     floors: Vec<Option<u64>>,
     churn: Vec<u64>,
+    leg_failures: u64,
 }
 
 impl Oracle {
@@ -64,6 +67,7 @@ impl Oracle {
             }],
             sectors: vec![SectorState::default(); data_sectors as usize],
             acked_not_durable: Vec::new(),
+            leg_failures: 0,
         }
     }
 
@@ -154,8 +158,10 @@ impl Oracle {
         self.acked_not_durable.clear();
     }
 
-    /// Forget pins: the leg reads were pinned to is gone.
+    /// Forget pins: the leg reads were pinned to is gone. A read in flight
+    /// across the failure may hold data from either side of it.
     pub fn unpin_all(&mut self) {
+        self.leg_failures += 1;
         for st in &mut self.sectors {
             st.pin = None;
         }
@@ -170,6 +176,7 @@ impl Oracle {
                 .map(|s| s.floor_acked)
                 .collect(),
             churn: self.sectors[range].iter().map(|s| s.churn).collect(),
+            leg_failures: self.leg_failures,
         }
     }
 
@@ -179,7 +186,8 @@ impl Oracle {
             let s = t.sector + k as u64;
             self.check_value(s, v, t.floors[k])?;
             let st = &mut self.sectors[s as usize];
-            let stable = st.churn == t.churn[k] && st.inflight == 0;
+            let stable =
+                st.churn == t.churn[k] && st.inflight == 0 && t.leg_failures == self.leg_failures;
             if stable {
                 match st.pin {
                     Some(p) if p != v => {

@@ -29,6 +29,12 @@ pub struct Options {
     pub read_error_rate: u64,
     /// Lines of trace kept for a failure report.
     pub trace_lines: usize,
+    /// Chance, in 1/100, that a dead disk works again after a power loss,
+    /// with whatever its media held (a cable pulled and put back).
+    pub return_rate: u64,
+    /// A known mistake switched into the core.
+    #[cfg(feature = "mutations")]
+    pub mutation: Mutation,
 }
 
 impl Options {
@@ -44,6 +50,9 @@ impl Options {
             death_rate: 2,
             read_error_rate: 100,
             trace_lines: 60,
+            return_rate: 50,
+            #[cfg(feature = "mutations")]
+            mutation: Mutation::None,
         }
     }
 }
@@ -174,7 +183,10 @@ impl World {
         }
         let asm = assemble(&mut Reader(&disks), disks.len()).expect("fresh mirror assembles");
         let disk_of_slot = asm.legs.map(|l| l.map(|l| l.pos));
-        let mirror = Mirror::new(asm, cfg, 0);
+        #[allow(unused_mut)]
+        let mut mirror = Mirror::new(asm, cfg, 0);
+        #[cfg(feature = "mutations")]
+        mirror.set_mutation(o.mutation);
         World {
             oracle: Oracle::new(geo.data_sectors),
             resync_bufs: vec![vec![0; o.chunk_sectors as usize]; cfg.resync_depth],
@@ -454,6 +466,12 @@ impl World {
             self.rng.next_u64();
             self.rng = rng;
         }
+        for d in 0..self.disks.len() {
+            if self.disks[d].dead && self.rng.chance(self.o.return_rate, 100) {
+                self.disks[d].dead = false;
+                self.log(format!("disk {d} returns with its old contents"));
+            }
+        }
         self.reqs.clear();
         self.oracle.crash(self.now);
         self.reassemble()
@@ -464,6 +482,8 @@ impl World {
             .map_err(|e| format!("assembly after a crash failed: {e}"))?;
         self.disk_of_slot = asm.legs.map(|l| l.map(|l| l.pos));
         self.mirror = Mirror::new(asm, self.cfg, self.now);
+        #[cfg(feature = "mutations")]
+        self.mirror.set_mutation(self.o.mutation);
         self.log(format!(
             "reassembled: {} chunks to resync",
             self.mirror.chunks_needing_resync()

@@ -14,7 +14,8 @@ const F_NEEDS_RESYNC: u8 = 1;
 /// Resync owns this chunk: user writes wait.
 const F_LOCKED: u8 = 2;
 /// A read pinned to the resync source retries it this often before it
-/// falls back to another leg (whose data may differ until resync).
+/// falls back to another leg (whose data may differ until resync); a read
+/// that every live leg failed goes round them this often.
 const PINNED_READ_RETRIES: u8 = 4;
 /// Resync reads that may fail in a row before the source leg is failed.
 const RESYNC_READ_RETRIES: u32 = 8;
@@ -74,6 +75,7 @@ struct Child {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ReqState {
     Free,
+    WaitRead,
     Preflush,
     WaitChunks,
     Writing,
@@ -111,6 +113,36 @@ struct ResyncSlot {
     phase: ResyncPhase,
     pending: u8,
     source: u8,
+}
+
+/// True when the named mistake is switched in; always false in real builds.
+macro_rules! mutated {
+    ($self:ident, $m:ident) => {{
+        #[cfg(feature = "mutations")]
+        let hit = $self.mutation == Mutation::$m;
+        #[cfg(not(feature = "mutations"))]
+        let hit = false;
+        hit
+    }};
+}
+
+/// Known mistakes the simulator must catch (test builds only).
+#[cfg(feature = "mutations")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mutation {
+    /// Behave correctly.
+    None,
+    /// Clean a chunk without waiting for its writes to be durable.
+    CleanBeforeDurable,
+    /// Issue data writes before the bitmap update is durable.
+    DataBeforeBitmap,
+    /// Do not set MODIFIED while degraded.
+    NoModifiedWhenDegraded,
+    /// Acknowledge a write or flush that failed on a leg before the failure
+    /// is recorded.
+    AckBeforeFailureRecorded,
+    /// Serve chunks that need resync from any leg.
+    ReadUnsyncedFromAnyLeg,
 }
 
 /// What the mirror knows of one leg at run time.
@@ -192,6 +224,8 @@ pub struct Mirror {
     /// Resync reads that failed in a row; a source failing too many is failed.
     resync_read_errors: u32,
     stats: Stats,
+    #[cfg(feature = "mutations")]
+    mutation: Mutation,
 }
 
 fn mask(leg: usize) -> u32 {
@@ -325,6 +359,8 @@ impl Mirror {
             writes_started: 0,
             resync_read_errors: 0,
             stats: Stats::default(),
+            #[cfg(feature = "mutations")]
+            mutation: Mutation::None,
         };
         // Legs the newest table calls failed, and members not found, make
         // the mirror degraded; record that the survivors know it.
@@ -480,6 +516,12 @@ impl Mirror {
         }
     }
 
+    /// Switches a known mistake in (test builds only).
+    #[cfg(feature = "mutations")]
+    pub fn set_mutation(&mut self, m: Mutation) {
+        self.mutation = m;
+    }
+
     // ---- helpers ----------------------------------------------------------
 
     fn push(&mut self, a: Action) {
@@ -558,19 +600,23 @@ impl Mirror {
     }
 
     fn dirty_byte(&self, c: &Chunk) -> u8 {
-        let modified =
-            ChunkByte::from_raw(c.disk).is_some_and(|b| b.is_modified()) || self.degraded();
+        let modified = (ChunkByte::from_raw(c.disk).is_some_and(|b| b.is_modified())
+            || self.degraded())
+            && !mutated!(self, NoModifiedWhenDegraded);
         ChunkByte::new(ChunkStatus::Dirty, modified).raw()
     }
 
     /// A data write may go to this chunk now.
     fn chunk_writable(&self, c: &Chunk, degraded: bool) -> bool {
+        if mutated!(self, DataBeforeBitmap) {
+            return c.flags & F_LOCKED == 0;
+        }
         let disk = ChunkByte::from_raw(c.disk).expect("valid");
         let staged_dirty = c.staged == NONE
             || ChunkByte::from_raw(c.staged).is_some_and(|b| b.status() == ChunkStatus::Dirty);
         c.flags & F_LOCKED == 0
             && disk.status() == ChunkStatus::Dirty
-            && (!degraded || disk.is_modified())
+            && (!degraded || disk.is_modified() || mutated!(self, NoModifiedWhenDegraded))
             && staged_dirty
             && c.want == NONE
     }
@@ -736,7 +782,7 @@ impl Mirror {
         }
         if q.ok == 0 {
             self.finish(i, Err(IoError::NoLeg));
-        } else if self.failures_recorded() {
+        } else if self.failures_recorded() || mutated!(self, AckBeforeFailureRecorded) {
             self.finish(i, Ok(()));
         } else {
             self.wait(i, ReqState::WaitRecord);
@@ -778,7 +824,7 @@ impl Mirror {
             self.reqs[i].failed = 0;
             return self.start(i);
         }
-        if self.failures_recorded() {
+        if self.failures_recorded() || mutated!(self, AckBeforeFailureRecorded) {
             self.finish(i, Ok(()));
         } else {
             self.wait(i, ReqState::WaitRecord);
@@ -792,7 +838,10 @@ impl Mirror {
                 || ChunkByte::from_raw(ch.disk)
                     .is_some_and(|b| b.status() == ChunkStatus::Unwritten)
         });
-        match (pinned, self.source_leg()) {
+        match (
+            pinned && !mutated!(self, ReadUnsyncedFromAnyLeg),
+            self.source_leg(),
+        ) {
             (true, Some(src)) => mask(src),
             _ => self.writable(),
         }
@@ -813,13 +862,36 @@ impl Mirror {
         }
     }
 
+    /// A chunk of the read is being copied from a source that has since
+    /// failed: until the copy lands, the other legs hold older data than
+    /// what pinned reads returned.
+    fn read_blocked(&self, r: &Request) -> bool {
+        self.chunk_range(r.sector, r.sectors).any(|c| {
+            self.chunks[c].flags & F_LOCKED != 0
+                && self.resync.iter().any(|s| {
+                    s.phase != ResyncPhase::Free
+                        && s.chunk == c as u64
+                        && self.legs[usize::from(s.source)].health != LegHealth::Alive
+                })
+        })
+    }
+
     fn start_read(&mut self, i: usize) {
         let r = self.reqs[i].r;
+        if self.read_blocked(&r) {
+            return self.wait(i, ReqState::WaitRead);
+        }
         let tried = self.reqs[i].tried;
         let mut candidates = self.read_legs(&r) & !tried;
         if candidates == 0 {
             // The pinned leg failed this read: any in-sync leg beats an error.
             candidates = self.writable() & !tried;
+        }
+        if candidates == 0 && self.reqs[i].retries < PINNED_READ_RETRIES {
+            // Every live leg failed this read once; errors may be transient.
+            self.reqs[i].retries += 1;
+            self.reqs[i].tried = 0;
+            candidates = self.writable();
         }
         let Some(leg) = self.pick_leg(candidates) else {
             return self.finish(i, Err(IoError::NoLeg));
@@ -849,11 +921,11 @@ impl Mirror {
             if pinned && self.reqs[i].retries < PINNED_READ_RETRIES {
                 self.reqs[i].retries += 1;
                 self.reqs[i].tried &= !mask(leg);
-            } else {
-                self.reqs[i].failed |= mask(leg);
             }
             return self.start_read(i);
         }
+        // The leg that served the read needs no repair, whatever it failed before.
+        self.reqs[i].failed &= !mask(leg);
         // Repair: write the good data over the legs that failed to read it,
         // unless a write touched these sectors since the read was issued:
         // the data read may be older than what the legs now hold.
@@ -934,6 +1006,7 @@ impl Mirror {
             let ready = match self.reqs[i].state {
                 ReqState::WaitChunks => self.dead || self.write_ready(i),
                 ReqState::WaitRecord => self.dead || self.failures_recorded(),
+                ReqState::WaitRead => self.dead || !self.read_blocked(&self.reqs[i].r),
                 s => unreachable!("waiting request in state {s:?}"),
             };
             if !ready {
@@ -944,6 +1017,7 @@ impl Mirror {
             match (self.dead, self.reqs[i].state) {
                 (true, _) => self.finish(i, Err(IoError::NoLeg)),
                 (false, ReqState::WaitChunks) => self.start_write(i),
+                (false, ReqState::WaitRead) => self.start_read(i),
                 _ => self.finish(i, Ok(())),
             }
         }
@@ -989,7 +1063,7 @@ impl Mirror {
             let dirty = [ch.disk, ch.staged, ch.want]
                 .iter()
                 .any(|&b| ChunkByte::from_raw(b).is_some_and(|b| b.status() == ChunkStatus::Dirty));
-            if dirty || ch.inflight > 0 {
+            if (dirty || ch.inflight > 0) && !mutated!(self, NoModifiedWhenDegraded) {
                 self.want(c, ChunkByte::new(ChunkStatus::Dirty, true).raw());
             }
         }
@@ -1240,7 +1314,7 @@ impl Mirror {
             if !idle {
                 continue;
             }
-            if ch.epoch > self.durable_epoch {
+            if ch.epoch > self.durable_epoch && !mutated!(self, CleanBeforeDurable) {
                 need_flush = true;
                 continue;
             }
@@ -1420,6 +1494,9 @@ impl Mirror {
     // ---- the pump -------------------------------------------------------------
 
     fn pump(&mut self) {
+        // Any event may have released a waiter (an overlapping write ended,
+        // a chunk was unlocked, a bitmap update landed).
+        self.wake_waiters();
         self.pump_superblocks();
         self.pump_segments();
         self.pump_resync();

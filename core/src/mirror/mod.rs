@@ -12,5 +12,7 @@ mod engine;
 mod types;
 
 pub use assemble::{assemble, Assembly, AssemblyError, BlockReader, FoundLeg};
+#[cfg(feature = "mutations")]
+pub use engine::Mutation;
 pub use engine::{LegHealth, Mirror, Stats};
 pub use types::*;

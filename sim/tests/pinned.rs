@@ -1,0 +1,54 @@
+//! Seeds that once found a bug, kept so that it stays found. Each ran into
+//! the bug named beside it before its fix (with the 2,000-request workload
+//! of `Options::new` as it was then).
+
+use dmmirror_sim::{run, Options};
+
+fn pinned(seed: u64) {
+    if let Err(f) = run(&Options::new(seed, 2_000)) {
+        panic!("{f}");
+    }
+}
+
+/// Two overlapping writes in flight together landed in different orders on
+/// the two legs, which then differed: reads flip-flopped.
+#[test]
+fn seed_1_overlapping_writes_diverge_legs() {
+    pinned(1);
+}
+
+/// A read pinned to the resync source fell back to another leg on its first
+/// (transient) error and returned different data.
+#[test]
+fn seed_3_pinned_read_falls_back_on_a_transient_error() {
+    pinned(3);
+}
+
+/// A transient resync read error failed the source leg, and with it the
+/// mirror.
+#[test]
+fn seed_8_transient_resync_read_error_fails_the_leg() {
+    pinned(8);
+}
+
+/// The resync source died while its copy was being written; a read fell
+/// back to a leg the copy had not reached yet.
+#[test]
+fn seed_335_read_of_a_chunk_copied_from_a_dead_source() {
+    pinned(335);
+}
+
+/// A read that every live leg had failed once gave up although one leg's
+/// error was transient.
+#[test]
+fn seed_1943_read_gives_up_after_one_round() {
+    pinned(1943);
+}
+
+/// A read retried on its pinned leg after a transient error "repaired" that
+/// same leg with its own data (and, in the checker, a read in flight across
+/// a leg failure was held to a pin).
+#[test]
+fn seed_1463_retried_read_repairs_the_leg_it_read() {
+    pinned(1463);
+}
