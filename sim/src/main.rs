@@ -1,13 +1,35 @@
 //! `sim --seed N --ops M` runs one seed; `--seeds A..B` a range.
 
-use dmmirror_sim::{run, Options};
+use dmmirror_sim::{run, Failure, Options};
 use std::process::ExitCode;
+
+/// The smallest request count for which the seed still fails (the workload
+/// of a shorter run is a prefix of the longer one's).
+fn shrink(o: &Options, failure: Failure) -> (u64, Failure) {
+    let (mut lo, mut hi, mut best) = (0, o.ops, failure);
+    while lo + 1 < hi {
+        let mid = lo + (hi - lo) / 2;
+        match run(&Options {
+            ops: mid,
+            ..o.clone()
+        }) {
+            Ok(_) => lo = mid,
+            Err(f) => {
+                hi = mid;
+                best = f;
+            }
+        }
+    }
+    (hi, best)
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut seeds = 1..2u64;
     let mut ops = 10_000u64;
     let mut trace = None;
+    #[cfg(feature = "mutations")]
+    let mut mutation = dmmirror_core::mirror::Mutation::None;
     let mut i = 0;
     while i < args.len() {
         let val = args.get(i + 1).cloned().unwrap_or_default();
@@ -21,6 +43,18 @@ fn main() -> ExitCode {
                 seeds = a.parse().expect("A")..b.parse().expect("B");
             }
             "--ops" => ops = val.parse().expect("--ops takes a number"),
+            #[cfg(feature = "mutations")]
+            "--mutation" => {
+                use dmmirror_core::mirror::Mutation::*;
+                mutation = match val.as_str() {
+                    "clean-before-durable" => CleanBeforeDurable,
+                    "data-before-bitmap" => DataBeforeBitmap,
+                    "no-modified" => NoModifiedWhenDegraded,
+                    "ack-before-recorded" => AckBeforeFailureRecorded,
+                    "read-unsynced" => ReadUnsyncedFromAnyLeg,
+                    _ => panic!("unknown mutation {val}"),
+                };
+            }
             "--trace" => trace = Some(val.parse().expect("--trace takes a number of lines")),
             other => {
                 eprintln!("sim: unknown argument {other}; usage: sim [--seed N | --seeds A..B] [--ops M] [--trace LINES]");
@@ -31,24 +65,33 @@ fn main() -> ExitCode {
     }
     let mut total_ops = 0;
     let mut crashes = 0;
+    let mut corruptions = 0;
     for seed in seeds.clone() {
         let mut o = Options::new(seed, ops);
         if let Some(lines) = trace {
             o.trace_lines = lines;
         }
+        #[cfg(feature = "mutations")]
+        {
+            o.mutation = mutation;
+        }
         match run(&o) {
             Ok(r) => {
                 total_ops += r.ops;
                 crashes += r.crashes;
+                corruptions += r.corruptions;
             }
             Err(f) => {
                 eprintln!("{f}");
+                let (shortest, f) = shrink(&o, f);
+                eprintln!("\nshortest failing run of seed {seed}: --ops {shortest}\n{f}");
                 return ExitCode::FAILURE;
             }
         }
     }
     println!(
-        "sim: seeds {}..{} passed: {total_ops} operations, {crashes} power losses",
+        "sim: seeds {}..{} passed: {total_ops} operations, {crashes} power losses, \
+         {corruptions} metadata copies corrupted",
         seeds.start, seeds.end
     );
     ExitCode::SUCCESS

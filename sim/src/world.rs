@@ -32,6 +32,9 @@ pub struct Options {
     /// Chance, in 1/100, that a dead disk works again after a power loss,
     /// with whatever its media held (a cable pulled and put back).
     pub return_rate: u64,
+    /// Chance, in 1/100, that a power loss also corrupts one byte of one
+    /// copy of an at-rest metadata block (both copies equal) on one disk.
+    pub corrupt_rate: u64,
     /// A known mistake switched into the core.
     #[cfg(feature = "mutations")]
     pub mutation: Mutation,
@@ -51,6 +54,7 @@ impl Options {
             read_error_rate: 100,
             trace_lines: 60,
             return_rate: 50,
+            corrupt_rate: 25,
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
         }
@@ -64,6 +68,7 @@ pub struct Report {
     pub steps: u64,
     pub crashes: u64,
     pub deaths: u64,
+    pub corruptions: u64,
     pub reads_checked: u64,
     pub sectors_checked: u64,
     pub bitmap_updates: u64,
@@ -74,6 +79,7 @@ pub struct Report {
 #[derive(Clone, Debug)]
 pub struct Failure {
     pub seed: u64,
+    pub ops: u64,
     pub step: u64,
     pub what: String,
     pub trace: Vec<String>,
@@ -472,6 +478,9 @@ impl World {
                 self.log(format!("disk {d} returns with its old contents"));
             }
         }
+        if self.rng.chance(self.o.corrupt_rate, 100) {
+            self.corrupt_a_metadata_copy();
+        }
         self.reqs.clear();
         self.oracle.crash(self.now);
         self.reassemble()
@@ -489,6 +498,41 @@ impl World {
             self.mirror.chunks_needing_resync()
         ));
         self.drain()
+    }
+
+    /// Silent media corruption: flips one byte of one copy of a metadata
+    /// block whose two copies hold the same update, so the other copy must
+    /// serve. (A copy whose twin is one update behind is the one place the
+    /// format relies on, and is not corrupted here.)
+    fn corrupt_a_metadata_copy(&mut self) {
+        let d = self.rng.below(self.disks.len() as u64) as usize;
+        let g = self.geo;
+        let block = self.rng.below(1 + u64::from(g.segment_count)) as u32;
+        let sectors = CopyRole::BOTH.map(|role| match block {
+            0 => geometry::SUPERBLOCK_SECTOR[role.index()],
+            n => g.segment_sector(role, n - 1),
+        });
+        let copies = sectors.map(|s| self.disks[d].durable.meta_block(s).expect("metadata area"));
+        // Equal apart from the role byte and the CRC: same serial, same contents.
+        let strip = |b: &[u8; BLOCK_SIZE]| {
+            let mut b = *b;
+            b[8..12].fill(0);
+            b[24..28].fill(0);
+            b
+        };
+        if copies[0] == [0; BLOCK_SIZE] || strip(&copies[0]) != strip(&copies[1]) {
+            return;
+        }
+        let victim = self.rng.below(2) as usize;
+        let byte = self.rng.below(BLOCK_SIZE as u64) as usize;
+        let mut bad = copies[victim];
+        bad[byte] ^= 1 << self.rng.below(8);
+        self.disks[d].overwrite_meta(sectors[victim], &bad);
+        self.report.corruptions += 1;
+        self.log(format!(
+            "disk {d}: bit flip in byte {byte} of the copy at sector {}",
+            sectors[victim]
+        ));
     }
 
     /// Disks of legs the core has in sync and whose disk works.
@@ -619,6 +663,7 @@ pub fn run(o: &Options) -> Result<Report, Failure> {
     }));
     let fail = |w: Option<&World>, what: String| Failure {
         seed: o.seed,
+        ops: o.ops,
         step: w.map_or(0, |w| w.step),
         what,
         trace: w.map_or_else(Vec::new, |w| w.trace.iter().cloned().collect()),

@@ -9,11 +9,13 @@ fn run_seeds(seeds: std::ops::Range<u64>) -> Report {
         match run(&Options::new(seed, 2_000)) {
             Ok(r) => {
                 total.ops += r.ops;
+                total.steps += r.steps;
+                total.bitmap_updates += r.bitmap_updates;
                 total.crashes += r.crashes;
                 total.deaths += r.deaths;
+                total.corruptions += r.corruptions;
                 total.reads_checked += r.reads_checked;
                 total.sectors_checked += r.sectors_checked;
-                total.bitmap_updates += r.bitmap_updates;
                 total.resynced_chunks += r.resynced_chunks;
             }
             Err(f) => panic!("{f}"),
