@@ -11,3 +11,4 @@ extern crate alloc;
 
 pub mod format;
 pub mod mirror;
+pub mod table;

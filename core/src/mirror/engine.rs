@@ -170,6 +170,10 @@ struct Leg {
     pending: u32,
     /// The superblock being written: the secondary repeats the primary.
     writing: Option<Superblock>,
+    /// Table position of the device holding this leg.
+    position: Option<usize>,
+    /// Why it failed, as LVM's status letter: D write, F flush, S sync, R read.
+    fail_cause: u8,
 }
 
 /// Counters for status and benchmarks.
@@ -255,6 +259,8 @@ impl Mirror {
                 sb_durable_event: event,
                 pending: 0,
                 writing: None,
+                position: asm.legs[slot].map(|f| f.pos),
+                fail_cause: b'D',
             }
         });
         let mut needs_resync = 0;
@@ -503,6 +509,28 @@ impl Mirror {
         self.req_free.len() == self.reqs.len() && self.child_free.len() == self.children.len()
     }
 
+    /// LVM's status letter for the leg at table position `pos`: A alive,
+    /// D write error (or missing), F flush error, S sync error, R read error.
+    pub fn position_health_char(&self, pos: usize) -> char {
+        let leg = self.legs.iter().find(|l| l.position == Some(pos));
+        match leg {
+            Some(l) if l.health == LegHealth::Alive => 'A',
+            Some(l) if l.health == LegHealth::Failed => char::from(l.fail_cause),
+            _ => 'D',
+        }
+    }
+
+    /// Chunks DIRTY and chunks MODIFIED (a scan: for status, not the I/O path).
+    pub fn dirty_and_modified(&self) -> (u64, u64) {
+        self.chunks.iter().fold((0, 0), |(d, m), c| {
+            let b = ChunkByte::from_raw(c.disk).expect("valid");
+            (
+                d + u64::from(b.status() == ChunkStatus::Dirty),
+                m + u64::from(b.is_modified()),
+            )
+        })
+    }
+
     /// Every leg failed: requests fail.
     pub fn is_dead(&self) -> bool {
         self.dead
@@ -511,7 +539,7 @@ impl Mirror {
     /// Fails a leg on the operator's word.
     pub fn fail_leg(&mut self, slot: usize) {
         if slot < MAX_LEGS && self.legs[slot].health == LegHealth::Alive {
-            self.leg_failed(slot);
+            self.leg_failed(slot, b'D');
             self.pump();
         }
     }
@@ -978,9 +1006,14 @@ impl Mirror {
         if state == ReqState::Reading {
             return self.read_done(i, leg, ok);
         }
-        if !ok && state != ReqState::Reading {
-            // A leg that fails a write or a flush is out of the mirror.
-            self.leg_failed(leg);
+        if !ok {
+            // A leg that fails a write, a flush or a repair is out of the mirror.
+            let cause = match state {
+                ReqState::Flushing | ReqState::Preflush => b'F',
+                ReqState::Repairing => b'R',
+                _ => b'D',
+            };
+            self.leg_failed(leg, cause);
         }
         if self.reqs[i].pending > 0 {
             return;
@@ -1069,11 +1102,12 @@ impl Mirror {
         }
     }
 
-    fn leg_failed(&mut self, leg: usize) {
+    fn leg_failed(&mut self, leg: usize, cause: u8) {
         if self.legs[leg].health != LegHealth::Alive {
             return;
         }
         self.legs[leg].health = LegHealth::Failed;
+        self.legs[leg].fail_cause = cause;
         self.push(Action::Log(LogEvent::LegFailed { leg: leg as u8 }));
         self.record_leg_out(leg);
         if self.writable() == 0 {
@@ -1140,7 +1174,7 @@ impl Mirror {
         self.legs[leg].sb_phase = Phase::Idle;
         if !ok {
             self.legs[leg].writing = None;
-            return self.leg_failed(leg);
+            return self.leg_failed(leg, b'D');
         }
         if self.legs[leg].health != LegHealth::Alive {
             return;
@@ -1240,7 +1274,7 @@ impl Mirror {
 
     fn segment_child_done(&mut self, s: usize, leg: usize, ok: bool) {
         if !ok {
-            self.leg_failed(leg);
+            self.leg_failed(leg, b'D');
         }
         self.segments[s].pending -= 1;
         if self.segments[s].pending == 0 {
@@ -1347,7 +1381,7 @@ impl Mirror {
 
     fn clean_flush_done(&mut self, leg: usize, ok: bool) {
         if !ok {
-            self.leg_failed(leg);
+            self.leg_failed(leg, b'F');
         }
         let (epoch, pending) = self.clean_flush.expect("a clean flush is in flight");
         if pending > 1 {
@@ -1443,7 +1477,7 @@ impl Mirror {
                     self.resync_read_errors += 1;
                     if self.resync_read_errors >= RESYNC_READ_RETRIES {
                         self.resync_read_errors = 0;
-                        self.leg_failed(leg);
+                        self.leg_failed(leg, b'S');
                     }
                     return self.wake_waiters();
                 }
@@ -1471,7 +1505,7 @@ impl Mirror {
             }
             ResyncPhase::Writing => {
                 if !ok {
-                    self.leg_failed(leg);
+                    self.leg_failed(leg, b'S');
                 }
                 self.resync[slot].pending -= 1;
                 if self.resync[slot].pending == 0 {
