@@ -60,3 +60,34 @@ mod tests {
         assert_eq!(dmm_format_version(), 1);
     }
 }
+
+/// In the kernel, the core's tables (allocated once, when a mirror is
+/// created) come from the kernel allocator through two functions the C
+/// adapter provides.
+#[cfg(all(target_os = "none", not(test)))]
+mod kernel_alloc {
+    use core::alloc::{GlobalAlloc, Layout};
+
+    extern "C" {
+        fn dmm_kernel_alloc(size: usize, align: usize) -> *mut u8;
+        fn dmm_kernel_free(ptr: *mut u8, size: usize, align: usize);
+    }
+
+    struct KernelAlloc;
+
+    // SAFETY: the adapter's functions return memory of at least `size`
+    // bytes aligned to `align`, or null, and free what they returned.
+    unsafe impl GlobalAlloc for KernelAlloc {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            // SAFETY: see the impl.
+            unsafe { dmm_kernel_alloc(l.size(), l.align()) }
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            // SAFETY: `p` came from `alloc` with the same layout.
+            unsafe { dmm_kernel_free(p, l.size(), l.align()) }
+        }
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: KernelAlloc = KernelAlloc;
+}
