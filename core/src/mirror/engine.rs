@@ -620,6 +620,25 @@ impl Mirror {
         self.push(Action::Io(io));
     }
 
+    /// Issues the same child I/O to every leg in `legs`.
+    #[allow(clippy::too_many_arguments)]
+    fn issue_each(
+        &mut self,
+        legs: u32,
+        owner: Owner,
+        op: IoOp,
+        sector: u64,
+        sectors: u32,
+        fua: bool,
+        buffer: Buffer,
+    ) {
+        for leg in 0..MAX_LEGS {
+            if legs & mask(leg) != 0 {
+                self.issue(owner, leg, op, sector, sectors, fua, buffer);
+            }
+        }
+    }
+
     /// Every leg failure so far is durable in every writable leg's superblock.
     fn failures_recorded(&self) -> bool {
         (0..MAX_LEGS)
@@ -770,20 +789,16 @@ impl Mirror {
         };
         self.reqs[i].state = ReqState::Writing;
         self.reqs[i].pending = legs.count_ones() as u8;
-        for leg in 0..MAX_LEGS {
-            if legs & mask(leg) != 0 {
-                self.stats.data_writes += 1;
-                self.issue(
-                    Owner::Request(i as u16),
-                    leg,
-                    op,
-                    self.geo.data_offset + r.sector,
-                    r.sectors,
-                    r.fua,
-                    buffer,
-                );
-            }
-        }
+        self.stats.data_writes += u64::from(legs.count_ones());
+        self.issue_each(
+            legs,
+            Owner::Request(i as u16),
+            op,
+            self.geo.data_offset + r.sector,
+            r.sectors,
+            r.fua,
+            buffer,
+        );
         if legs == 0 {
             self.write_done(i);
         }
@@ -823,19 +838,15 @@ impl Mirror {
         self.reqs[i].pending = legs.count_ones() as u8;
         self.reqs[i].flush_epoch = self.epoch;
         self.epoch += 1;
-        for leg in 0..MAX_LEGS {
-            if legs & mask(leg) != 0 {
-                self.issue(
-                    Owner::Request(i as u16),
-                    leg,
-                    IoOp::Flush,
-                    0,
-                    0,
-                    false,
-                    Buffer::None,
-                );
-            }
-        }
+        self.issue_each(
+            legs,
+            Owner::Request(i as u16),
+            IoOp::Flush,
+            0,
+            0,
+            false,
+            Buffer::None,
+        );
         if legs == 0 {
             self.flush_done(i);
         }
@@ -975,23 +986,19 @@ impl Mirror {
         self.reqs[i].state = ReqState::Repairing;
         self.reqs[i].pending = targets.count_ones() as u8;
         self.reqs[i].failed = 0;
-        for l in 0..MAX_LEGS {
-            if targets & mask(l) != 0 {
-                self.stats.read_repairs += 1;
-                self.issue(
-                    Owner::Request(i as u16),
-                    l,
-                    IoOp::Write,
-                    self.geo.data_offset + r.sector,
-                    r.sectors,
-                    false,
-                    Buffer::Request {
-                        id: r.id,
-                        offset: 0,
-                    },
-                );
-            }
-        }
+        self.stats.read_repairs += u64::from(targets.count_ones());
+        self.issue_each(
+            targets,
+            Owner::Request(i as u16),
+            IoOp::Write,
+            self.geo.data_offset + r.sector,
+            r.sectors,
+            false,
+            Buffer::Request {
+                id: r.id,
+                offset: 0,
+            },
+        );
     }
 
     fn request_child_done(&mut self, i: usize, leg: usize, ok: bool) {
@@ -1254,19 +1261,15 @@ impl Mirror {
         self.segments[s].pending = legs.count_ones() as u16;
         let sector_of = |g: &Geometry| g.segment_sector(role, s as u32);
         let sector = sector_of(&self.geo);
-        for leg in 0..MAX_LEGS {
-            if legs & mask(leg) != 0 {
-                self.issue(
-                    Owner::Segment(s as u32),
-                    leg,
-                    IoOp::Write,
-                    sector,
-                    BLOCK_SECTORS as u32,
-                    true,
-                    Buffer::Meta(seg.buf),
-                );
-            }
-        }
+        self.issue_each(
+            legs,
+            Owner::Segment(s as u32),
+            IoOp::Write,
+            sector,
+            BLOCK_SECTORS as u32,
+            true,
+            Buffer::Meta(seg.buf),
+        );
         if legs == 0 {
             self.segment_update_done(s);
         }
@@ -1362,19 +1365,15 @@ impl Mirror {
                 self.stats.clean_flushes += 1;
                 self.clean_flush = Some((self.epoch, legs.count_ones() as u8));
                 self.epoch += 1;
-                for leg in 0..MAX_LEGS {
-                    if legs & mask(leg) != 0 {
-                        self.issue(
-                            Owner::CleanFlush,
-                            leg,
-                            IoOp::Flush,
-                            0,
-                            0,
-                            false,
-                            Buffer::None,
-                        );
-                    }
-                }
+                self.issue_each(
+                    legs,
+                    Owner::CleanFlush,
+                    IoOp::Flush,
+                    0,
+                    0,
+                    false,
+                    Buffer::None,
+                );
             }
         }
     }
@@ -1486,19 +1485,15 @@ impl Mirror {
                 let (start, len) = self.chunk_sectors(c);
                 self.resync[slot].phase = ResyncPhase::Writing;
                 self.resync[slot].pending = targets.count_ones() as u8;
-                for l in 0..MAX_LEGS {
-                    if targets & mask(l) != 0 {
-                        self.issue(
-                            Owner::Resync(slot as u16),
-                            l,
-                            IoOp::Write,
-                            self.geo.data_offset + start,
-                            len,
-                            false,
-                            Buffer::Resync(slot as u16),
-                        );
-                    }
-                }
+                self.issue_each(
+                    targets,
+                    Owner::Resync(slot as u16),
+                    IoOp::Write,
+                    self.geo.data_offset + start,
+                    len,
+                    false,
+                    Buffer::Resync(slot as u16),
+                );
                 if targets == 0 {
                     self.resync_write_done(slot);
                 }
