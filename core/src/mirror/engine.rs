@@ -100,6 +100,23 @@ struct Req {
     retries: u8,
 }
 
+impl Req {
+    /// A request that has not started yet.
+    fn new(r: Request) -> Req {
+        Req {
+            r,
+            state: ReqState::Free,
+            pending: 0,
+            ok: 0,
+            failed: 0,
+            tried: 0,
+            flush_epoch: 0,
+            write_gen: 0,
+            retries: 0,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ResyncPhase {
     Free,
@@ -320,24 +337,14 @@ impl Mirror {
             ],
             child_free: (0..max_children as u32).rev().collect(),
             reqs: vec![
-                Req {
-                    r: Request {
-                        id: 0,
-                        op: ReqOp::Flush,
-                        sector: 0,
-                        sectors: 0,
-                        fua: false,
-                        preflush: false
-                    },
-                    state: ReqState::Free,
-                    pending: 0,
-                    ok: 0,
-                    failed: 0,
-                    tried: 0,
-                    flush_epoch: 0,
-                    write_gen: 0,
-                    retries: 0,
-                };
+                Req::new(Request {
+                    id: 0,
+                    op: ReqOp::Flush,
+                    sector: 0,
+                    sectors: 0,
+                    fua: false,
+                    preflush: false
+                });
                 cfg.max_requests
             ],
             req_free: (0..cfg.max_requests as u16).rev().collect(),
@@ -403,17 +410,7 @@ impl Mirror {
             return Err(SubmitError::Busy);
         };
         let i = usize::from(idx);
-        self.reqs[i] = Req {
-            r,
-            state: ReqState::Free,
-            pending: 0,
-            ok: 0,
-            failed: 0,
-            tried: 0,
-            flush_epoch: 0,
-            write_gen: 0,
-            retries: 0,
-        };
+        self.reqs[i] = Req::new(r);
         let end = r.sector.checked_add(u64::from(r.sectors));
         let bad_range = r.op != ReqOp::Flush
             && (r.sectors == 0 || end.is_none_or(|e| e > self.geo.data_sectors));
