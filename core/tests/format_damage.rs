@@ -181,6 +181,7 @@ fn torn_superblock_updates_yield_the_old_or_the_new_superblock() {
         state: MemberState::Failed,
         state_event: 4,
         rebuild_checkpoint: 0,
+        full_copy: false,
         ..new_sb.members[1].unwrap()
     });
     for (old_serial, new_serial) in [

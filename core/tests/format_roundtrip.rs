@@ -53,6 +53,7 @@ fn arb_superblock() -> impl Strategy<Value = Superblock> {
                             state,
                             state_event,
                             rebuild_checkpoint,
+                            full_copy: cp % 2 == 1,
                         });
                     }
                 }

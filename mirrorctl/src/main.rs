@@ -308,11 +308,14 @@ fn examine(path: &Path, list_chunks: bool) -> Outcome {
         } else {
             ""
         };
-        let cp = if m.state == MemberState::Rebuilding {
+        let mut cp = if m.state == MemberState::Rebuilding {
             format!(" checkpoint {}", m.rebuild_checkpoint)
         } else {
             String::new()
         };
+        if m.full_copy {
+            cp.push_str(" (full copy)");
+        }
         let _ = writeln!(
             w,
             "  {slot:>2} {} {:<10} since event {}{cp}{this}",

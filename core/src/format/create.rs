@@ -35,6 +35,7 @@ pub fn new_superblock(
             state: MemberState::InSync,
             state_event: 1,
             rebuild_checkpoint: 0,
+            full_copy: false,
         });
     }
     Ok(Superblock {

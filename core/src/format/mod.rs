@@ -166,6 +166,8 @@ pub enum DecodeError {
 pub enum MemberFault {
     /// The state byte is not a known state.
     UnknownState(u8),
+    /// The flags byte has an unknown bit set.
+    UnknownFlags(u8),
     /// An empty slot has non-zero fields.
     EmptySlotNotZero,
     /// A used slot has the nil UUID.
@@ -184,6 +186,7 @@ impl core::fmt::Display for MemberFault {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             MemberFault::UnknownState(v) => write!(f, "unknown state {v}"),
+            MemberFault::UnknownFlags(v) => write!(f, "unknown member flags {v:#04x}"),
             MemberFault::EmptySlotNotZero => f.write_str("empty slot has non-zero fields"),
             MemberFault::NilUuid => f.write_str("used slot has a nil uuid"),
             MemberFault::OwnSlotMismatch => f.write_str("this leg's slot does not name this leg"),

@@ -30,9 +30,14 @@ const MEMBER_LEN: usize = 64;
 const MEMBERS_END: usize = OFF_MEMBERS + MAX_LEGS * MEMBER_LEN;
 
 const M_STATE: usize = 16;
+const M_FLAGS: usize = 17;
 const M_STATE_EVENT: usize = 24;
 const M_CHECKPOINT: usize = 32;
 const M_RESERVED_END: usize = MEMBER_LEN;
+
+/// Member flag: the leg must receive every written chunk, not only the
+/// MODIFIED ones (it is new, or its data diverged).
+const M_FLAG_FULL_COPY: u8 = 1;
 
 /// The flag bit set while the mirror was shut down cleanly.
 const FLAG_CLEAN: u32 = 1;
@@ -92,6 +97,9 @@ pub struct Member {
     pub state_event: u64,
     /// For a rebuilding leg: chunks below this index are in sync.
     pub rebuild_checkpoint: u64,
+    /// Its rebuild copies every written chunk: the bitmap's MODIFIED marks
+    /// do not cover what it missed (a new leg, or one that diverged).
+    pub full_copy: bool,
 }
 
 /// One copy of a leg's superblock, decoded.
@@ -182,6 +190,7 @@ impl Superblock {
             let base = OFF_MEMBERS + i * MEMBER_LEN;
             put.bytes(base, &m.uuid.0);
             put.u8(base + M_STATE, m.state.code());
+            put.u8(base + M_FLAGS, if m.full_copy { M_FLAG_FULL_COPY } else { 0 });
             put.u64(base + M_STATE_EVENT, m.state_event);
             put.u64(base + M_CHECKPOINT, m.rebuild_checkpoint);
         }
@@ -248,13 +257,18 @@ fn decode_member(block: &[u8], slot: usize) -> Result<Option<Member>, DecodeErro
         };
     }
     let state = MemberState::from_code(code).ok_or(fault(MemberFault::UnknownState(code)))?;
-    bytes::expect_zero(block, base + M_STATE + 1, base + M_STATE_EVENT)?;
+    let flags = bytes::u8_at(block, base + M_FLAGS)?;
+    if flags & !M_FLAG_FULL_COPY != 0 {
+        return Err(fault(MemberFault::UnknownFlags(flags)));
+    }
+    bytes::expect_zero(block, base + M_FLAGS + 1, base + M_STATE_EVENT)?;
     bytes::expect_zero(block, base + M_CHECKPOINT + 8, base + M_RESERVED_END)?;
     Ok(Some(Member {
         uuid: Uuid(bytes::field(block, base)?),
         state,
         state_event: bytes::u64_at(block, base + M_STATE_EVENT)?,
         rebuild_checkpoint: bytes::u64_at(block, base + M_CHECKPOINT)?,
+        full_copy: flags & M_FLAG_FULL_COPY != 0,
     }))
 }
 

@@ -19,12 +19,14 @@ pub fn example_superblock() -> Superblock {
         state: MemberState::InSync,
         state_event: 1,
         rebuild_checkpoint: 0,
+        full_copy: false,
     });
     members[1] = Some(Member {
         uuid: uuid(2),
         state: MemberState::Rebuilding,
         state_event: 3,
         rebuild_checkpoint: 100,
+        full_copy: true,
     });
     Superblock {
         serial: Serial::new(5),
