@@ -162,7 +162,7 @@ fn status_is_linux_dm_mirror_format_with_our_counters_behind() {
         out,
         "2 253:1 253:2 512/512 1 AA 3 disk 253:0 A 6 dirty=0 modified=0 bitmap_updates=0 superblock_writes=0 clean_flushes=0 event=1"
     );
-    m.fail_leg(1);
+    m.fail_leg(1).unwrap();
     out.clear();
     write_status(&m, &t, &["253:1", "253:2"], &mut out).unwrap();
     assert!(

@@ -63,9 +63,7 @@ fn main() -> ExitCode {
         }
         i += 2;
     }
-    let mut total_ops = 0;
-    let mut crashes = 0;
-    let mut corruptions = 0;
+    let mut total = dmmirror_sim::Report::default();
     for seed in seeds.clone() {
         let mut o = Options::new(seed, ops);
         if let Some(lines) = trace {
@@ -76,11 +74,7 @@ fn main() -> ExitCode {
             o.mutation = mutation;
         }
         match run(&o) {
-            Ok(r) => {
-                total_ops += r.ops;
-                crashes += r.crashes;
-                corruptions += r.corruptions;
-            }
+            Ok(r) => total.add(&r),
             Err(f) => {
                 eprintln!("{f}");
                 let (shortest, f) = shrink(&o, f);
@@ -90,9 +84,19 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "sim: seeds {}..{} passed: {total_ops} operations, {crashes} power losses, \
-         {corruptions} metadata copies corrupted",
-        seeds.start, seeds.end
+        "sim: seeds {}..{} passed: {} operations, {} power losses, {} disk deaths, \
+         {} metadata copies corrupted, {} operator requests, {} rebuilds finished \
+         ({} chunks), {} chunks resynced",
+        seeds.start,
+        seeds.end,
+        total.ops,
+        total.crashes,
+        total.deaths,
+        total.corruptions,
+        total.admin_ops,
+        total.rebuilds_finished,
+        total.rebuilt_chunks,
+        total.resynced_chunks
     );
     ExitCode::SUCCESS
 }

@@ -22,6 +22,9 @@ struct WriteRec {
     sectors: u32,
     submit: u64,
     ack: Option<u64>,
+    /// A discard: the sectors may read back as zero or as they were. It
+    /// supersedes nothing and sets no floor.
+    discard: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -64,6 +67,7 @@ impl Oracle {
                 sectors: 0,
                 submit: 0,
                 ack: Some(0),
+                discard: false,
             }],
             sectors: vec![SectorState::default(); data_sectors as usize],
             acked_not_durable: Vec::new(),
@@ -72,13 +76,14 @@ impl Oracle {
     }
 
     /// A new write id for a write about to be submitted.
-    pub fn write_submitted(&mut self, sector: u64, sectors: u32, now: u64) -> u32 {
+    pub fn write_submitted(&mut self, sector: u64, sectors: u32, now: u64, discard: bool) -> u32 {
         let wid = self.writes.len() as u32;
         self.writes.push(WriteRec {
             sector,
             sectors,
             submit: now,
             ack: None,
+            discard,
         });
         for s in sector..sector + u64::from(sectors) {
             let st = &mut self.sectors[s as usize];
@@ -98,17 +103,17 @@ impl Oracle {
             let st = &mut self.sectors[s as usize];
             st.churn += 1;
             st.inflight -= 1;
-            if ok {
+            if ok && !w.discard {
                 st.floor_acked = st.floor_acked.max(Some(w.submit));
                 if fua {
                     st.floor_durable = st.floor_durable.max(Some(w.submit));
                 }
             }
         }
-        if ok && !fua {
+        if ok && !fua && !w.discard {
             self.acked_not_durable.push(wid);
         }
-        if ok && fua {
+        if ok && fua && !w.discard {
             self.prune(w.sector, w.sectors);
         }
     }
@@ -207,8 +212,23 @@ impl Oracle {
     /// Whether `v` is a value sector `s` may hold given the floor.
     pub fn check_value(&self, s: u64, v: u64, floor: Option<u64>) -> Result<(), String> {
         let st = &self.sectors[s as usize];
+        let live = |w: u32| {
+            let rec = self.writes[w as usize];
+            match (rec.ack, floor) {
+                (Some(a), Some(f)) => a >= f,
+                _ => true,
+            }
+        };
+        // Discarded sectors read as zero or as anything written to them
+        // before the discard (a leg that kept old data may serve them).
+        let discarded = st
+            .candidates
+            .iter()
+            .filter(|&&w| self.writes[w as usize].discard && live(w))
+            .max();
         if v == 0 {
             return match floor {
+                _ if discarded.is_some() => Ok(()),
                 None => Ok(()),
                 Some(_) => Err(format!(
                     "sector {s}: read the initial zero after an acknowledged write (lost write)"
@@ -220,6 +240,9 @@ impl Oracle {
             return Err(format!(
                 "sector {s}: holds data written for sector {ts} (misdirected)"
             ));
+        }
+        if discarded.is_some_and(|&d| wid < d) {
+            return Ok(());
         }
         if !st.candidates.contains(&wid) {
             return Err(format!(

@@ -35,6 +35,11 @@ pub struct Options {
     /// Chance, in 1/100, that a power loss also corrupts one byte of one
     /// copy of an at-rest metadata block (both copies equal) on one disk.
     pub corrupt_rate: u64,
+    /// Chance per step, in 1/10000, of an operator's request: fail,
+    /// remove or add a leg.
+    pub admin_rate: u64,
+    /// Share of requests, in 1/100, that are discards.
+    pub discard_share: u64,
     /// A known mistake switched into the core.
     #[cfg(feature = "mutations")]
     pub mutation: Mutation,
@@ -55,6 +60,8 @@ impl Options {
             trace_lines: 60,
             return_rate: 50,
             corrupt_rate: 25,
+            admin_rate: 4,
+            discard_share: 5,
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
         }
@@ -73,6 +80,27 @@ pub struct Report {
     pub sectors_checked: u64,
     pub bitmap_updates: u64,
     pub resynced_chunks: u64,
+    pub admin_ops: u64,
+    pub rebuilds_finished: u64,
+    pub rebuilt_chunks: u64,
+}
+
+impl Report {
+    /// Adds another run's counts to these.
+    pub fn add(&mut self, r: &Report) {
+        self.ops += r.ops;
+        self.steps += r.steps;
+        self.crashes += r.crashes;
+        self.deaths += r.deaths;
+        self.corruptions += r.corruptions;
+        self.reads_checked += r.reads_checked;
+        self.sectors_checked += r.sectors_checked;
+        self.bitmap_updates += r.bitmap_updates;
+        self.resynced_chunks += r.resynced_chunks;
+        self.admin_ops += r.admin_ops;
+        self.rebuilds_finished += r.rebuilds_finished;
+        self.rebuilt_chunks += r.rebuilt_chunks;
+    }
 }
 
 /// A broken promise, with what led to it.
@@ -115,11 +143,16 @@ struct Pending {
     kind: Kind,
 }
 
-struct Reader<'a>(&'a [Disk]);
+/// Reads metadata through the table: position to disk.
+struct Reader<'a> {
+    disks: &'a [Disk],
+    table: &'a [Option<usize>],
+}
 
 impl BlockReader for Reader<'_> {
     fn read_block(&mut self, pos: usize, sector: u64, out: &mut [u8; BLOCK_SIZE]) -> bool {
-        let Some(d) = self.0.get(pos).filter(|d| !d.dead) else {
+        let disk = self.table.get(pos).copied().flatten();
+        let Some(d) = disk.map(|d| &self.disks[d]).filter(|d| !d.dead) else {
             return false;
         };
         match d.read_meta(sector) {
@@ -142,7 +175,14 @@ struct World {
     disks: Vec<Disk>,
     mirror: Mirror,
     disk_of_slot: [Option<usize>; MAX_LEGS],
-    inflight: Vec<ChildIo>,
+    /// The table: position to disk (None: a position whose leg was removed).
+    table: Vec<Option<usize>>,
+    /// Disks removed from the table, kept with their contents.
+    spares: Vec<usize>,
+    /// The operator failed this slot: its LegFailed log is expected.
+    expect_failure: Option<u8>,
+    /// Child I/Os issued and not yet executed, with the disk they went to.
+    inflight: Vec<(ChildIo, usize)>,
     reqs: HashMap<ReqId, Pending>,
     next_req: ReqId,
     oracle: Oracle,
@@ -162,6 +202,9 @@ impl World {
             resync_depth: 2,
             clean_delay_ns: 20_000_000,
             read_policy: ReadPolicy::LeastPending,
+            // Slow enough that the limiter throttles while requests run.
+            resync_min_kib: 4_000,
+            resync_max_kib: 0,
         };
         let leg_sectors = 2048 + o.chunks * u64::from(o.chunk_sectors);
         let geo = Geometry::for_leg(leg_sectors, o.chunk_sectors).expect("sim geometry");
@@ -187,7 +230,15 @@ impl World {
             })
             .unwrap();
         }
-        let asm = assemble(&mut Reader(&disks), disks.len()).expect("fresh mirror assembles");
+        let table: Vec<Option<usize>> = (0..disks.len()).map(Some).collect();
+        let asm = assemble(
+            &mut Reader {
+                disks: &disks,
+                table: &table,
+            },
+            table.len(),
+        )
+        .expect("fresh mirror assembles");
         let disk_of_slot = asm.legs.map(|l| l.map(|l| l.pos));
         #[allow(unused_mut)]
         let mut mirror = Mirror::new(asm, cfg, 0);
@@ -205,6 +256,9 @@ impl World {
             disks,
             mirror,
             disk_of_slot,
+            table,
+            spares: Vec::new(),
+            expect_failure: None,
             inflight: Vec::new(),
             reqs: HashMap::new(),
             next_req: 1,
@@ -230,18 +284,28 @@ impl World {
     fn drain(&mut self) -> Step {
         while let Some(a) = self.mirror.poll_action() {
             match a {
-                Action::Io(io) => self.inflight.push(io),
+                Action::Io(io) => {
+                    let d = self.disk_of_slot[usize::from(io.leg)]
+                        .ok_or_else(|| format!("I/O to slot {} with no disk", io.leg))?;
+                    self.inflight.push((io, d));
+                }
                 Action::Complete { id, result } => self.request_done(id, result)?,
                 Action::WakeAt(_) => {}
                 Action::Log(e) => {
-                    if let LogEvent::LegFailed { leg } = e {
-                        self.oracle.unpin_all();
-                        let d = self.disk_of_slot[usize::from(leg)];
-                        if d.is_some_and(|d| !self.disks[d].dead) {
-                            return Err(format!(
-                                "leg {leg} failed although its disk has no persistent fault"
-                            ));
+                    match e {
+                        LogEvent::LegFailed { leg } => {
+                            self.oracle.unpin_all();
+                            let d = self.disk_of_slot[usize::from(leg)];
+                            let asked = self.expect_failure.take() == Some(leg);
+                            if !asked && d.is_some_and(|d| !self.disks[d].dead) {
+                                return Err(format!(
+                                    "leg {leg} failed although its disk has no persistent fault"
+                                ));
+                            }
                         }
+                        LogEvent::LegRemoved { .. } => self.oracle.unpin_all(),
+                        LogEvent::RebuildFinished { .. } => self.report.rebuilds_finished += 1,
+                        _ => {}
                     }
                     self.log(format!("core: {e:?}"));
                 }
@@ -256,6 +320,7 @@ impl World {
         let data = self.geo.data_sectors;
         let roll = self.rng.below(100);
         let op = match roll {
+            r if r < self.o.discard_share => ReqOp::Discard,
             0..=49 => ReqOp::Write,
             50..=89 => ReqOp::Read,
             _ => ReqOp::Flush,
@@ -285,7 +350,12 @@ impl World {
         };
         let kind = match op {
             ReqOp::Write => Kind::Write {
-                wid: self.oracle.write_submitted(sector, sectors, self.now),
+                wid: self
+                    .oracle
+                    .write_submitted(sector, sectors, self.now, false),
+            },
+            ReqOp::Discard => Kind::Write {
+                wid: self.oracle.write_submitted(sector, sectors, self.now, true),
             },
             ReqOp::Read => Kind::Read {
                 ticket: self.oracle.read_submitted(sector, sectors),
@@ -390,9 +460,7 @@ impl World {
 
     fn execute(&mut self) -> Step {
         let k = self.rng.below(self.inflight.len() as u64) as usize;
-        let io = self.inflight.swap_remove(k);
-        let d = self.disk_of_slot[usize::from(io.leg)]
-            .ok_or_else(|| format!("I/O to slot {} with no disk", io.leg))?;
+        let (io, d) = self.inflight.swap_remove(k);
         let healthy_others = self.in_sync_disks().len() >= 2;
         let ok = if self.disks[d].dead {
             false
@@ -435,7 +503,20 @@ impl World {
                     self.disks[d].flush();
                     true
                 }
-                IoOp::Discard => true,
+                IoOp::Discard => {
+                    // A leg may zero discarded sectors or keep them.
+                    if self.rng.chance(1, 2) {
+                        let sectors = vec![Sector::Data(0); io.sectors as usize];
+                        self.disks[d].write(
+                            Write {
+                                sector: io.sector,
+                                sectors,
+                            },
+                            false,
+                        );
+                    }
+                    true
+                }
             }
         };
         self.log(format!(
@@ -456,14 +537,12 @@ impl World {
         self.report.crashes += 1;
         self.log("POWER LOSS".into());
         let mut unexecuted: Vec<Vec<Write>> = vec![Vec::new(); self.disks.len()];
-        for io in std::mem::take(&mut self.inflight) {
+        for (io, d) in std::mem::take(&mut self.inflight) {
             if io.op == IoOp::Write {
-                if let Some(d) = self.disk_of_slot[usize::from(io.leg)] {
-                    unexecuted[d].push(Write {
-                        sector: io.sector,
-                        sectors: self.gather(&io)?,
-                    });
-                }
+                unexecuted[d].push(Write {
+                    sector: io.sector,
+                    sectors: self.gather(&io)?,
+                });
             }
         }
         for (d, pending) in unexecuted.into_iter().enumerate() {
@@ -486,10 +565,26 @@ impl World {
         self.reassemble()
     }
 
+    /// Counts what the mirror about to be replaced did.
+    fn absorb_stats(&mut self) {
+        let stats = self.mirror.stats();
+        self.report.bitmap_updates += stats.bitmap_updates;
+        self.report.resynced_chunks += stats.resynced_chunks;
+        self.report.rebuilt_chunks += stats.rebuilt_chunks;
+    }
+
     fn reassemble(&mut self) -> Step {
-        let asm = assemble(&mut Reader(&self.disks), self.disks.len())
-            .map_err(|e| format!("assembly after a crash failed: {e}"))?;
-        self.disk_of_slot = asm.legs.map(|l| l.map(|l| l.pos));
+        self.absorb_stats();
+        let asm = assemble(
+            &mut Reader {
+                disks: &self.disks,
+                table: &self.table,
+            },
+            self.table.len(),
+        )
+        .map_err(|e| format!("assembly after a crash failed: {e}"))?;
+        let table = &self.table;
+        self.disk_of_slot = asm.legs.map(|l| l.and_then(|l| table[l.pos]));
         self.mirror = Mirror::new(asm, self.cfg, self.now);
         #[cfg(feature = "mutations")]
         self.mirror.set_mutation(self.o.mutation);
@@ -505,7 +600,8 @@ impl World {
     /// serve. (A copy whose twin is one update behind is the one place the
     /// format relies on, and is not corrupted here.)
     fn corrupt_a_metadata_copy(&mut self) {
-        let d = self.rng.below(self.disks.len() as u64) as usize;
+        let listed: Vec<usize> = self.table.iter().flatten().copied().collect();
+        let d = listed[self.rng.below(listed.len() as u64) as usize];
         let g = self.geo;
         let block = self.rng.below(1 + u64::from(g.segment_count)) as u32;
         let sectors = CopyRole::BOTH.map(|role| match block {
@@ -544,6 +640,125 @@ impl World {
             .collect()
     }
 
+    /// An operator's request in the middle of I/O: fail or remove a leg
+    /// (never the last in-sync one), or add one (a removed disk coming
+    /// back with its old contents, or a blank disk).
+    fn admin(&mut self) -> Step {
+        let slots: Vec<usize> = (0..MAX_LEGS)
+            .filter(|&s| {
+                self.mirror.superblock().members[s].is_some_and(|m| m.state != MemberState::Removed)
+            })
+            .collect();
+        let alive = (0..MAX_LEGS)
+            .filter(|&s| self.mirror.leg_health(s) == LegHealth::Alive)
+            .count();
+        let spare_position = self.table.iter().position(|t| t.is_none());
+        let choice = self.rng.below(3);
+        self.report.admin_ops += 1;
+        match choice {
+            0 => {
+                let pick: Vec<usize> = slots
+                    .iter()
+                    .copied()
+                    .filter(|&s| match self.mirror.leg_health(s) {
+                        LegHealth::Alive => alive > 1,
+                        LegHealth::Rebuilding => true,
+                        _ => false,
+                    })
+                    .collect();
+                let Some(&slot) = pick.get(self.rng.below(pick.len().max(1) as u64) as usize)
+                else {
+                    return Ok(());
+                };
+                self.log(format!("operator fails leg {slot}"));
+                self.expect_failure = Some(slot as u8);
+                self.mirror
+                    .fail_leg(slot)
+                    .map_err(|e| format!("fail_leg({slot}) refused: {e}"))?;
+            }
+            1 => {
+                let pick: Vec<usize> = slots
+                    .iter()
+                    .copied()
+                    .filter(|&s| self.mirror.leg_health(s) != LegHealth::Alive || alive > 1)
+                    .collect();
+                let Some(&slot) = pick.get(self.rng.below(pick.len().max(1) as u64) as usize)
+                else {
+                    return Ok(());
+                };
+                self.log(format!("operator removes leg {slot}"));
+                self.mirror
+                    .remove_leg(slot)
+                    .map_err(|e| format!("remove_leg({slot}) refused: {e}"))?;
+                if let Some(d) = self.disk_of_slot[slot] {
+                    let pos = self.table.iter().position(|&t| t == Some(d));
+                    if let Some(pos) = pos {
+                        self.table[pos] = None;
+                    }
+                    if !self.disks[d].dead {
+                        self.spares.push(d);
+                    }
+                }
+            }
+            _ => {
+                let listed = self.table.iter().flatten().count();
+                if listed >= 3 {
+                    return Ok(());
+                }
+                let d = if !self.spares.is_empty() && self.rng.chance(2, 3) {
+                    let k = self.rng.below(self.spares.len() as u64) as usize;
+                    self.spares.swap_remove(k)
+                } else {
+                    self.disks
+                        .push(Disk::new(self.geo.data_offset, self.geo.data_sectors));
+                    self.disks.len() - 1
+                };
+                let pos = spare_position.unwrap_or(self.table.len());
+                if pos >= MAX_LEGS {
+                    return Ok(());
+                }
+                let found = {
+                    let [p, q] = geometry::SUPERBLOCK_SECTOR
+                        .map(|s| self.disks[d].read_meta(s).expect("metadata area"));
+                    SuperblockLoad::read(&p, &q).superblock().copied()
+                };
+                let uuid = Uuid::from_random_bytes(
+                    [
+                        self.rng.next_u64().to_le_bytes(),
+                        self.rng.next_u64().to_le_bytes(),
+                    ]
+                    .concat()
+                    .try_into()
+                    .unwrap(),
+                );
+                let sectors = self.geo.data_offset + self.geo.data_sectors;
+                match self.mirror.add_leg(pos, found.as_ref(), uuid, sectors) {
+                    Ok(slot) => {
+                        self.log(format!(
+                            "operator adds disk {d} at position {pos}: slot {slot}{}",
+                            if found.is_some() {
+                                " (returning)"
+                            } else {
+                                " (blank)"
+                            }
+                        ));
+                        if pos == self.table.len() {
+                            self.table.push(Some(d));
+                        } else {
+                            self.table[pos] = Some(d);
+                        }
+                        self.disk_of_slot[slot] = Some(d);
+                    }
+                    Err(AdminError::NoFreeSlot) => self.spares.push(d),
+                    Err(e) => return Err(format!("add_leg refused: {e}")),
+                }
+            }
+        }
+        let r = self.drain();
+        self.expect_failure = None;
+        r
+    }
+
     /// Kills one disk of an in-sync leg, never the last: a write held only
     /// by a disk that died is lost by any mirror, and proves nothing.
     fn kill_a_disk(&mut self) {
@@ -566,6 +781,8 @@ impl World {
                 && self.in_sync_disks().len() >= 2
             {
                 self.kill_a_disk();
+            } else if roll < self.o.crash_rate + self.o.death_rate + self.o.admin_rate {
+                self.admin()?;
             } else if self.reqs.len() < self.o.queue_depth
                 && (self.inflight.is_empty() || self.rng.chance(1, 3))
             {
@@ -594,6 +811,8 @@ impl World {
                 && self.mirror.chunks_needing_resync() == 0
                 && self.reqs.is_empty()
                 && self.all_clean()
+                && !self.rebuilding()
+                && self.check_no_stale_modified().is_ok()
             {
                 return Ok(());
             } else {
@@ -603,12 +822,38 @@ impl World {
             self.drain()?;
         }
         Err(format!(
-            "no quiescence: idle={} resync={} reqs={} clean={}",
+            "no quiescence: idle={} resync={} reqs={} clean={} rebuilding={} modified={:?}",
             self.mirror.is_idle(),
             self.mirror.chunks_needing_resync(),
             self.reqs.len(),
-            self.all_clean()
+            self.all_clean(),
+            self.rebuilding(),
+            self.check_no_stale_modified()
         ))
+    }
+
+    /// A leg whose disk works is still being rebuilt.
+    fn rebuilding(&self) -> bool {
+        (0..MAX_LEGS).any(|s| {
+            self.mirror.leg_health(s) == LegHealth::Rebuilding
+                && self.disk_of_slot[s].is_some_and(|d| !self.disks[d].dead)
+        })
+    }
+
+    /// With every member in sync, no chunk keeps a MODIFIED mark.
+    fn check_no_stale_modified(&self) -> Step {
+        let all_in = (0..MAX_LEGS).all(|s| {
+            self.mirror.superblock().members[s].is_none_or(|m| {
+                m.state == MemberState::Removed || self.mirror.leg_health(s) == LegHealth::Alive
+            })
+        });
+        let (_, modified) = self.mirror.dirty_and_modified();
+        if all_in && modified > 0 {
+            return Err(format!(
+                "at rest with every member in sync, {modified} chunks still MODIFIED"
+            ));
+        }
+        Ok(())
     }
 
     fn all_clean(&self) -> bool {
@@ -622,15 +867,24 @@ impl World {
     /// At rest: every in-sync leg holds the same data, and that data is
     /// what the requests allow.
     fn check_final(&mut self) -> Step {
+        self.check_no_stale_modified()?;
         let legs: Vec<usize> = (0..MAX_LEGS)
             .filter(|&s| self.mirror.leg_health(s) == LegHealth::Alive)
             .filter_map(|s| self.disk_of_slot[s])
             .collect();
         let first = legs.first().copied().ok_or("no leg alive at rest")?;
+        let cs = u64::from(self.geo.chunk_sectors);
+        // Never-written chunks (wholly discarded ones too) may differ.
+        let unwritten = |s: usize| {
+            self.mirror
+                .chunk_byte(s as u64 / cs)
+                .is_some_and(|b| b.status() == ChunkStatus::Unwritten)
+        };
         for &d in &legs[1..] {
-            if let Some(s) = (0..self.geo.data_sectors as usize)
-                .find(|&s| self.disks[d].current.data()[s] != self.disks[first].current.data()[s])
-            {
+            if let Some(s) = (0..self.geo.data_sectors as usize).find(|&s| {
+                !unwritten(s)
+                    && self.disks[d].current.data()[s] != self.disks[first].current.data()[s]
+            }) {
                 return Err(format!(
                     "at rest after resync, disks {first} and {d} differ at data sector {s}"
                 ));
@@ -670,12 +924,9 @@ pub fn run(o: &Options) -> Result<Report, Failure> {
     };
     match outcome {
         Ok(Ok(())) => {
-            let w = world.expect("ran");
-            let stats = w.mirror.stats();
-            let mut r = w.report.clone();
-            r.bitmap_updates = stats.bitmap_updates;
-            r.resynced_chunks = stats.resynced_chunks;
-            Ok(r)
+            let w = world.as_mut().expect("ran");
+            w.absorb_stats();
+            Ok(w.report.clone())
         }
         Ok(Err(what)) => Err(fail(world.as_ref(), what)),
         Err(panic) => {

@@ -52,3 +52,18 @@ fn seed_1943_read_gives_up_after_one_round() {
 fn seed_1463_retried_read_repairs_the_leg_it_read() {
     pinned(1463);
 }
+
+/// A write waiting for a chunk whose whole-chunk discard was turning it
+/// back to UNWRITTEN asked for DIRTY again without marking the chunk for
+/// resync; the legs differed outside the write and reads flip-flopped.
+#[test]
+fn seed_17_partial_write_after_a_whole_chunk_discard() {
+    pinned(17);
+}
+
+/// A leg was failed while rebuilding, then returned: the split-brain check
+/// took its stale record of the other leg for independent writes.
+#[test]
+fn seed_23_returning_leg_is_not_split_brain() {
+    pinned(23);
+}

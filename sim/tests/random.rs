@@ -1,5 +1,6 @@
 //! The bounded CI run: at least 10^6 simulated requests over fresh seeds,
-//! with power losses, dying and returning disks and transient read errors.
+//! with power losses, dying and returning disks, transient read errors,
+//! discards, and legs failed, removed and added by the operator.
 
 use dmmirror_sim::{run, Options, Report};
 
@@ -7,17 +8,7 @@ fn run_seeds(seeds: std::ops::Range<u64>) -> Report {
     let mut total = Report::default();
     for seed in seeds {
         match run(&Options::new(seed, 2_000)) {
-            Ok(r) => {
-                total.ops += r.ops;
-                total.steps += r.steps;
-                total.bitmap_updates += r.bitmap_updates;
-                total.crashes += r.crashes;
-                total.deaths += r.deaths;
-                total.corruptions += r.corruptions;
-                total.reads_checked += r.reads_checked;
-                total.sectors_checked += r.sectors_checked;
-                total.resynced_chunks += r.resynced_chunks;
-            }
+            Ok(r) => total.add(&r),
             Err(f) => panic!("{f}"),
         }
     }
@@ -31,7 +22,12 @@ fn seeds_0_to_250() {
     println!("{r:?}");
     assert_eq!(r.ops, 500_000);
     assert!(
-        r.crashes > 1_000 && r.deaths > 100 && r.reads_checked > 100_000,
+        r.crashes > 1_000
+            && r.deaths > 100
+            && r.reads_checked > 100_000
+            && r.admin_ops > 100
+            && r.rebuilds_finished > 50
+            && r.rebuilt_chunks > 1_000,
         "{r:?}"
     );
 }
@@ -42,7 +38,12 @@ fn seeds_250_to_500() {
     println!("{r:?}");
     assert_eq!(r.ops, 500_000);
     assert!(
-        r.crashes > 1_000 && r.deaths > 100 && r.reads_checked > 100_000,
+        r.crashes > 1_000
+            && r.deaths > 100
+            && r.reads_checked > 100_000
+            && r.admin_ops > 100
+            && r.rebuilds_finished > 50
+            && r.rebuilt_chunks > 1_000,
         "{r:?}"
     );
 }

@@ -64,3 +64,10 @@ fn acknowledging_before_the_failure_is_recorded_is_caught() {
 fn reading_unsynced_chunks_from_any_leg_is_caught() {
     caught(Mutation::ReadUnsyncedFromAnyLeg);
 }
+
+#[test]
+fn not_marking_modified_while_degraded_is_caught() {
+    // A returning leg then receives only the chunks marked MODIFIED and
+    // keeps stale data in the others.
+    caught(Mutation::NoModifiedWhenDegraded);
+}

@@ -190,7 +190,10 @@ impl Superblock {
             let base = OFF_MEMBERS + i * MEMBER_LEN;
             put.bytes(base, &m.uuid.0);
             put.u8(base + M_STATE, m.state.code());
-            put.u8(base + M_FLAGS, if m.full_copy { M_FLAG_FULL_COPY } else { 0 });
+            put.u8(
+                base + M_FLAGS,
+                if m.full_copy { M_FLAG_FULL_COPY } else { 0 },
+            );
             put.u64(base + M_STATE_EVENT, m.state_event);
             put.u64(base + M_CHECKPOINT, m.rebuild_checkpoint);
         }

@@ -138,12 +138,34 @@ fn read_superblock<R: BlockReader>(r: &mut R, pos: usize) -> Result<Superblock, 
         .ok_or(AssemblyError::NoMetadata { pos })
 }
 
-fn recorded_out(table: &Superblock, uuid: Uuid) -> bool {
+/// The event at which `table` recorded the leg `uuid` as out, if it did.
+fn recorded_out(table: &Superblock, uuid: Uuid) -> Option<u64> {
     table
         .members
         .iter()
         .flatten()
-        .any(|m| m.uuid == uuid && matches!(m.state, MemberState::Failed | MemberState::Removed))
+        .find(|m| m.uuid == uuid && matches!(m.state, MemberState::Failed | MemberState::Removed))
+        .map(|m| m.state_event)
+}
+
+/// Whether leg `sb` ran as a trusted leg after another leg recorded it out
+/// at `out_event`: it is in sync in its own table, and not through a
+/// rebuild that finished after that record (which would make the other
+/// leg merely stale).
+fn ran_alone_after(sb: &Superblock, out_event: u64) -> bool {
+    sb.members[usize::from(sb.slot)]
+        .is_some_and(|own| own.state == MemberState::InSync && own.state_event <= out_event)
+}
+
+/// Two legs each recorded the other as out and each kept running as a
+/// trusted leg: both were written on their own.
+fn split_brain(a: &Superblock, b: &Superblock) -> bool {
+    match (recorded_out(a, b.leg_uuid), recorded_out(b, a.leg_uuid)) {
+        (Some(a_out_b), Some(b_out_a)) => {
+            ran_alone_after(a, b_out_a) && ran_alone_after(b, a_out_b)
+        }
+        _ => false,
+    }
 }
 
 /// Merges one leg's chunk byte into the merged bitmap: equal bytes stay,
@@ -203,7 +225,7 @@ pub fn assemble<R: BlockReader>(reader: &mut R, count: usize) -> Result<Assembly
     // Split brain: each of two legs recorded the other as out of the mirror.
     for i in 0..count {
         for j in i + 1..count {
-            if recorded_out(&sbs[i], sbs[j].leg_uuid) && recorded_out(&sbs[j], sbs[i].leg_uuid) {
+            if split_brain(&sbs[i], &sbs[j]) {
                 return Err(AssemblyError::SplitBrain {
                     pos: [positions[i], positions[j]],
                 });

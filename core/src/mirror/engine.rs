@@ -6,6 +6,7 @@ use crate::format::*;
 use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
+use resync::Rebuild;
 
 /// No value staged or wanted for a chunk.
 const NONE: u8 = 0xff;
@@ -19,6 +20,8 @@ const F_LOCKED: u8 = 2;
 const PINNED_READ_RETRIES: u8 = 4;
 /// Resync reads that may fail in a row before the source leg is failed.
 const RESYNC_READ_RETRIES: u32 = 8;
+/// User I/O within this long counts as active for the resync rate (ns).
+const USER_IO_WINDOW_NS: u64 = 100_000_000;
 
 #[derive(Clone, Copy, Debug)]
 struct Chunk {
@@ -54,6 +57,16 @@ struct Segment {
     buf: u16,
     pending: u16,
     queued: bool,
+    /// A leg joined: write this segment even with nothing changed.
+    force: Force,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Force {
+    No,
+    Wanted,
+    /// The update in flight is the forced one.
+    Writing,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +77,7 @@ enum Owner {
     Superblock(u8),
     CleanFlush,
     Resync(u16),
+    RebuildFlush(u8),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -130,6 +144,8 @@ struct ResyncSlot {
     phase: ResyncPhase,
     pending: u8,
     source: u8,
+    /// Legs the chunk is copied to.
+    targets: u32,
 }
 
 /// True when the named mistake is switched in; always false in real builds.
@@ -142,6 +158,10 @@ macro_rules! mutated {
         hit
     }};
 }
+
+// After the macro, so that they can use it.
+mod admin;
+mod resync;
 
 /// Known mistakes the simulator must catch (test builds only).
 #[cfg(feature = "mutations")]
@@ -169,6 +189,9 @@ pub enum LegHealth {
     Empty,
     /// In sync and in use.
     Alive,
+    /// Receives every write and is being copied to; serves reads only of
+    /// chunks it already holds.
+    Rebuilding,
     /// Failed or removed: not used.
     Failed,
     /// A member the table did not name: not used.
@@ -191,6 +214,8 @@ struct Leg {
     position: Option<usize>,
     /// Why it failed, as LVM's status letter: D write, F flush, S sync, R read.
     fail_cause: u8,
+    /// While rebuilding: progress.
+    rebuild: Option<Rebuild>,
 }
 
 /// Counters for status and benchmarks.
@@ -210,6 +235,10 @@ pub struct Stats {
     pub cleaned_chunks: u64,
     /// Read errors repaired from another leg.
     pub read_repairs: u64,
+    /// Chunks copied to rebuilding legs.
+    pub rebuilt_chunks: u64,
+    /// Rebuild checkpoints recorded.
+    pub rebuild_checkpoints: u64,
 }
 
 /// A running mirror.
@@ -245,6 +274,23 @@ pub struct Mirror {
     /// Resync reads that failed in a row; a source failing too many is failed.
     resync_read_errors: u32,
     stats: Stats,
+    /// The leg pinned reads and resync copies come from; it changes only
+    /// when it leaves, so pinned reads never flip between legs.
+    source: Option<usize>,
+    /// Segments that must still be written whole to every writable leg.
+    forced_segments: u32,
+    /// Event at which MODIFIED tracking ended; MODIFIED marks may be
+    /// cleared once every writable leg's superblock has it.
+    modified_reset_event: u64,
+    /// Suspend asked: no new resync; flush, clean, mark superblocks clean.
+    suspending: bool,
+    suspended: bool,
+    /// Resync budget in sectors, refilled at the configured rate.
+    resync_tokens: u64,
+    resync_refilled_at: u64,
+    resync_wake: u64,
+    /// Last time a request was submitted.
+    last_user_io: u64,
     #[cfg(feature = "mutations")]
     mutation: Mutation,
 }
@@ -258,9 +304,11 @@ impl Mirror {
     pub fn new(asm: Assembly, cfg: Config, now: u64) -> Mirror {
         let geo = asm.template.geometry;
         let template = asm.template;
+        let found = asm.legs;
         let legs = core::array::from_fn(|slot| {
             let health = match (template.members[slot], asm.legs[slot]) {
                 (None, _) => LegHealth::Empty,
+                (Some(m), None) if m.state == MemberState::Removed => LegHealth::Failed,
                 (Some(_), None) => LegHealth::Missing,
                 (Some(_), Some(found)) if found.in_sync => LegHealth::Alive,
                 (Some(_), Some(_)) => LegHealth::Failed,
@@ -278,6 +326,7 @@ impl Mirror {
                 writing: None,
                 position: asm.legs[slot].map(|f| f.pos),
                 fail_cause: b'D',
+                rebuild: None,
             }
         });
         let mut needs_resync = 0;
@@ -311,6 +360,7 @@ impl Mirror {
                 buf: 0,
                 pending: 0,
                 queued: false,
+                force: Force::No,
             })
             .collect::<Vec<_>>();
         let nlegs = MAX_LEGS;
@@ -354,7 +404,8 @@ impl Mirror {
                     chunk: 0,
                     phase: ResyncPhase::Free,
                     pending: 0,
-                    source: 0
+                    source: 0,
+                    targets: 0
                 };
                 cfg.resync_depth
             ],
@@ -372,27 +423,20 @@ impl Mirror {
             writes_started: 0,
             resync_read_errors: 0,
             stats: Stats::default(),
+            source: None,
+            forced_segments: 0,
+            modified_reset_event: 0,
+            suspending: false,
+            suspended: false,
+            resync_tokens: 0,
+            resync_refilled_at: now,
+            resync_wake: 0,
+            last_user_io: 0,
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
         };
-        // Legs the newest table calls failed, and members not found, make
-        // the mirror degraded; record that the survivors know it.
-        let mut lost = false;
-        for slot in 0..MAX_LEGS {
-            if matches!(m.legs[slot].health, LegHealth::Missing | LegHealth::Failed)
-                && m.template.members[slot].is_some_and(|mb| mb.state == MemberState::InSync)
-            {
-                lost = true;
-                m.record_leg_out(slot);
-            }
-        }
-        if lost
-            || m.legs
-                .iter()
-                .any(|l| l.sb_durable_event < m.template.event && l.health == LegHealth::Alive)
-        {
-            m.pump_superblocks();
-        }
+        m.source = m.source_leg();
+        m.settle_members(&found);
         if needs_resync > 0 {
             m.push(Action::Log(LogEvent::ResyncStarted {
                 chunks: needs_resync,
@@ -411,6 +455,13 @@ impl Mirror {
         };
         let i = usize::from(idx);
         self.reqs[i] = Req::new(r);
+        self.last_user_io = self.now;
+        self.suspended = false;
+        if matches!(r.op, ReqOp::Write | ReqOp::Discard) && self.template.clean {
+            // The superblocks no longer describe a cleanly stopped mirror.
+            self.template.clean = false;
+            self.template.event += 1;
+        }
         let end = r.sector.checked_add(u64::from(r.sectors));
         let bad_range = r.op != ReqOp::Flush
             && (r.sectors == 0 || end.is_none_or(|e| e > self.geo.data_sectors));
@@ -446,6 +497,7 @@ impl Mirror {
             Owner::Superblock(l) => self.superblock_child_done(usize::from(l), ok),
             Owner::CleanFlush => self.clean_flush_done(leg, ok),
             Owner::Resync(s) => self.resync_child_done(usize::from(s), leg, ok),
+            Owner::RebuildFlush(l) => self.rebuild_flush_done(usize::from(l), ok),
         }
         self.pump();
     }
@@ -511,7 +563,7 @@ impl Mirror {
     pub fn position_health_char(&self, pos: usize) -> char {
         let leg = self.legs.iter().find(|l| l.position == Some(pos));
         match leg {
-            Some(l) if l.health == LegHealth::Alive => 'A',
+            Some(l) if matches!(l.health, LegHealth::Alive | LegHealth::Rebuilding) => 'A',
             Some(l) if l.health == LegHealth::Failed => char::from(l.fail_cause),
             _ => 'D',
         }
@@ -533,14 +585,6 @@ impl Mirror {
         self.dead
     }
 
-    /// Fails a leg on the operator's word.
-    pub fn fail_leg(&mut self, slot: usize) {
-        if slot < MAX_LEGS && self.legs[slot].health == LegHealth::Alive {
-            self.leg_failed(slot, b'D');
-            self.pump();
-        }
-    }
-
     /// Switches a known mistake in (test builds only).
     #[cfg(feature = "mutations")]
     pub fn set_mutation(&mut self, m: Mutation) {
@@ -557,19 +601,48 @@ impl Mirror {
         self.actions.push_back(a);
     }
 
-    fn writable(&self) -> u32 {
+    fn legs_where(&self, f: impl Fn(&Leg) -> bool) -> u32 {
         (0..MAX_LEGS)
-            .filter(|&l| self.legs[l].health == LegHealth::Alive)
+            .filter(|&l| f(&self.legs[l]))
             .fold(0, |m, l| m | mask(l))
     }
 
-    fn source_leg(&self) -> Option<usize> {
-        (0..MAX_LEGS).find(|&l| self.legs[l].health == LegHealth::Alive)
+    /// Legs every write, bitmap update and superblock update goes to.
+    fn writable(&self) -> u32 {
+        self.legs_where(|l| matches!(l.health, LegHealth::Alive | LegHealth::Rebuilding))
     }
 
+    /// Legs in sync for every chunk.
+    fn in_sync(&self) -> u32 {
+        self.legs_where(|l| l.health == LegHealth::Alive)
+    }
+
+    /// Legs that may serve a read of `r`: in-sync legs, and rebuilding legs
+    /// that already hold every chunk it touches.
+    fn readable(&self, r: &Request) -> u32 {
+        let last = self.chunk_range(r.sector, r.sectors).end as u64;
+        let mut legs = self.in_sync();
+        for l in 0..MAX_LEGS {
+            if self.legs[l].health == LegHealth::Rebuilding && self.rebuild_low(l) >= last {
+                legs |= mask(l);
+            }
+        }
+        legs
+    }
+
+    /// The current source if it is still in sync, else the lowest in-sync slot.
+    fn source_leg(&self) -> Option<usize> {
+        self.source
+            .filter(|&l| self.legs[l].health == LegHealth::Alive)
+            .or_else(|| (0..MAX_LEGS).find(|&l| self.legs[l].health == LegHealth::Alive))
+    }
+
+    /// Some member (not one the operator removed) is not in sync.
     fn degraded(&self) -> bool {
-        (0..MAX_LEGS)
-            .any(|l| self.template.members[l].is_some() && self.legs[l].health != LegHealth::Alive)
+        (0..MAX_LEGS).any(|l| {
+            self.template.members[l].is_some_and(|m| m.state != MemberState::Removed)
+                && self.legs[l].health != LegHealth::Alive
+        })
     }
 
     fn chunk_range(&self, sector: u64, sectors: u32) -> core::ops::Range<usize> {
@@ -739,29 +812,37 @@ impl Mirror {
                 continue;
             }
             ready = false;
-            if chunk.flags & F_LOCKED == 0 && chunk.staged == NONE {
-                let disk = ChunkByte::from_raw(chunk.disk).expect("valid");
-                if disk.status() == ChunkStatus::Unwritten {
-                    // Outside what this write covers, the legs hold whatever
-                    // they held: copy the chunk before trusting it.
-                    let (start, len) = self.chunk_sectors(c);
-                    let whole = r.op == ReqOp::Write
-                        && r.sector <= start
-                        && r.sector + u64::from(r.sectors) >= start + u64::from(len);
-                    if !whole && self.chunks[c].flags & F_NEEDS_RESYNC == 0 {
-                        self.chunks[c].flags |= F_NEEDS_RESYNC;
-                        self.needs_resync += 1;
-                    }
-                }
-                let byte = self.dirty_byte(&chunk);
-                self.want(c, byte);
-            }
+            self.want_dirty_for(c, &r);
         }
         if ready && !self.overlaps_inflight_write(i) {
             self.start_write(i);
         } else {
             self.wait(i, ReqState::WaitChunks);
         }
+    }
+
+    /// Asks for chunk `c` to become durably DIRTY for write `r`, unless
+    /// resync holds it or an update of it is in flight (asked again then).
+    fn want_dirty_for(&mut self, c: usize, r: &Request) {
+        let chunk = self.chunks[c];
+        if chunk.flags & F_LOCKED != 0 || chunk.staged != NONE {
+            return;
+        }
+        let disk = ChunkByte::from_raw(chunk.disk).expect("valid");
+        if disk.status() == ChunkStatus::Unwritten {
+            // Outside what this write covers, the legs hold whatever
+            // they held: copy the chunk before trusting it.
+            let (start, len) = self.chunk_sectors(c);
+            let whole = r.op == ReqOp::Write
+                && r.sector <= start
+                && r.sector + u64::from(r.sectors) >= start + u64::from(len);
+            if !whole && chunk.flags & F_NEEDS_RESYNC == 0 {
+                self.chunks[c].flags |= F_NEEDS_RESYNC;
+                self.needs_resync += 1;
+            }
+        }
+        let byte = self.dirty_byte(&chunk);
+        self.want(c, byte);
     }
 
     fn start_write(&mut self, i: usize) {
@@ -805,22 +886,34 @@ impl Mirror {
         let q = self.reqs[i];
         let now = self.now;
         let epoch = self.epoch;
-        let partial_discard = q.r.op == ReqOp::Discard;
+        let discard = q.r.op == ReqOp::Discard;
+        let reached_in_sync = q.ok & self.in_sync() != 0;
+        let degraded = self.degraded();
         for c in self.chunk_range(q.r.sector, q.r.sectors) {
+            let (start, len) = self.chunk_sectors(c);
+            let whole = q.r.sector <= start
+                && q.r.sector + u64::from(q.r.sectors) >= start + u64::from(len);
             let ch = &mut self.chunks[c];
             ch.inflight -= 1;
             ch.last_write = now;
-            if !q.r.fua || partial_discard {
+            if !q.r.fua || discard {
                 ch.epoch = epoch;
             }
-            // A write that reached no leg or only some may have left the
-            // legs different; a discard may read back differently per leg.
-            if (q.ok == 0 || partial_discard) && ch.flags & F_NEEDS_RESYNC == 0 {
+            // A write that reached no in-sync leg may have left the legs
+            // different; so may a discard (each leg may zero or keep).
+            if (!reached_in_sync || discard) && ch.flags & F_NEEDS_RESYNC == 0 {
                 ch.flags |= F_NEEDS_RESYNC;
                 self.needs_resync += 1;
             }
+            // A chunk discarded whole holds nothing anybody stored: it may
+            // go back to UNWRITTEN (reads stay pinned, no copy needed).
+            if discard && whole && q.failed == 0 {
+                let modified = degraded
+                    || ChunkByte::from_raw(self.chunks[c].disk).is_some_and(|b| b.is_modified());
+                self.want(c, ChunkByte::new(ChunkStatus::Unwritten, modified).raw());
+            }
         }
-        if q.ok == 0 {
+        if !reached_in_sync {
             self.finish(i, Err(IoError::NoLeg));
         } else if self.failures_recorded() || mutated!(self, AckBeforeFailureRecorded) {
             self.finish(i, Ok(()));
@@ -851,7 +944,7 @@ impl Mirror {
 
     fn flush_done(&mut self, i: usize) {
         let q = self.reqs[i];
-        if q.ok == 0 {
+        if q.ok & self.in_sync() == 0 {
             return self.finish(i, Err(IoError::NoLeg));
         }
         self.durable_epoch = self.durable_epoch.max(q.flush_epoch);
@@ -879,7 +972,7 @@ impl Mirror {
             self.source_leg(),
         ) {
             (true, Some(src)) => mask(src),
-            _ => self.writable(),
+            _ => self.readable(r),
         }
     }
 
@@ -921,13 +1014,13 @@ impl Mirror {
         let mut candidates = self.read_legs(&r) & !tried;
         if candidates == 0 {
             // The pinned leg failed this read: any in-sync leg beats an error.
-            candidates = self.writable() & !tried;
+            candidates = self.readable(&r) & !tried;
         }
         if candidates == 0 && self.reqs[i].retries < PINNED_READ_RETRIES {
             // Every live leg failed this read once; errors may be transient.
             self.reqs[i].retries += 1;
             self.reqs[i].tried = 0;
-            candidates = self.writable();
+            candidates = self.readable(&r);
         }
         let Some(leg) = self.pick_leg(candidates) else {
             return self.finish(i, Err(IoError::NoLeg));
@@ -953,7 +1046,7 @@ impl Mirror {
     fn read_done(&mut self, i: usize, leg: usize, ok: bool) {
         if !ok {
             let r = self.reqs[i].r;
-            let pinned = self.read_legs(&r) == mask(leg) && self.writable().count_ones() > 1;
+            let pinned = self.read_legs(&r) == mask(leg) && self.readable(&r).count_ones() > 1;
             if pinned && self.reqs[i].retries < PINNED_READ_RETRIES {
                 self.reqs[i].retries += 1;
                 self.reqs[i].tried &= !mask(leg);
@@ -1065,58 +1158,11 @@ impl Mirror {
             if self.reqs[i].state == ReqState::WaitChunks {
                 let r = self.reqs[i].r;
                 for c in self.chunk_range(r.sector, r.sectors) {
-                    let ch = self.chunks[c];
-                    if ch.flags & F_LOCKED == 0
-                        && ch.staged == NONE
-                        && !self.chunk_writable(&ch, self.degraded())
-                    {
-                        let byte = self.dirty_byte(&ch);
-                        self.want(c, byte);
+                    if !self.chunk_writable(&self.chunks[c], self.degraded()) {
+                        self.want_dirty_for(c, &r);
                     }
                 }
             }
-        }
-    }
-
-    // ---- leg failure ----------------------------------------------------------
-
-    /// Updates the member table for a leg that is out, without pumping.
-    fn record_leg_out(&mut self, leg: usize) {
-        self.template.event += 1;
-        let event = self.template.event;
-        if let Some(m) = self.template.members[leg].as_mut() {
-            m.state = MemberState::Failed;
-            m.state_event = event;
-            m.rebuild_checkpoint = 0;
-        }
-        if self.template.modified_since_event == 0 {
-            self.template.modified_since_event = event;
-        }
-        self.last_failure_event = event;
-        // The leg may have missed any write to a chunk that is DIRTY now:
-        // such chunks are MODIFIED for its return.
-        for c in 0..self.chunks.len() {
-            let ch = self.chunks[c];
-            let dirty = [ch.disk, ch.staged, ch.want]
-                .iter()
-                .any(|&b| ChunkByte::from_raw(b).is_some_and(|b| b.status() == ChunkStatus::Dirty));
-            if (dirty || ch.inflight > 0) && !mutated!(self, NoModifiedWhenDegraded) {
-                self.want(c, ChunkByte::new(ChunkStatus::Dirty, true).raw());
-            }
-        }
-    }
-
-    fn leg_failed(&mut self, leg: usize, cause: u8) {
-        if self.legs[leg].health != LegHealth::Alive {
-            return;
-        }
-        self.legs[leg].health = LegHealth::Failed;
-        self.legs[leg].fail_cause = cause;
-        self.push(Action::Log(LogEvent::LegFailed { leg: leg as u8 }));
-        self.record_leg_out(leg);
-        if self.writable() == 0 {
-            self.dead = true;
-            self.push(Action::Log(LogEvent::AllLegsFailed));
         }
     }
 
@@ -1125,7 +1171,7 @@ impl Mirror {
     fn pump_superblocks(&mut self) {
         for leg in 0..MAX_LEGS {
             let l = self.legs[leg];
-            if l.health != LegHealth::Alive
+            if !matches!(l.health, LegHealth::Alive | LegHealth::Rebuilding)
                 || l.sb_phase != Phase::Idle
                 || l.sb_durable_event >= self.template.event
             {
@@ -1144,7 +1190,6 @@ impl Mirror {
                     serial,
                     slot: leg as u8,
                     leg_uuid: member.uuid,
-                    clean: false,
                     ..self.template
                 }
             }
@@ -1180,7 +1225,10 @@ impl Mirror {
             self.legs[leg].writing = None;
             return self.leg_failed(leg, b'D');
         }
-        if self.legs[leg].health != LegHealth::Alive {
+        if !matches!(
+            self.legs[leg].health,
+            LegHealth::Alive | LegHealth::Rebuilding
+        ) {
             return;
         }
         if phase == Phase::Primary {
@@ -1212,7 +1260,11 @@ impl Mirror {
                     any = true;
                 }
             }
-            if !any {
+            let force = match self.segments[s].force {
+                Force::No => Force::No,
+                _ => Force::Writing,
+            };
+            if !any && force == Force::No {
                 continue;
             }
             let buf = self.seg_bufs_free.pop().expect("checked");
@@ -1223,6 +1275,7 @@ impl Mirror {
                 buf,
                 pending: 0,
                 queued: false,
+                force,
             };
             self.stats.bitmap_updates += 1;
             self.write_segment(s, CopyRole::Primary);
@@ -1296,13 +1349,20 @@ impl Mirror {
                 for c in first as usize..(first + u64::from(count)) as usize {
                     let ch = &mut self.chunks[c];
                     if ch.staged != NONE {
-                        if ChunkByte::from_raw(ch.staged)
-                            .is_some_and(|b| b.status() == ChunkStatus::Clean)
-                        {
+                        let status = ChunkByte::from_raw(ch.staged).map(|b| b.status());
+                        if status == Some(ChunkStatus::Clean) {
                             self.stats.cleaned_chunks += 1;
                         }
                         ch.disk = ch.staged;
                         ch.staged = NONE;
+                        // Durably UNWRITTEN (a whole-chunk discard): reads
+                        // are pinned as for resync, and nothing needs a copy.
+                        if status == Some(ChunkStatus::Unwritten)
+                            && ch.flags & (F_NEEDS_RESYNC | F_LOCKED) == F_NEEDS_RESYNC
+                        {
+                            ch.flags &= !F_NEEDS_RESYNC;
+                            self.needs_resync -= 1;
+                        }
                     }
                 }
                 self.segments[s].phase = Phase::Secondary;
@@ -1312,8 +1372,13 @@ impl Mirror {
             Phase::Secondary => {
                 self.segments[s].phase = Phase::Idle;
                 self.seg_bufs_free.push(self.segments[s].buf);
-                let wants = (first as usize..(first + u64::from(count)) as usize)
-                    .any(|c| self.chunks[c].want != NONE);
+                if self.segments[s].force == Force::Writing {
+                    self.segments[s].force = Force::No;
+                    self.forced_segments -= 1;
+                }
+                let wants = self.segments[s].force == Force::Wanted
+                    || (first as usize..(first + u64::from(count)) as usize)
+                        .any(|c| self.chunks[c].want != NONE);
                 if wants && !self.segments[s].queued {
                     self.segments[s].queued = true;
                     self.seg_queue.push_back(s as u32);
@@ -1325,25 +1390,50 @@ impl Mirror {
 
     // ---- lazy clean -------------------------------------------------------------
 
+    /// MODIFIED marks are no longer needed: no member is out, and every
+    /// writable leg's superblock says tracking ended (else a later failure
+    /// could find tracking "on since" an event whose marks were cleared).
+    fn modified_clearable(&self) -> bool {
+        !self.degraded()
+            && self.template.modified_since_event == 0
+            && (0..MAX_LEGS)
+                .filter(|&l| self.writable() & mask(l) != 0)
+                .all(|l| self.legs[l].sb_durable_event >= self.modified_reset_event)
+    }
+
     fn scan_clean(&mut self) {
-        let delay = self.cfg.clean_delay_ns;
-        self.next_clean_scan = self.now + (delay / 4).max(1);
+        // Suspending: clean everything now rather than after the delay.
+        let delay = if self.suspending {
+            0
+        } else {
+            self.cfg.clean_delay_ns
+        };
+        self.next_clean_scan = self.now + (self.cfg.clean_delay_ns / 4).max(1);
         self.push(Action::WakeAt(self.next_clean_scan));
         if self.dead || !self.failures_recorded() {
             return;
         }
-        let degraded = self.degraded();
+        let keep_modified = !self.modified_clearable();
         let mut need_flush = false;
         for c in 0..self.chunks.len() {
             let ch = self.chunks[c];
             let Some(disk) = ChunkByte::from_raw(ch.disk) else {
                 continue;
             };
-            let idle = disk.status() == ChunkStatus::Dirty
-                && ch.staged == NONE
+            let settled = ch.staged == NONE
                 && ch.want == NONE
                 && ch.inflight == 0
-                && ch.flags & (F_LOCKED | F_NEEDS_RESYNC) == 0
+                && ch.flags & (F_LOCKED | F_NEEDS_RESYNC) == 0;
+            if settled
+                && disk.is_modified()
+                && !keep_modified
+                && disk.status() != ChunkStatus::Dirty
+            {
+                self.want(c, ChunkByte::new(disk.status(), false).raw());
+                continue;
+            }
+            let idle = disk.status() == ChunkStatus::Dirty
+                && settled
                 && self.now.saturating_sub(ch.last_write) >= delay;
             if !idle {
                 continue;
@@ -1353,7 +1443,7 @@ impl Mirror {
                 continue;
             }
             // MODIFIED stays until every member is in sync again.
-            let modified = disk.is_modified() && degraded;
+            let modified = disk.is_modified() && keep_modified;
             self.want(c, ChunkByte::new(ChunkStatus::Clean, modified).raw());
         }
         if need_flush && self.clean_flush.is_none() {
@@ -1390,139 +1480,13 @@ impl Mirror {
         self.next_clean_scan = self.now;
     }
 
-    // ---- resync -------------------------------------------------------------------
-
-    fn pump_resync(&mut self) {
-        if self.dead || self.needs_resync == 0 {
-            return;
-        }
-        let Some(source) = self.source_leg() else {
-            return;
-        };
-        let n = self.chunks.len() as u64;
-        let mut scanned = 0;
-        while scanned < n {
-            let Some(slot) = self
-                .resync
-                .iter()
-                .position(|r| r.phase == ResyncPhase::Free)
-            else {
-                return;
-            };
-            let c = self.resync_cursor as usize;
-            self.resync_cursor = (self.resync_cursor + 1) % n;
-            scanned += 1;
-            let ch = self.chunks[c];
-            let durably_dirty =
-                ChunkByte::from_raw(ch.disk).is_some_and(|b| b.status() == ChunkStatus::Dirty);
-            if ch.flags & F_NEEDS_RESYNC == 0
-                || ch.flags & F_LOCKED != 0
-                || ch.inflight > 0
-                || !durably_dirty
-                || ch.staged != NONE
-            {
-                continue;
-            }
-            let targets = self.writable() & !mask(source);
-            if targets == 0 {
-                // One leg: nothing can differ.
-                self.resync_finished_chunk(c);
-                continue;
-            }
-            self.chunks[c].flags |= F_LOCKED;
-            self.resync[slot] = ResyncSlot {
-                chunk: c as u64,
-                phase: ResyncPhase::Reading,
-                pending: 1,
-                source: source as u8,
-            };
-            let (start, len) = self.chunk_sectors(c);
-            self.issue(
-                Owner::Resync(slot as u16),
-                source,
-                IoOp::Read,
-                self.geo.data_offset + start,
-                len,
-                false,
-                Buffer::Resync(slot as u16),
-            );
-        }
-    }
-
-    fn resync_finished_chunk(&mut self, c: usize) {
-        let ch = &mut self.chunks[c];
-        debug_assert!(ch.flags & F_NEEDS_RESYNC != 0);
-        ch.flags &= !(F_NEEDS_RESYNC | F_LOCKED);
-        self.needs_resync -= 1;
-        self.stats.resynced_chunks += 1;
-        if self.needs_resync == 0 {
-            self.push(Action::Log(LogEvent::ResyncFinished));
-        }
-    }
-
-    fn resync_child_done(&mut self, slot: usize, leg: usize, ok: bool) {
-        let rs = self.resync[slot];
-        let c = rs.chunk as usize;
-        match rs.phase {
-            ResyncPhase::Reading => {
-                if !ok {
-                    // Try again later: a read error may be transient. A source
-                    // that keeps failing is failed, and another leg takes over.
-                    self.chunks[c].flags &= !F_LOCKED;
-                    self.resync[slot].phase = ResyncPhase::Free;
-                    self.resync_read_errors += 1;
-                    if self.resync_read_errors >= RESYNC_READ_RETRIES {
-                        self.resync_read_errors = 0;
-                        self.leg_failed(leg, b'S');
-                    }
-                    return self.wake_waiters();
-                }
-                self.resync_read_errors = 0;
-                let targets = self.writable() & !mask(usize::from(rs.source));
-                let (start, len) = self.chunk_sectors(c);
-                self.resync[slot].phase = ResyncPhase::Writing;
-                self.resync[slot].pending = targets.count_ones() as u8;
-                self.issue_each(
-                    targets,
-                    Owner::Resync(slot as u16),
-                    IoOp::Write,
-                    self.geo.data_offset + start,
-                    len,
-                    false,
-                    Buffer::Resync(slot as u16),
-                );
-                if targets == 0 {
-                    self.resync_write_done(slot);
-                }
-            }
-            ResyncPhase::Writing => {
-                if !ok {
-                    self.leg_failed(leg, b'S');
-                }
-                self.resync[slot].pending -= 1;
-                if self.resync[slot].pending == 0 {
-                    self.resync_write_done(slot);
-                }
-            }
-            ResyncPhase::Free => unreachable!("resync completion on a free slot"),
-        }
-    }
-
-    fn resync_write_done(&mut self, slot: usize) {
-        let c = self.resync[slot].chunk as usize;
-        self.resync[slot].phase = ResyncPhase::Free;
-        self.chunks[c].epoch = self.epoch;
-        self.chunks[c].last_write = self.now;
-        self.resync_finished_chunk(c);
-        self.wake_waiters();
-    }
-
     // ---- the pump -------------------------------------------------------------
 
     fn pump(&mut self) {
         // Any event may have released a waiter (an overlapping write ended,
         // a chunk was unlocked, a bitmap update landed).
         self.wake_waiters();
+        self.pump_members();
         self.pump_superblocks();
         self.pump_segments();
         self.pump_resync();

@@ -113,6 +113,26 @@ pub enum LogEvent {
     ResyncFinished,
     /// The last leg failed: every request now fails.
     AllLegsFailed,
+    /// A leg joined (or returned) and is being copied to.
+    RebuildStarted {
+        /// Its slot.
+        leg: u8,
+        /// Every written chunk is copied, not only the MODIFIED ones.
+        full: bool,
+    },
+    /// A rebuilt leg is in sync.
+    RebuildFinished {
+        /// Its slot.
+        leg: u8,
+    },
+    /// The operator removed a leg.
+    LegRemoved {
+        /// Its slot.
+        leg: u8,
+    },
+    /// Suspend finished: nothing in flight, the bitmap clean, the
+    /// superblocks marked clean.
+    Suspended,
 }
 
 /// What the core asks the caller to do.
@@ -164,6 +184,12 @@ pub struct Config {
     pub clean_delay_ns: u64,
     /// Initial read policy.
     pub read_policy: ReadPolicy,
+    /// Resync and rebuild speed while user I/O is active, KiB/s (the
+    /// floor, like md's speed_limit_min). 0: none while user I/O runs.
+    pub resync_min_kib: u32,
+    /// Resync and rebuild speed when user I/O is idle, KiB/s (the ceiling,
+    /// like md's speed_limit_max). 0: unlimited.
+    pub resync_max_kib: u32,
 }
 
 impl Default for Config {
@@ -174,6 +200,57 @@ impl Default for Config {
             resync_depth: 4,
             clean_delay_ns: 5_000_000_000,
             read_policy: ReadPolicy::LeastPending,
+            resync_min_kib: 1_000,
+            resync_max_kib: 200_000,
+        }
+    }
+}
+
+/// Why an operator's request was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AdminError {
+    /// No such member.
+    NotAMember {
+        /// The slot asked for.
+        slot: usize,
+    },
+    /// It is the last in-sync leg.
+    LastLeg,
+    /// The leg is already in the mirror (in sync or rebuilding).
+    AlreadyMember {
+        /// Its slot.
+        slot: usize,
+    },
+    /// Every member slot is taken.
+    NoFreeSlot,
+    /// The device is smaller than a leg of this mirror.
+    TooSmall {
+        /// Sectors a leg needs.
+        need: u64,
+    },
+    /// The UUID offered for a new leg is nil or already used.
+    BadUuid,
+    /// No leg is in sync: nothing to copy from.
+    NoSource,
+    /// The mirror is suspended.
+    Suspended,
+}
+
+impl core::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            AdminError::NotAMember { slot } => write!(f, "slot {slot} holds no member"),
+            AdminError::LastLeg => f.write_str("refusing to remove the last in-sync leg"),
+            AdminError::AlreadyMember { slot } => {
+                write!(f, "the leg is already in the mirror (slot {slot})")
+            }
+            AdminError::NoFreeSlot => f.write_str("every member slot is taken; remove a leg first"),
+            AdminError::TooSmall { need } => {
+                write!(f, "device too small: a leg needs {need} sectors")
+            }
+            AdminError::BadUuid => f.write_str("the new leg's uuid is nil or already in use"),
+            AdminError::NoSource => f.write_str("no leg is in sync to copy from"),
+            AdminError::Suspended => f.write_str("the mirror is suspended"),
         }
     }
 }

@@ -1,0 +1,399 @@
+//! Copying chunks from the source leg: resync of chunks that may differ
+//! after a crash, and rebuild of legs that joined or returned.
+
+use super::*;
+
+/// A rebuild records its progress at least this often (in chunks).
+const CHECKPOINT_MAX_STRIDE: u64 = 4096;
+/// ... and at most 64 times over the whole mirror.
+const CHECKPOINTS_PER_REBUILD: u64 = 64;
+
+/// The progress of one leg's rebuild.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Rebuild {
+    /// Copy every written chunk; otherwise only MODIFIED and DIRTY ones.
+    pub full: bool,
+    /// The next chunk to look at.
+    pub next: u64,
+    /// Chunks below this are copied, flushed and recorded.
+    pub checkpoint: u64,
+    /// A flush is in flight for a checkpoint at this chunk.
+    pub flushing: Option<u64>,
+}
+
+impl Mirror {
+    pub(super) fn pump_resync(&mut self) {
+        if self.dead || self.suspending {
+            return;
+        }
+        let Some(source) = self.source_leg() else {
+            return;
+        };
+        self.refill_resync_tokens();
+        self.pump_crash_resync(source);
+        for leg in 0..MAX_LEGS {
+            if self.legs[leg].rebuild.is_some() {
+                self.pump_rebuild(leg, source);
+                self.maybe_checkpoint(leg);
+            }
+        }
+    }
+
+    fn free_resync_slot(&self) -> Option<usize> {
+        self.resync
+            .iter()
+            .position(|r| r.phase == ResyncPhase::Free)
+    }
+
+    /// Copies chunks that may differ between the legs (DIRTY after a crash,
+    /// a write that failed everywhere, a discard).
+    fn pump_crash_resync(&mut self, source: usize) {
+        if self.needs_resync == 0 {
+            return;
+        }
+        let n = self.chunks.len() as u64;
+        let mut scanned = 0;
+        while scanned < n {
+            let Some(slot) = self.free_resync_slot() else {
+                return;
+            };
+            let c = self.resync_cursor as usize;
+            let ch = self.chunks[c];
+            let durably_dirty =
+                ChunkByte::from_raw(ch.disk).is_some_and(|b| b.status() == ChunkStatus::Dirty);
+            // The copy must stay covered by DIRTY until it lands everywhere.
+            let ready = ch.flags & F_NEEDS_RESYNC != 0
+                && ch.flags & F_LOCKED == 0
+                && ch.inflight == 0
+                && durably_dirty
+                && ch.staged == NONE;
+            if ready {
+                let targets = self.writable() & !mask(source);
+                if targets == 0 {
+                    // One leg: nothing can differ.
+                    self.resync_finished_chunk(c);
+                } else {
+                    let (_, len) = self.chunk_sectors(c);
+                    if !self.take_resync_tokens(len) {
+                        return;
+                    }
+                    self.start_copy(slot, c, source, targets);
+                }
+            }
+            self.resync_cursor = (self.resync_cursor + 1) % n;
+            scanned += 1;
+        }
+    }
+
+    /// Whether a rebuild must copy chunk `c`.
+    fn rebuild_needs(&self, full: bool, c: usize) -> bool {
+        let ch = &self.chunks[c];
+        let b = ChunkByte::from_raw(ch.disk).expect("valid");
+        ch.flags & F_NEEDS_RESYNC != 0
+            || b.status() == ChunkStatus::Dirty
+            || if full {
+                b.status() != ChunkStatus::Unwritten
+            } else {
+                b.is_modified()
+            }
+    }
+
+    /// Copies the chunks a rebuilding leg lacks, in order, so that its
+    /// progress is one number (the checkpoint).
+    fn pump_rebuild(&mut self, leg: usize, source: usize) {
+        let n = self.chunks.len() as u64;
+        while let Some(rb) = self.legs[leg].rebuild {
+            if rb.next >= n {
+                return;
+            }
+            let c = rb.next as usize;
+            if !self.rebuild_needs(rb.full, c) {
+                self.set_rebuild_next(leg, rb.next + 1);
+                continue;
+            }
+            let ch = self.chunks[c];
+            let busy =
+                ch.flags & F_LOCKED != 0 || ch.inflight > 0 || ch.staged != NONE || ch.want != NONE;
+            let Some(slot) = self.free_resync_slot() else {
+                return;
+            };
+            let (_, len) = self.chunk_sectors(c);
+            if busy || !self.take_resync_tokens(len) {
+                return;
+            }
+            self.set_rebuild_next(leg, rb.next + 1);
+            self.start_copy(slot, c, source, mask(leg));
+        }
+    }
+
+    fn set_rebuild_next(&mut self, leg: usize, next: u64) {
+        if let Some(rb) = self.legs[leg].rebuild.as_mut() {
+            rb.next = next;
+        }
+    }
+
+    /// Chunks below this are held by the rebuilding `leg` (copied, or not
+    /// needed): everything before `next` except copies still in flight.
+    pub(super) fn rebuild_low(&self, leg: usize) -> u64 {
+        let Some(rb) = self.legs[leg].rebuild else {
+            return 0;
+        };
+        self.resync
+            .iter()
+            .filter(|s| s.phase != ResyncPhase::Free && s.targets & mask(leg) != 0)
+            .map(|s| s.chunk)
+            .fold(rb.next, u64::min)
+    }
+
+    fn start_copy(&mut self, slot: usize, c: usize, source: usize, targets: u32) {
+        debug_assert!(self.chunks[c].flags & F_LOCKED == 0);
+        debug_assert!(
+            self.chunks[c].inflight == 0,
+            "copy of a chunk being written"
+        );
+        self.chunks[c].flags |= F_LOCKED;
+        self.resync[slot] = ResyncSlot {
+            chunk: c as u64,
+            phase: ResyncPhase::Reading,
+            pending: 1,
+            source: source as u8,
+            targets,
+        };
+        let (start, len) = self.chunk_sectors(c);
+        self.issue(
+            Owner::Resync(slot as u16),
+            source,
+            IoOp::Read,
+            self.geo.data_offset + start,
+            len,
+            false,
+            Buffer::Resync(slot as u16),
+        );
+    }
+
+    pub(super) fn resync_finished_chunk(&mut self, c: usize) {
+        let ch = &mut self.chunks[c];
+        debug_assert!(ch.flags & F_NEEDS_RESYNC != 0);
+        ch.flags &= !(F_NEEDS_RESYNC | F_LOCKED);
+        self.needs_resync -= 1;
+        self.stats.resynced_chunks += 1;
+        if self.needs_resync == 0 {
+            self.push(Action::Log(LogEvent::ResyncFinished));
+        }
+    }
+
+    pub(super) fn resync_child_done(&mut self, slot: usize, leg: usize, ok: bool) {
+        let rs = self.resync[slot];
+        let c = rs.chunk as usize;
+        match rs.phase {
+            ResyncPhase::Reading => {
+                if !ok {
+                    // Try again later: a read error may be transient. A source
+                    // that keeps failing is failed, and another leg takes over.
+                    self.chunks[c].flags &= !F_LOCKED;
+                    self.resync[slot].phase = ResyncPhase::Free;
+                    for l in 0..MAX_LEGS {
+                        if rs.targets & mask(l) != 0 {
+                            if let Some(rb) = self.legs[l].rebuild.as_mut() {
+                                rb.next = rb.next.min(rs.chunk);
+                            }
+                        }
+                    }
+                    self.resync_read_errors += 1;
+                    if self.resync_read_errors >= RESYNC_READ_RETRIES {
+                        self.resync_read_errors = 0;
+                        self.leg_failed(leg, b'S');
+                    }
+                    return self.wake_waiters();
+                }
+                self.resync_read_errors = 0;
+                // Legs that left meanwhile get nothing.
+                let targets = rs.targets & self.writable();
+                let (start, len) = self.chunk_sectors(c);
+                self.resync[slot].phase = ResyncPhase::Writing;
+                self.resync[slot].pending = targets.count_ones() as u8;
+                self.issue_each(
+                    targets,
+                    Owner::Resync(slot as u16),
+                    IoOp::Write,
+                    self.geo.data_offset + start,
+                    len,
+                    false,
+                    Buffer::Resync(slot as u16),
+                );
+                if targets == 0 {
+                    self.resync_write_done(slot);
+                }
+            }
+            ResyncPhase::Writing => {
+                if !ok {
+                    self.leg_failed(leg, b'S');
+                }
+                self.resync[slot].pending -= 1;
+                if self.resync[slot].pending == 0 {
+                    self.resync_write_done(slot);
+                }
+            }
+            ResyncPhase::Free => unreachable!("resync completion on a free slot"),
+        }
+    }
+
+    fn resync_write_done(&mut self, slot: usize) {
+        let c = self.resync[slot].chunk as usize;
+        self.resync[slot].phase = ResyncPhase::Free;
+        self.chunks[c].epoch = self.epoch;
+        self.chunks[c].last_write = self.now;
+        self.chunks[c].flags &= !F_LOCKED;
+        let durably_dirty = ChunkByte::from_raw(self.chunks[c].disk)
+            .is_some_and(|b| b.status() == ChunkStatus::Dirty);
+        if self.chunks[c].flags & F_NEEDS_RESYNC != 0 && durably_dirty {
+            // A crash-resync copy reached every writable leg but the source.
+            let others = self.writable() & !mask(usize::from(self.resync[slot].source));
+            if self.resync[slot].targets & others == others {
+                self.resync_finished_chunk(c);
+            }
+        }
+        if self
+            .legs
+            .iter()
+            .enumerate()
+            .any(|(l, leg)| leg.rebuild.is_some() && self.resync[slot].targets & mask(l) != 0)
+        {
+            self.stats.rebuilt_chunks += 1;
+        }
+        self.wake_waiters();
+    }
+
+    // ---- rebuild checkpoints ------------------------------------------------
+
+    /// Records progress: flush the leg (its copies are not FUA), then write
+    /// the checkpoint into every superblock.
+    fn maybe_checkpoint(&mut self, leg: usize) {
+        let Some(rb) = self.legs[leg].rebuild else {
+            return;
+        };
+        if rb.flushing.is_some() || rb.checkpoint == self.chunks.len() as u64 {
+            return;
+        }
+        let n = self.chunks.len() as u64;
+        let stride = (n / CHECKPOINTS_PER_REBUILD).clamp(1, CHECKPOINT_MAX_STRIDE);
+        let low = self.rebuild_low(leg);
+        if low < n && low < rb.checkpoint + stride {
+            return;
+        }
+        if let Some(rb) = self.legs[leg].rebuild.as_mut() {
+            rb.flushing = Some(low);
+        }
+        self.issue(
+            Owner::RebuildFlush(leg as u8),
+            leg,
+            IoOp::Flush,
+            0,
+            0,
+            false,
+            Buffer::None,
+        );
+    }
+
+    pub(super) fn rebuild_flush_done(&mut self, leg: usize, ok: bool) {
+        if !ok {
+            return self.leg_failed(leg, b'S');
+        }
+        let Some(rb) = self.legs[leg].rebuild.as_mut() else {
+            return; // removed meanwhile
+        };
+        let at = rb
+            .flushing
+            .take()
+            .expect("a checkpoint flush was in flight");
+        rb.checkpoint = at;
+        self.stats.rebuild_checkpoints += 1;
+        if let Some(m) = self.template.members[leg].as_mut() {
+            m.rebuild_checkpoint = at;
+        }
+        self.template.event += 1;
+    }
+
+    /// A rebuilt leg is in sync once every chunk is copied and recorded and
+    /// every bitmap segment has been written to it.
+    pub(super) fn try_finish_rebuild(&mut self, leg: usize) {
+        let Some(rb) = self.legs[leg].rebuild else {
+            return;
+        };
+        if rb.checkpoint < self.chunks.len() as u64 || self.forced_segments > 0 {
+            return;
+        }
+        self.legs[leg].rebuild = None;
+        self.legs[leg].health = LegHealth::Alive;
+        self.template.event += 1;
+        let event = self.template.event;
+        if let Some(m) = self.template.members[leg].as_mut() {
+            m.state = MemberState::InSync;
+            m.state_event = event;
+            m.rebuild_checkpoint = 0;
+            m.full_copy = false;
+        }
+        if self.source.is_none() {
+            self.source = Some(leg);
+        }
+        self.push(Action::Log(LogEvent::RebuildFinished { leg: leg as u8 }));
+    }
+
+    // ---- rate limit -------------------------------------------------------------
+
+    /// Sectors per second resync may use now; 0 means unlimited.
+    fn resync_rate(&self) -> Option<u64> {
+        let user_active = self.req_free.len() < self.reqs.len()
+            || self.now.saturating_sub(self.last_user_io) < USER_IO_WINDOW_NS;
+        let kib = if user_active {
+            self.cfg.resync_min_kib
+        } else {
+            self.cfg.resync_max_kib
+        };
+        match (user_active, kib) {
+            (false, 0) => None,
+            (_, k) => Some(u64::from(k) * 2),
+        }
+    }
+
+    fn resync_burst(&self) -> u64 {
+        (self.cfg.resync_depth as u64).max(1) * u64::from(self.geo.chunk_sectors)
+    }
+
+    fn refill_resync_tokens(&mut self) {
+        let elapsed = self.now.saturating_sub(self.resync_refilled_at);
+        self.resync_refilled_at = self.now;
+        let earned = match self.resync_rate() {
+            None => u64::MAX,
+            Some(rate) => (u128::from(rate) * u128::from(elapsed) / 1_000_000_000)
+                .try_into()
+                .unwrap_or(u64::MAX),
+        };
+        self.resync_tokens = self
+            .resync_tokens
+            .saturating_add(earned)
+            .min(self.resync_burst());
+    }
+
+    /// Spends the budget for copying `sectors`, or asks to be woken when
+    /// there is enough.
+    fn take_resync_tokens(&mut self, sectors: u32) -> bool {
+        let need = u64::from(sectors);
+        let rate = self.resync_rate();
+        if rate.is_none() || self.resync_tokens >= need {
+            self.resync_tokens = self.resync_tokens.saturating_sub(need);
+            return true;
+        }
+        let wait = match rate {
+            Some(r) if r > 0 => (need - self.resync_tokens) * 1_000_000_000 / r + 1,
+            // No floor while user I/O runs: look again once it may be idle.
+            _ => USER_IO_WINDOW_NS,
+        };
+        let at = self.now + wait;
+        if self.resync_wake <= self.now || at < self.resync_wake {
+            self.resync_wake = at;
+            self.push(Action::WakeAt(at));
+        }
+        false
+    }
+}
