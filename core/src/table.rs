@@ -12,7 +12,7 @@
 //! `docs/tables.md` gives both grammars and the status format.
 
 use crate::format::MAX_LEGS;
-use crate::mirror::ReadPolicy;
+use crate::mirror::{Config, ReadPolicy};
 
 /// Which syntax a table was written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +66,31 @@ pub struct Table<'a> {
     pub resync_rate: Option<(u32, u32)>,
     /// Native `force`: assemble despite split brain, trusting the first leg.
     pub force: bool,
+}
+
+impl Table<'_> {
+    /// The mirror configuration this table asks for, over `base` (which
+    /// gives the sizes and every option the table leaves out).
+    pub fn config(&self, base: Config) -> Config {
+        let mut cfg = base;
+        if let Some(p) = self.read_policy {
+            cfg.read_policy = p;
+        }
+        if let Some(ms) = self.clean_delay_ms {
+            cfg.clean_delay_ns = ms.saturating_mul(1_000_000);
+        }
+        if let Some((min, max)) = self.resync_rate {
+            cfg.resync_min_kib = min;
+            cfg.resync_max_kib = max;
+        }
+        cfg
+    }
+
+    /// Whether the table's chunk size, if it gives one, is the one the
+    /// legs were created with; the on-disk geometry cannot change.
+    pub fn chunk_size_matches(&self, on_disk_sectors: u32) -> bool {
+        self.chunk_sectors.is_none_or(|c| c == on_disk_sectors)
+    }
 }
 
 /// What is wrong with a table argument.
@@ -484,8 +509,8 @@ pub fn write_status(
     for pos in 0..n {
         write!(out, " {}", names.get(pos).copied().unwrap_or(t.legs[pos]))?;
     }
-    let total = m.geometry().chunk_count;
-    write!(out, " {}/{total} 1 ", total - m.chunks_needing_resync())?;
+    let (in_sync, total) = m.sync_progress();
+    write!(out, " {in_sync}/{total} 1 ")?;
     for pos in 0..n {
         out.write_char(m.position_health_char(pos))?;
     }

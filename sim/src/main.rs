@@ -28,6 +28,7 @@ fn main() -> ExitCode {
     let mut seeds = 1..2u64;
     let mut ops = 10_000u64;
     let mut trace = None;
+    let mut rates: Vec<(String, u64)> = Vec::new();
     #[cfg(feature = "mutations")]
     let mut mutation = dmmirror_core::mirror::Mutation::None;
     let mut i = 0;
@@ -56,8 +57,11 @@ fn main() -> ExitCode {
                 };
             }
             "--trace" => trace = Some(val.parse().expect("--trace takes a number of lines")),
+            "--crash-rate" | "--death-rate" | "--return-rate" | "--admin-rate" => {
+                rates.push((args[i].clone(), val.parse().expect("a rate takes a number")));
+            }
             other => {
-                eprintln!("sim: unknown argument {other}; usage: sim [--seed N | --seeds A..B] [--ops M] [--trace LINES]");
+                eprintln!("sim: unknown argument {other}; usage: sim [--seed N | --seeds A..B] [--ops M] [--trace LINES] [--crash-rate|--death-rate|--admin-rate N (1/10000 per step)] [--return-rate N (%)]");
                 return ExitCode::from(2);
             }
         }
@@ -68,6 +72,14 @@ fn main() -> ExitCode {
         let mut o = Options::new(seed, ops);
         if let Some(lines) = trace {
             o.trace_lines = lines;
+        }
+        for (name, v) in &rates {
+            match name.as_str() {
+                "--crash-rate" => o.crash_rate = *v,
+                "--death-rate" => o.death_rate = *v,
+                "--return-rate" => o.return_rate = *v,
+                _ => o.admin_rate = *v,
+            }
         }
         #[cfg(feature = "mutations")]
         {

@@ -616,7 +616,28 @@ impl World {
             b[24..28].fill(0);
             b
         };
-        if copies[0] == [0; BLOCK_SIZE] || strip(&copies[0]) != strip(&copies[1]) {
+        // Both copies must be valid too: one already damaged (in a byte the
+        // comparison leaves out) would make this a second fault.
+        let valid = match block {
+            0 => {
+                let load = SuperblockLoad::read(&copies[0], &copies[1]);
+                load.copies.iter().all(|c| c.is_ok())
+            }
+            n => {
+                let mut out = vec![0u8; CHUNKS_PER_SEGMENT];
+                let (_, count) = g.segment_chunks(n - 1);
+                let uuid = self.mirror.superblock().mirror_uuid;
+                load_segment(
+                    [&copies[0], &copies[1]],
+                    n - 1,
+                    uuid,
+                    g.chunk_count,
+                    &mut out[..count as usize],
+                )
+                .is_ok_and(|l| l.copies.iter().all(|c| c.is_ok()))
+            }
+        };
+        if !valid || strip(&copies[0]) != strip(&copies[1]) {
             return;
         }
         let victim = self.rng.below(2) as usize;
@@ -649,9 +670,9 @@ impl World {
                 self.mirror.superblock().members[s].is_some_and(|m| m.state != MemberState::Removed)
             })
             .collect();
-        let alive = (0..MAX_LEGS)
-            .filter(|&s| self.mirror.leg_health(s) == LegHealth::Alive)
-            .count();
+        // In-sync legs whose disks work: never take the last one away (that
+        // would be a second fault on top of a dead disk).
+        let alive = self.in_sync_disks().len();
         let spare_position = self.table.iter().position(|t| t.is_none());
         let choice = self.rng.below(3);
         self.report.admin_ops += 1;
@@ -661,7 +682,7 @@ impl World {
                     .iter()
                     .copied()
                     .filter(|&s| match self.mirror.leg_health(s) {
-                        LegHealth::Alive => alive > 1,
+                        LegHealth::Alive => alive > 1 || self.slot_disk_dead(s),
                         LegHealth::Rebuilding => true,
                         _ => false,
                     })
@@ -672,24 +693,31 @@ impl World {
                 };
                 self.log(format!("operator fails leg {slot}"));
                 self.expect_failure = Some(slot as u8);
-                self.mirror
-                    .fail_leg(slot)
-                    .map_err(|e| format!("fail_leg({slot}) refused: {e}"))?;
+                match self.mirror.fail_leg(slot) {
+                    Ok(()) | Err(AdminError::LastLeg) => {}
+                    Err(e) => return Err(format!("fail_leg({slot}) refused: {e}")),
+                }
             }
             1 => {
                 let pick: Vec<usize> = slots
                     .iter()
                     .copied()
-                    .filter(|&s| self.mirror.leg_health(s) != LegHealth::Alive || alive > 1)
+                    .filter(|&s| {
+                        self.mirror.leg_health(s) != LegHealth::Alive
+                            || alive > 1
+                            || self.slot_disk_dead(s)
+                    })
                     .collect();
                 let Some(&slot) = pick.get(self.rng.below(pick.len().max(1) as u64) as usize)
                 else {
                     return Ok(());
                 };
                 self.log(format!("operator removes leg {slot}"));
-                self.mirror
-                    .remove_leg(slot)
-                    .map_err(|e| format!("remove_leg({slot}) refused: {e}"))?;
+                match self.mirror.remove_leg(slot) {
+                    Ok(()) => {}
+                    Err(AdminError::LastLeg) => return self.drain(),
+                    Err(e) => return Err(format!("remove_leg({slot}) refused: {e}")),
+                }
                 if let Some(d) = self.disk_of_slot[slot] {
                     let pos = self.table.iter().position(|&t| t == Some(d));
                     if let Some(pos) = pos {
@@ -757,6 +785,10 @@ impl World {
         let r = self.drain();
         self.expect_failure = None;
         r
+    }
+
+    fn slot_disk_dead(&self, slot: usize) -> bool {
+        self.disk_of_slot[slot].is_some_and(|d| self.disks[d].dead)
     }
 
     /// Kills one disk of an in-sync leg, never the last: a write held only

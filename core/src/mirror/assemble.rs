@@ -97,6 +97,8 @@ pub struct FoundLeg {
     pub superblock: Superblock,
     /// Whether it is trusted for data (in sync in the newest member table).
     pub in_sync: bool,
+    /// Its secondary superblock copy is damaged: rewrite that one first.
+    pub secondary_damaged: bool,
 }
 
 /// What a mirror starts from.
@@ -117,7 +119,12 @@ pub struct Assembly {
     pub unusable: Vec<(usize, AssemblyError)>,
 }
 
-fn read_superblock<R: BlockReader>(r: &mut R, pos: usize) -> Result<Superblock, AssemblyError> {
+/// The trusted superblock of the leg at `pos`, and whether its secondary
+/// copy is damaged (unreadable or invalid).
+fn read_superblock<R: BlockReader>(
+    r: &mut R,
+    pos: usize,
+) -> Result<(Superblock, bool), AssemblyError> {
     let mut p = [0u8; BLOCK_SIZE];
     let mut s = [0u8; BLOCK_SIZE];
     let [ps, ss] = geometry::SUPERBLOCK_SECTOR;
@@ -133,8 +140,9 @@ fn read_superblock<R: BlockReader>(r: &mut R, pos: usize) -> Result<Superblock, 
         s.fill(0);
     }
     let load = SuperblockLoad::read(&p, &s);
+    let damaged = !ok_s || load.copies[1].is_err();
     load.superblock()
-        .copied()
+        .map(|sb| (*sb, damaged))
         .ok_or(AssemblyError::NoMetadata { pos })
 }
 
@@ -188,15 +196,32 @@ fn merge_chunk(acc: u8, leg: u8) -> u8 {
 
 /// Assembles the legs at table positions `0..count`.
 pub fn assemble<R: BlockReader>(reader: &mut R, count: usize) -> Result<Assembly, AssemblyError> {
+    assemble_with(reader, count, false)
+}
+
+/// Assembles as [`assemble`] does; with `force`, the operator's override,
+/// it settles what assembly would refuse: on split brain the leg named
+/// first wins and the other is rebuilt whole; when members disagree at the
+/// newest event the first one's table is used; when no leg is in sync the
+/// newest leg found (the first named among equals) is trusted.
+pub fn assemble_with<R: BlockReader>(
+    reader: &mut R,
+    count: usize,
+    force: bool,
+) -> Result<Assembly, AssemblyError> {
     if count == 0 || count > MAX_LEGS {
         return Err(AssemblyError::LegCount(count));
     }
     let mut sbs: Vec<Superblock> = Vec::with_capacity(count);
     let mut positions: Vec<usize> = Vec::with_capacity(count);
     let mut unusable = Vec::new();
+    let mut secondary_damaged: Vec<bool> = Vec::with_capacity(count);
     for pos in 0..count {
         let sb = match read_superblock(reader, pos) {
-            Ok(sb) => sb,
+            Ok((sb, damaged)) => {
+                secondary_damaged.push(damaged);
+                sb
+            }
             // A dead or blank disk is a missing member, as long as others remain.
             Err(e) => {
                 unusable.push((pos, e));
@@ -222,26 +247,88 @@ pub fn assemble<R: BlockReader>(reader: &mut R, count: usize) -> Result<Assembly
         return Err(unusable[0].1);
     }
     let count = sbs.len();
+    let newest = sbs.iter().map(|s| s.event).max().unwrap_or(0);
     // Split brain: each of two legs recorded the other as out of the mirror.
+    let mut winner = None;
+    let mut losers = Vec::new();
     for i in 0..count {
         for j in i + 1..count {
             if split_brain(&sbs[i], &sbs[j]) {
-                return Err(AssemblyError::SplitBrain {
-                    pos: [positions[i], positions[j]],
-                });
+                if !force {
+                    return Err(AssemblyError::SplitBrain {
+                        pos: [positions[i], positions[j]],
+                    });
+                }
+                winner.get_or_insert(i);
+                losers.push(sbs[j].leg_uuid);
             }
         }
     }
-    let newest = sbs.iter().map(|s| s.event).max().unwrap_or(0);
-    let current: Vec<usize> = (0..count).filter(|&i| sbs[i].event == newest).collect();
-    let template = sbs[current[0]];
+    let mut current: Vec<usize> = match winner {
+        Some(w) => vec![w],
+        None => (0..count).filter(|&i| sbs[i].event == newest).collect(),
+    };
+    // Equal events with different tables: histories forked (a leg that was
+    // left out of the table got an update the others never saw, and they
+    // moved on without it). A leg not in sync in its own table defers to
+    // the ones that are.
+    let differ = |i: usize, j: usize| {
+        sbs[i].members != sbs[j].members
+            || sbs[i].modified_since_event != sbs[j].modified_since_event
+    };
+    if current.iter().any(|&i| differ(i, current[0])) {
+        let own_in_sync = |i: usize| {
+            sbs[i].members[usize::from(sbs[i].slot)].is_some_and(|m| m.state == MemberState::InSync)
+        };
+        let trusted: Vec<usize> = current
+            .iter()
+            .copied()
+            .filter(|&i| own_in_sync(i))
+            .collect();
+        if !trusted.is_empty() {
+            current = trusted;
+        }
+    }
+    let mut template = sbs[current[0]];
     for &i in &current[1..] {
-        let same = sbs[i].members == template.members
-            && sbs[i].modified_since_event == template.modified_since_event;
-        if !same {
+        if differ(i, current[0]) && !force {
             return Err(AssemblyError::MemberTablesDiffer {
                 pos: [positions[current[0]], positions[i]],
             });
+        }
+    }
+    if force {
+        // The forced table must outrank every leg's own.
+        template.event = newest + 1;
+        for m in template.members.iter_mut().flatten() {
+            if losers.contains(&m.uuid) {
+                m.state = MemberState::Failed;
+                m.full_copy = true;
+            }
+        }
+        let trusted = |t: &Superblock, sb: &Superblock| {
+            t.members[usize::from(sb.slot)]
+                .is_some_and(|m| m.uuid == sb.leg_uuid && m.state == MemberState::InSync)
+        };
+        if !sbs.iter().any(|sb| trusted(&template, sb)) {
+            let best = (0..count)
+                .filter(|&k| {
+                    template.members[usize::from(sbs[k].slot)]
+                        .is_some_and(|m| m.uuid == sbs[k].leg_uuid)
+                })
+                .max_by_key(|&k| (sbs[k].event, core::cmp::Reverse(positions[k])));
+            if let Some(k) = best {
+                for m in template.members.iter_mut().flatten() {
+                    if m.state != MemberState::InSync && m.state != MemberState::Removed {
+                        m.full_copy = true;
+                    }
+                }
+                if let Some(m) = template.members[usize::from(sbs[k].slot)].as_mut() {
+                    m.state = MemberState::InSync;
+                    m.full_copy = false;
+                    m.rebuild_checkpoint = 0;
+                }
+            }
         }
     }
     let mut legs = [None; MAX_LEGS];
@@ -249,13 +336,18 @@ pub fn assemble<R: BlockReader>(reader: &mut R, count: usize) -> Result<Assembly
         let pos = positions[k];
         let member = template.members[usize::from(sb.slot)].filter(|m| m.uuid == sb.leg_uuid);
         let Some(member) = member else {
-            return Err(AssemblyError::NotAMember { pos });
+            // A former member whose slot the newest table gave to another
+            // leg (or whose removal was recorded and its slot reused): its
+            // data is stale. It is left out, like a blank disk.
+            unusable.push((pos, AssemblyError::NotAMember { pos }));
+            continue;
         };
         let in_sync = member.state == MemberState::InSync;
         legs[usize::from(sb.slot)] = Some(FoundLeg {
             pos,
             superblock: *sb,
             in_sync,
+            secondary_damaged: secondary_damaged[k],
         });
     }
     if !legs.iter().flatten().any(|l| l.in_sync) {

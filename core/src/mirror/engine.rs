@@ -203,6 +203,9 @@ struct Leg {
     health: LegHealth,
     sb_serial: Serial,
     sb_phase: Phase,
+    /// The copy an update writes first: the secondary when it was found
+    /// damaged, so that a torn write cannot leave both copies bad.
+    sb_first: CopyRole,
     /// Event of the superblock being written.
     sb_writing_event: u64,
     /// Event of the newest superblock durable (primary) on this leg.
@@ -320,6 +323,10 @@ impl Mirror {
                 health,
                 sb_serial: serial,
                 sb_phase: Phase::Idle,
+                sb_first: match asm.legs[slot] {
+                    Some(f) if f.secondary_damaged => CopyRole::Secondary,
+                    _ => CopyRole::Primary,
+                },
                 sb_writing_event: 0,
                 sb_durable_event: event,
                 pending: 0,
@@ -1177,13 +1184,15 @@ impl Mirror {
             {
                 continue;
             }
-            self.write_superblock(leg, CopyRole::Primary, l.sb_serial.next());
+            self.write_superblock(leg, l.sb_first, l.sb_serial.next(), true);
         }
     }
 
-    fn write_superblock(&mut self, leg: usize, role: CopyRole, serial: Serial) {
-        let sb = match (role, self.legs[leg].writing) {
-            (CopyRole::Secondary, Some(primary)) => primary,
+    /// Writes one copy of the leg's superblock: the `first` of an update
+    /// (a new superblock from the template), or the second, which repeats it.
+    fn write_superblock(&mut self, leg: usize, role: CopyRole, serial: Serial, first: bool) {
+        let sb = match (first, self.legs[leg].writing) {
+            (false, Some(written)) => written,
             _ => {
                 let member = self.template.members[leg].expect("a live leg is a member");
                 Superblock {
@@ -1200,9 +1209,11 @@ impl Mirror {
         let l = &mut self.legs[leg];
         l.writing = Some(sb);
         l.sb_serial = sb.serial;
-        l.sb_phase = match role {
-            CopyRole::Primary => Phase::Primary,
-            CopyRole::Secondary => Phase::Secondary,
+        // Phase::Primary: the first copy of the update, whichever role it has.
+        l.sb_phase = if first {
+            Phase::Primary
+        } else {
+            Phase::Secondary
         };
         l.sb_writing_event = sb.event;
         self.stats.superblock_writes += 1;
@@ -1234,10 +1245,16 @@ impl Mirror {
         if phase == Phase::Primary {
             self.legs[leg].sb_durable_event = self.legs[leg].sb_writing_event;
             let serial = self.legs[leg].sb_serial;
-            self.write_superblock(leg, CopyRole::Secondary, serial);
+            let second = match self.legs[leg].sb_first {
+                CopyRole::Primary => CopyRole::Secondary,
+                CopyRole::Secondary => CopyRole::Primary,
+            };
+            self.write_superblock(leg, second, serial, false);
             self.wake_waiters();
         } else {
             self.legs[leg].writing = None;
+            // Both copies hold the update: the usual order from now on.
+            self.legs[leg].sb_first = CopyRole::Primary;
         }
     }
 

@@ -11,7 +11,7 @@ mod assemble;
 mod engine;
 mod types;
 
-pub use assemble::{assemble, Assembly, AssemblyError, BlockReader, FoundLeg};
+pub use assemble::{assemble, assemble_with, Assembly, AssemblyError, BlockReader, FoundLeg};
 #[cfg(feature = "mutations")]
 pub use engine::Mutation;
 pub use engine::{LegHealth, Mirror, Stats};

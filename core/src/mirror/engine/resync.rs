@@ -362,17 +362,29 @@ impl Mirror {
 
     fn refill_resync_tokens(&mut self) {
         let elapsed = self.now.saturating_sub(self.resync_refilled_at);
-        self.resync_refilled_at = self.now;
         let earned = match self.resync_rate() {
-            None => u64::MAX,
-            Some(rate) => (u128::from(rate) * u128::from(elapsed) / 1_000_000_000)
-                .try_into()
-                .unwrap_or(u64::MAX),
+            None | Some(0) => {
+                self.resync_refilled_at = self.now;
+                if self.resync_rate().is_none() {
+                    self.resync_tokens = self.resync_burst();
+                }
+                return;
+            }
+            Some(rate) => {
+                let earned = u128::from(rate) * u128::from(elapsed) / 1_000_000_000;
+                // Keep the fraction of a sector not yet earned for later.
+                let spent_ns = earned * 1_000_000_000 / u128::from(rate);
+                self.resync_refilled_at += u64::try_from(spent_ns).unwrap_or(elapsed);
+                u64::try_from(earned).unwrap_or(u64::MAX)
+            }
         };
-        self.resync_tokens = self
-            .resync_tokens
-            .saturating_add(earned)
-            .min(self.resync_burst());
+        let burst = self.resync_burst();
+        if self.resync_tokens.saturating_add(earned) >= burst {
+            self.resync_tokens = burst;
+            self.resync_refilled_at = self.now;
+        } else {
+            self.resync_tokens += earned;
+        }
     }
 
     /// Spends the budget for copying `sectors`, or asks to be woken when

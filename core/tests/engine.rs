@@ -1,0 +1,625 @@
+//! Unit tests for each path of the state machine, on a tiny rig that runs
+//! child I/Os at once, in order. The simulator (sim/) is the main proof;
+//! these pin down the exact sequence of actions for one path at a time.
+
+use dmmirror_core::format::*;
+use dmmirror_core::mirror::*;
+use std::collections::{HashMap, VecDeque};
+
+const CHUNK: u32 = 8;
+const CHUNKS: u64 = 64;
+
+#[derive(Clone, Default)]
+struct Leg {
+    meta: HashMap<u64, [u8; BLOCK_SIZE]>,
+    /// Data sector to the id of the request that wrote it (0: never).
+    data: HashMap<u64, u64>,
+    fail_writes: bool,
+}
+
+impl Leg {
+    fn superblock(&self) -> Superblock {
+        let block = |s| self.meta.get(&s).copied().unwrap_or([0; BLOCK_SIZE]);
+        let [p, q] = geometry::SUPERBLOCK_SECTOR.map(block);
+        *SuperblockLoad::read(&p, &q)
+            .superblock()
+            .expect("a valid superblock")
+    }
+}
+
+struct Legs<'a>(&'a [Leg]);
+
+impl BlockReader for Legs<'_> {
+    fn read_block(&mut self, pos: usize, sector: u64, out: &mut [u8; BLOCK_SIZE]) -> bool {
+        *out = self.0[pos]
+            .meta
+            .get(&sector)
+            .copied()
+            .unwrap_or([0; BLOCK_SIZE]);
+        true
+    }
+}
+
+struct Rig {
+    m: Mirror,
+    legs: Vec<Leg>,
+    /// Leg (table position) of each slot.
+    disk_of_slot: [Option<usize>; MAX_LEGS],
+    geo: Geometry,
+    now: u64,
+    /// Child I/Os issued and not yet run.
+    queue: VecDeque<ChildIo>,
+    /// Every child I/O run, in order.
+    done: Vec<ChildIo>,
+    completed: HashMap<ReqId, Result<(), IoError>>,
+    logs: Vec<LogEvent>,
+    wakes: Vec<u64>,
+    resync_bufs: Vec<Vec<u64>>,
+    reads: HashMap<ReqId, Vec<u64>>,
+}
+
+fn config() -> Config {
+    Config {
+        max_requests: 16,
+        max_segment_updates: 4,
+        resync_depth: 2,
+        clean_delay_ns: 1_000_000,
+        read_policy: ReadPolicy::LeastPending,
+        resync_min_kib: 0,
+        resync_max_kib: 0,
+    }
+}
+
+fn new_legs(n: usize) -> (Vec<Leg>, Geometry) {
+    let geo = Geometry::for_leg(2048 + CHUNKS * u64::from(CHUNK), CHUNK).unwrap();
+    let uuids: Vec<Uuid> = (0..n).map(|i| Uuid([i as u8 + 1; 16])).collect();
+    let mut legs = vec![Leg::default(); n];
+    for (slot, leg) in legs.iter_mut().enumerate() {
+        let sb = new_superblock(Uuid([9; 16]), &uuids, slot, geo).unwrap();
+        new_leg_blocks::<()>(&sb, |sector, b| {
+            leg.meta.insert(sector, *b);
+            Ok(())
+        })
+        .unwrap();
+    }
+    (legs, geo)
+}
+
+impl Rig {
+    fn new(n: usize) -> Rig {
+        let (legs, _) = new_legs(n);
+        Rig::assemble(legs, config())
+    }
+
+    fn assemble(legs: Vec<Leg>, cfg: Config) -> Rig {
+        let asm = assemble(&mut Legs(&legs), legs.len()).expect("assembles");
+        let geo = asm.template.geometry;
+        let disk_of_slot = asm.legs.map(|l| l.map(|l| l.pos));
+        let mut rig = Rig {
+            m: Mirror::new(asm, cfg, 0),
+            legs,
+            disk_of_slot,
+            geo,
+            now: 0,
+            queue: VecDeque::new(),
+            done: Vec::new(),
+            completed: HashMap::new(),
+            logs: Vec::new(),
+            wakes: Vec::new(),
+            resync_bufs: vec![vec![0; CHUNK as usize]; cfg.resync_depth],
+            reads: HashMap::new(),
+        };
+        rig.collect();
+        rig
+    }
+
+    fn collect(&mut self) {
+        while let Some(a) = self.m.poll_action() {
+            match a {
+                Action::Io(io) => self.queue.push_back(io),
+                Action::Complete { id, result } => {
+                    assert!(
+                        self.completed.insert(id, result).is_none(),
+                        "completed twice"
+                    );
+                }
+                Action::WakeAt(t) => self.wakes.push(t),
+                Action::Log(e) => self.logs.push(e),
+            }
+        }
+    }
+
+    /// Runs one queued child I/O.
+    fn step(&mut self) -> bool {
+        let Some(io) = self.queue.pop_front() else {
+            return false;
+        };
+        let leg = &mut self.legs[self.disk_of_slot[usize::from(io.leg)].unwrap()];
+        let ok = match (io.op, io.buffer) {
+            (IoOp::Write, _) if leg.fail_writes => false,
+            (IoOp::Write, Buffer::Meta(b)) => {
+                leg.meta.insert(io.sector, *self.m.meta_block(b));
+                true
+            }
+            (IoOp::Write, Buffer::Request { id, offset }) => {
+                for k in 0..u64::from(io.sectors) {
+                    leg.data.insert(io.sector + k, id + u64::from(offset));
+                }
+                true
+            }
+            (IoOp::Write, Buffer::Resync(s)) => {
+                for k in 0..io.sectors as usize {
+                    leg.data
+                        .insert(io.sector + k as u64, self.resync_bufs[usize::from(s)][k]);
+                }
+                true
+            }
+            (IoOp::Read, Buffer::Resync(s)) => {
+                for k in 0..io.sectors as usize {
+                    self.resync_bufs[usize::from(s)][k] =
+                        leg.data.get(&(io.sector + k as u64)).copied().unwrap_or(0);
+                }
+                true
+            }
+            (IoOp::Read, Buffer::Request { id, .. }) => {
+                let v = (0..u64::from(io.sectors))
+                    .map(|k| leg.data.get(&(io.sector + k)).copied().unwrap_or(0))
+                    .collect();
+                self.reads.insert(id, v);
+                true
+            }
+            (IoOp::Discard, _) => {
+                for k in 0..u64::from(io.sectors) {
+                    leg.data.remove(&(io.sector + k));
+                }
+                true
+            }
+            (IoOp::Flush, _) => true,
+            other => panic!("unexpected child I/O {other:?}"),
+        };
+        self.done.push(io);
+        self.m.complete(io.child, ok);
+        self.collect();
+        true
+    }
+
+    fn run(&mut self) {
+        while self.step() {}
+    }
+
+    fn submit(&mut self, id: ReqId, op: ReqOp, sector: u64, sectors: u32) {
+        let r = Request {
+            id,
+            op,
+            sector,
+            sectors,
+            fua: false,
+            preflush: false,
+        };
+        self.m.submit(r).expect("room for the request");
+        self.collect();
+    }
+
+    fn advance(&mut self, ns: u64) {
+        self.now += ns;
+        self.m.tick(self.now);
+        self.collect();
+    }
+
+    /// Lets time pass and runs I/O until the mirror is at rest.
+    fn settle(&mut self) {
+        for _ in 0..100 {
+            self.run();
+            self.advance(config().clean_delay_ns);
+            self.run();
+        }
+    }
+
+    fn status(&self, c: u64) -> (ChunkStatus, bool) {
+        let b = self.m.chunk_byte(c).unwrap();
+        (b.status(), b.is_modified())
+    }
+}
+
+fn is_segment(io: &ChildIo, g: &Geometry) -> bool {
+    io.op == IoOp::Write && io.sector >= g.bitmap_sector[0] && io.sector < g.data_offset
+}
+
+#[test]
+fn a_write_reaches_the_legs_only_after_its_chunk_is_durably_dirty() {
+    let mut r = Rig::new(2);
+    r.submit(1, ReqOp::Write, 3, 2);
+    // No data yet: the bitmap primaries go first, FUA, one per leg (and
+    // the superblocks, which drop the fresh mirror's clean flag).
+    assert!(r
+        .queue
+        .iter()
+        .all(|io| io.sector < r.geo.data_offset && io.fua));
+    assert_eq!(
+        r.queue.iter().filter(|io| is_segment(io, &r.geo)).count(),
+        2
+    );
+    r.run();
+    let first_data = r
+        .done
+        .iter()
+        .position(|io| io.sector >= r.geo.data_offset)
+        .unwrap();
+    let primary = r.geo.segment_sector(CopyRole::Primary, 0);
+    let primaries_before = r.done[..first_data]
+        .iter()
+        .filter(|io| io.sector == primary)
+        .count();
+    assert_eq!(primaries_before, 2, "primary on both legs before the data");
+    assert_eq!(r.completed[&1], Ok(()));
+    assert_eq!(r.status(0), (ChunkStatus::Dirty, false));
+    // A second write to the same chunk needs no metadata I/O.
+    let before = r.m.stats().bitmap_updates;
+    r.submit(2, ReqOp::Write, 0, 1);
+    assert!(r.queue.iter().all(|io| io.sector >= r.geo.data_offset));
+    r.run();
+    assert_eq!(r.m.stats().bitmap_updates, before);
+}
+
+#[test]
+fn writes_arriving_during_a_bitmap_update_share_the_next_one() {
+    let mut r = Rig::new(2);
+    r.submit(1, ReqOp::Write, 0, 1);
+    // While chunk 0's update is in flight, five more chunks are asked for.
+    for (id, chunk) in (2..7).zip(1..6u64) {
+        r.submit(id, ReqOp::Write, chunk * u64::from(CHUNK), 1);
+    }
+    r.run();
+    assert_eq!(r.completed.len(), 6);
+    assert!(r.completed.values().all(|v| v.is_ok()));
+    assert_eq!(
+        r.m.stats().bitmap_updates,
+        2,
+        "one update, then one for the batch"
+    );
+}
+
+#[test]
+fn a_chunk_cleans_only_after_a_flush_and_the_delay() {
+    let mut r = Rig::new(2);
+    r.submit(1, ReqOp::Write, 0, CHUNK);
+    r.run();
+    r.advance(config().clean_delay_ns / 2);
+    r.run();
+    assert_eq!(r.status(0).0, ChunkStatus::Dirty, "too early");
+    r.advance(config().clean_delay_ns);
+    // The write was not FUA: the cleaner flushes the legs first.
+    let flushes = r.queue.iter().filter(|io| io.op == IoOp::Flush).count();
+    assert_eq!(flushes, 2);
+    assert_eq!(r.status(0).0, ChunkStatus::Dirty);
+    r.settle();
+    assert_eq!(r.status(0), (ChunkStatus::Clean, false));
+    assert_eq!(r.m.stats().clean_flushes, 1);
+}
+
+#[test]
+fn a_write_failing_on_one_leg_is_acknowledged_after_the_failure_is_recorded() {
+    let mut r = Rig::new(2);
+    r.legs[1].fail_writes = true;
+    r.submit(1, ReqOp::Write, 0, 1);
+    while !r.completed.contains_key(&1) {
+        assert!(r.step(), "the write never completed");
+    }
+    assert_eq!(r.completed[&1], Ok(()));
+    // By then leg 0's superblock (primary) records leg 1 as failed.
+    let sb = r.legs[0].superblock();
+    assert_eq!(sb.members[1].unwrap().state, MemberState::Failed);
+    assert_eq!(r.m.leg_health(1), LegHealth::Failed);
+    assert!(r.logs.contains(&LogEvent::LegFailed { leg: 1 }));
+}
+
+#[test]
+fn writes_while_degraded_set_modified_before_the_data() {
+    let mut r = Rig::new(2);
+    r.m.fail_leg(1).unwrap();
+    r.collect();
+    r.run();
+    r.submit(1, ReqOp::Write, 9, 1);
+    r.run();
+    assert_eq!(r.status(1), (ChunkStatus::Dirty, true));
+    r.settle();
+    // Clean again, but MODIFIED stays while a member is out.
+    assert_eq!(r.status(1), (ChunkStatus::Clean, true));
+    assert_eq!(r.status(2), (ChunkStatus::Unwritten, false));
+}
+
+#[test]
+fn the_last_in_sync_leg_cannot_be_failed_or_removed() {
+    let mut r = Rig::new(2);
+    r.m.remove_leg(1).unwrap();
+    assert_eq!(r.m.remove_leg(0), Err(AdminError::LastLeg));
+    assert_eq!(r.m.fail_leg(0), Err(AdminError::LastLeg));
+    assert_eq!(r.m.remove_leg(5), Err(AdminError::NotAMember { slot: 5 }));
+    r.collect();
+    r.settle();
+    // One leg left: it keeps working, and assembles alone later.
+    r.submit(1, ReqOp::Write, 0, 4);
+    r.settle();
+    assert_eq!(r.completed[&1], Ok(()));
+    let alone = vec![r.legs[0].clone()];
+    let r2 = Rig::assemble(alone, config());
+    assert_eq!(r2.m.leg_health(0), LegHealth::Alive);
+    assert_eq!(
+        r2.m.superblock().members[1].unwrap().state,
+        MemberState::Removed
+    );
+}
+
+#[test]
+fn a_blank_leg_is_added_and_receives_only_the_written_chunks() {
+    let mut r = Rig::new(1);
+    for (id, chunk) in (1..=5).zip([0u64, 3, 4, 10, 63]) {
+        r.submit(id, ReqOp::Write, chunk * u64::from(CHUNK), CHUNK);
+    }
+    r.settle();
+    r.legs.push(Leg::default());
+    let sectors = r.geo.data_offset + r.geo.data_sectors;
+    assert_eq!(
+        r.m.add_leg(1, None, Uuid([7; 16]), sectors - 1),
+        Err(AdminError::TooSmall { need: sectors })
+    );
+    let slot = r.m.add_leg(1, None, Uuid([7; 16]), sectors).unwrap();
+    r.disk_of_slot[slot] = Some(1);
+    r.collect();
+    assert_eq!(r.m.leg_health(slot), LegHealth::Rebuilding);
+    assert!(r.logs.contains(&LogEvent::RebuildStarted {
+        leg: slot as u8,
+        full: true
+    }));
+    r.settle();
+    assert!(r
+        .logs
+        .contains(&LogEvent::RebuildFinished { leg: slot as u8 }));
+    assert_eq!(r.m.leg_health(slot), LegHealth::Alive);
+    assert_eq!(r.m.stats().rebuilt_chunks, 5, "only the written chunks");
+    assert!(r.m.stats().rebuild_checkpoints >= 1);
+    for c in [0u64, 3, 4, 10, 63] {
+        let s = r.geo.data_offset + c * u64::from(CHUNK);
+        assert_eq!(r.legs[1].data.get(&s), r.legs[0].data.get(&s));
+    }
+    // The new leg's own metadata is complete: it assembles alone.
+    let sb = r.legs[1].superblock();
+    assert_eq!(sb.members[slot].unwrap().state, MemberState::InSync);
+    let r2 = Rig::assemble(vec![r.legs[1].clone()], config());
+    assert_eq!(r2.m.leg_health(slot), LegHealth::Alive);
+    assert_eq!(r2.m.chunk_byte(3).unwrap().status(), ChunkStatus::Clean);
+    assert_eq!(r2.m.chunk_byte(5).unwrap().status(), ChunkStatus::Unwritten);
+}
+
+#[test]
+fn a_returning_leg_receives_only_the_chunks_written_while_it_was_away() {
+    let mut r = Rig::new(2);
+    for (id, chunk) in (1..=4).zip([0u64, 1, 2, 3]) {
+        r.submit(id, ReqOp::Write, chunk * u64::from(CHUNK), CHUNK);
+    }
+    r.settle();
+    r.m.fail_leg(1).unwrap();
+    r.collect();
+    r.submit(10, ReqOp::Write, 2 * u64::from(CHUNK) + 1, 2);
+    r.submit(11, ReqOp::Write, 7 * u64::from(CHUNK), 1);
+    r.settle();
+    let own = r.legs[1].superblock();
+    let sectors = r.geo.data_offset + r.geo.data_sectors;
+    let slot = r.m.add_leg(1, Some(&own), Uuid([7; 16]), sectors).unwrap();
+    assert_eq!(slot, 1, "back in its own slot");
+    r.collect();
+    assert!(r.logs.contains(&LogEvent::RebuildStarted {
+        leg: 1,
+        full: false
+    }));
+    r.settle();
+    assert_eq!(r.m.leg_health(1), LegHealth::Alive);
+    assert_eq!(r.m.stats().rebuilt_chunks, 2, "chunks 2 and 7 only");
+    assert_eq!(written(&r.legs[0]), written(&r.legs[1]));
+    // Every member in sync: the MODIFIED marks are gone, on disk too.
+    assert_eq!(r.status(2), (ChunkStatus::Clean, false));
+    assert_eq!(r.m.dirty_and_modified(), (0, 0));
+    assert_eq!(r.legs[0].superblock().modified_since_event, 0);
+}
+
+#[test]
+fn a_removed_leg_coming_back_after_tracking_ended_is_copied_whole() {
+    let mut r = Rig::new(2);
+    r.submit(1, ReqOp::Write, 0, CHUNK);
+    r.submit(2, ReqOp::Write, 5 * u64::from(CHUNK), CHUNK);
+    r.settle();
+    r.m.remove_leg(1).unwrap();
+    r.collect();
+    r.settle();
+    let own = r.legs[1].superblock();
+    let sectors = r.geo.data_offset + r.geo.data_sectors;
+    let slot = r.m.add_leg(1, Some(&own), Uuid([7; 16]), sectors).unwrap();
+    r.collect();
+    assert!(r.logs.contains(&LogEvent::RebuildStarted {
+        leg: slot as u8,
+        full: true
+    }));
+    r.settle();
+    assert_eq!(r.m.stats().rebuilt_chunks, 2);
+    assert_eq!(r.m.leg_health(slot), LegHealth::Alive);
+}
+
+#[test]
+fn a_leg_already_in_the_mirror_is_not_added_twice() {
+    let mut r = Rig::new(2);
+    let own = r.legs[1].superblock();
+    let sectors = r.geo.data_offset + r.geo.data_sectors;
+    assert_eq!(
+        r.m.add_leg(1, Some(&own), Uuid([7; 16]), sectors),
+        Err(AdminError::AlreadyMember { slot: 1 })
+    );
+    assert_eq!(
+        r.m.add_leg(2, None, Uuid([1; 16]), sectors),
+        Err(AdminError::BadUuid),
+        "uuid of leg 0"
+    );
+}
+
+#[test]
+fn a_rebuild_interrupted_by_a_crash_resumes_from_its_checkpoint() {
+    let mut r = Rig::new(1);
+    for c in 0..CHUNKS {
+        r.submit(c + 1, ReqOp::Write, c * u64::from(CHUNK), CHUNK);
+        r.run();
+    }
+    r.settle();
+    r.legs.push(Leg::default());
+    let sectors = r.geo.data_offset + r.geo.data_sectors;
+    let slot = r.m.add_leg(1, None, Uuid([7; 16]), sectors).unwrap();
+    r.disk_of_slot[slot] = Some(1);
+    r.collect();
+    // Copy until two checkpoints are recorded, then lose power.
+    while r.m.stats().rebuild_checkpoints < 2 {
+        assert!(r.step());
+    }
+    let copied = r.m.stats().rebuilt_chunks;
+    let checkpoint = r.legs[0].superblock().members[slot]
+        .unwrap()
+        .rebuild_checkpoint;
+    assert!(
+        checkpoint > 0 && checkpoint < CHUNKS,
+        "checkpoint {checkpoint}"
+    );
+    let mut r2 = Rig::assemble(r.legs.clone(), config());
+    assert_eq!(r2.m.leg_health(slot), LegHealth::Rebuilding);
+    r2.settle();
+    assert_eq!(r2.m.leg_health(slot), LegHealth::Alive);
+    assert_eq!(
+        r2.m.stats().rebuilt_chunks,
+        CHUNKS - checkpoint,
+        "resumed at {checkpoint}, not from 0 (first run copied {copied})"
+    );
+    assert_eq!(r2.legs[0].data, r2.legs[1].data);
+}
+
+/// Data with never-written sectors (0) left out.
+fn written(l: &Leg) -> HashMap<u64, u64> {
+    l.data
+        .iter()
+        .filter(|(_, &v)| v != 0)
+        .map(|(&k, &v)| (k, v))
+        .collect()
+}
+
+#[test]
+fn a_whole_chunk_discard_returns_it_to_unwritten() {
+    let mut r = Rig::new(2);
+    r.submit(1, ReqOp::Write, 0, 3 * CHUNK);
+    r.settle();
+    // Chunk 1 whole, chunk 2 in part.
+    r.submit(2, ReqOp::Discard, u64::from(CHUNK), CHUNK + 2);
+    r.settle();
+    assert_eq!(r.completed[&2], Ok(()));
+    assert_eq!(r.status(1).0, ChunkStatus::Unwritten);
+    assert_eq!(r.status(2).0, ChunkStatus::Clean, "resynced, then cleaned");
+    assert_eq!(r.m.chunks_needing_resync(), 0);
+}
+
+#[test]
+fn suspend_cleans_the_bitmap_and_marks_the_superblocks_clean() {
+    let mut r = Rig::new(2);
+    // Whole chunks: a partial first write to a never-written chunk needs a
+    // resync, which suspend leaves for later (the chunk stays DIRTY).
+    r.submit(1, ReqOp::Write, 0, CHUNK);
+    r.submit(2, ReqOp::Write, 40, CHUNK);
+    r.run();
+    assert_eq!(r.m.dirty_and_modified().0, 2);
+    r.m.suspend();
+    r.collect();
+    // No time passes: suspend does not wait for the clean delay.
+    r.run();
+    assert!(r.m.is_suspended());
+    assert!(r.logs.contains(&LogEvent::Suspended));
+    assert_eq!(r.m.dirty_and_modified().0, 0);
+    assert!(r.legs.iter().all(|l| l.superblock().clean));
+    // The next assembly finds nothing to resync.
+    let r2 = Rig::assemble(r.legs.clone(), config());
+    assert_eq!(r2.m.chunks_needing_resync(), 0);
+    // A write after resume clears the flag again.
+    r.m.resume();
+    r.submit(3, ReqOp::Write, 0, 1);
+    r.run();
+    assert!(r.legs.iter().all(|l| !l.superblock().clean));
+}
+
+#[test]
+fn resync_keeps_to_its_rate_while_user_io_runs() {
+    let (legs, _) = new_legs(1);
+    let cfg = Config {
+        resync_min_kib: 4, // 8 sectors, one chunk, per second
+        resync_max_kib: 0, // unlimited when idle
+        ..config()
+    };
+    let mut r = Rig::assemble(legs, cfg);
+    for c in 0..CHUNKS {
+        r.submit(c + 1, ReqOp::Write, c * u64::from(CHUNK), CHUNK);
+        r.run();
+    }
+    r.settle();
+    r.legs.push(Leg::default());
+    let sectors = r.geo.data_offset + r.geo.data_sectors;
+    let slot = r.m.add_leg(1, None, Uuid([7; 16]), sectors).unwrap();
+    r.disk_of_slot[slot] = Some(1);
+    r.collect();
+    // Five seconds of steady reads: about one chunk a second is copied,
+    // plus at most a burst of resync_depth chunks.
+    for k in 0..100 {
+        r.submit(1000 + k, ReqOp::Read, 0, 1);
+        r.run();
+        r.advance(50_000_000);
+        r.run();
+    }
+    let copied = r.m.stats().rebuilt_chunks;
+    assert!((4..=7).contains(&copied), "{copied} chunks in 5 s");
+    assert!(
+        r.wakes.iter().any(|&t| t > r.now - 1_000_000_000),
+        "woken for the budget"
+    );
+    // Idle, with no ceiling: the rest goes at once.
+    r.settle();
+    assert_eq!(r.m.leg_health(slot), LegHealth::Alive);
+    assert_eq!(r.m.stats().rebuilt_chunks, CHUNKS);
+}
+
+#[test]
+fn force_assembles_a_split_brain_trusting_the_first_leg() {
+    // Each leg is run alone (the other missing) and written.
+    let (legs, _) = new_legs(2);
+    let mut a = Rig::assemble(vec![legs[0].clone(), Leg::default()], config());
+    a.submit(1, ReqOp::Write, 0, 1);
+    a.settle();
+    let mut b = Rig::assemble(vec![Leg::default(), legs[1].clone()], config());
+    b.disk_of_slot[1] = Some(1);
+    b.submit(2, ReqOp::Write, 8, 1);
+    b.settle();
+    let both = vec![a.legs[0].clone(), b.legs[1].clone()];
+    assert_eq!(
+        assemble(&mut Legs(&both), 2).err(),
+        Some(AssemblyError::SplitBrain { pos: [0, 1] })
+    );
+    let asm = assemble_with(&mut Legs(&both), 2, true).unwrap();
+    assert!(asm.legs[0].unwrap().in_sync);
+    assert!(!asm.legs[1].unwrap().in_sync);
+    let m = Mirror::new(asm, config(), 0);
+    assert_eq!(m.leg_health(1), LegHealth::Rebuilding);
+    assert!(m.superblock().members[1].unwrap().full_copy);
+}
+
+#[test]
+fn a_table_sets_the_configuration() {
+    let w: Vec<&str> = "2 /dev/a /dev/b 5 read_policy round-robin clean_delay 250 force"
+        .split_whitespace()
+        .collect();
+    let t = dmmirror_core::table::parse(&w).unwrap();
+    let cfg = t.config(config());
+    assert_eq!(cfg.read_policy, ReadPolicy::RoundRobin);
+    assert_eq!(cfg.clean_delay_ns, 250_000_000);
+    assert_eq!(cfg.max_requests, config().max_requests);
+    assert!(t.force);
+    assert!(t.chunk_size_matches(2048));
+}
