@@ -55,6 +55,9 @@ pub struct Oracle {
 pub struct ReadTicket {
     sector: u64,
     floors: Vec<Option<u64>>,
+    /// Per sector, the writes it could hold at submission: a durable write
+    /// acknowledged while the read is in flight does not take them away.
+    candidates: Vec<Vec<u32>>,
     churn: Vec<u64>,
     leg_failures: u64,
 }
@@ -180,6 +183,10 @@ impl Oracle {
                 .iter()
                 .map(|s| s.floor_acked)
                 .collect(),
+            candidates: self.sectors[range.clone()]
+                .iter()
+                .map(|s| s.candidates.clone())
+                .collect(),
             churn: self.sectors[range].iter().map(|s| s.churn).collect(),
             leg_failures: self.leg_failures,
         }
@@ -189,7 +196,7 @@ impl Oracle {
     pub fn read_completed(&mut self, t: &ReadTicket, data: &[u64]) -> Result<(), String> {
         for (k, &v) in data.iter().enumerate() {
             let s = t.sector + k as u64;
-            self.check_value(s, v, t.floors[k])?;
+            self.check_value(s, v, t.floors[k], &t.candidates[k])?;
             let st = &mut self.sectors[s as usize];
             let stable =
                 st.churn == t.churn[k] && st.inflight == 0 && t.leg_failures == self.leg_failures;
@@ -210,8 +217,16 @@ impl Oracle {
     }
 
     /// Whether `v` is a value sector `s` may hold given the floor.
-    pub fn check_value(&self, s: u64, v: u64, floor: Option<u64>) -> Result<(), String> {
+    /// `earlier`: candidates the sector had when the read was submitted.
+    pub fn check_value(
+        &self,
+        s: u64,
+        v: u64,
+        floor: Option<u64>,
+        earlier: &[u32],
+    ) -> Result<(), String> {
         let st = &self.sectors[s as usize];
+        let candidates = || st.candidates.iter().chain(earlier);
         let live = |w: u32| {
             let rec = self.writes[w as usize];
             match (rec.ack, floor) {
@@ -221,9 +236,7 @@ impl Oracle {
         };
         // Discarded sectors read as zero or as anything written to them
         // before the discard (a leg that kept old data may serve them).
-        let discarded = st
-            .candidates
-            .iter()
+        let discarded = candidates()
             .filter(|&&w| self.writes[w as usize].discard && live(w))
             .max();
         if v == 0 {
@@ -244,7 +257,7 @@ impl Oracle {
         if discarded.is_some_and(|&d| wid < d) {
             return Ok(());
         }
-        if !st.candidates.contains(&wid) {
+        if !candidates().any(|&w| w == wid) {
             return Err(format!(
                 "sector {s}: holds write {wid}, superseded by a durable write (lost write)"
             ));

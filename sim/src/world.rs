@@ -60,7 +60,7 @@ impl Options {
             trace_lines: 60,
             return_rate: 50,
             corrupt_rate: 25,
-            admin_rate: 4,
+            admin_rate: 10,
             discard_share: 5,
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
@@ -918,14 +918,19 @@ impl World {
                     && self.disks[d].current.data()[s] != self.disks[first].current.data()[s]
             }) {
                 return Err(format!(
-                    "at rest after resync, disks {first} and {d} differ at data sector {s}"
+                    "at rest after resync, disks {first} and {d} differ at data sector {s} \
+                     (chunk {} is {:?}; {:#x} vs {:#x})",
+                    s as u64 / cs,
+                    self.mirror.chunk_byte(s as u64 / cs),
+                    self.disks[first].current.data()[s],
+                    self.disks[d].current.data()[s],
                 ));
             }
         }
         for s in 0..self.geo.data_sectors {
             let v = self.disks[first].current.data()[s as usize];
             self.oracle
-                .check_value(s, v, self.oracle.floor(s))
+                .check_value(s, v, self.oracle.floor(s), &[])
                 .map_err(|e| format!("at rest: {e}"))?;
         }
         self.report.sectors_checked += self.geo.data_sectors;

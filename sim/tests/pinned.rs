@@ -5,7 +5,13 @@
 use dmmirror_sim::{run, Options};
 
 fn pinned(seed: u64) {
-    if let Err(f) = run(&Options::new(seed, 2_000)) {
+    pinned_with(seed, |_| {});
+}
+
+fn pinned_with(seed: u64, tune: impl Fn(&mut Options)) {
+    let mut o = Options::new(seed, 2_000);
+    tune(&mut o);
+    if let Err(f) = run(&o) {
         panic!("{f}");
     }
 }
@@ -66,4 +72,22 @@ fn seed_17_partial_write_after_a_whole_chunk_discard() {
 #[test]
 fn seed_23_returning_leg_is_not_split_brain() {
     pinned(23);
+}
+
+/// A whole-chunk discard's UNWRITTEN update landed while a leg failure had
+/// already asked for DIRTY|MODIFIED again: the chunk lost its resync mark
+/// and was later cleaned with the legs different.
+#[test]
+fn seed_783_unwritten_update_overtaken_by_a_failure() {
+    pinned(783);
+}
+
+/// (Checker bug.) A read in flight on a leg failed meanwhile returned the
+/// value a durable write acknowledged during the read had superseded.
+#[test]
+fn seed_110_read_concurrent_with_a_durable_write() {
+    pinned_with(110, |o| {
+        o.ops = 3_000;
+        o.admin_rate = 40;
+    });
 }

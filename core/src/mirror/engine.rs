@@ -77,7 +77,7 @@ enum Owner {
     Superblock(u8),
     CleanFlush,
     Resync(u16),
-    RebuildFlush(u8),
+    RebuildFlush(u8, u32),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -294,6 +294,8 @@ pub struct Mirror {
     resync_wake: u64,
     /// Last time a request was submitted.
     last_user_io: u64,
+    /// Rebuilds started so far (names each one).
+    rebuilds_started: u32,
     #[cfg(feature = "mutations")]
     mutation: Mutation,
 }
@@ -439,6 +441,7 @@ impl Mirror {
             resync_refilled_at: now,
             resync_wake: 0,
             last_user_io: 0,
+            rebuilds_started: 0,
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
         };
@@ -504,7 +507,7 @@ impl Mirror {
             Owner::Superblock(l) => self.superblock_child_done(usize::from(l), ok),
             Owner::CleanFlush => self.clean_flush_done(leg, ok),
             Owner::Resync(s) => self.resync_child_done(usize::from(s), leg, ok),
-            Owner::RebuildFlush(l) => self.rebuild_flush_done(usize::from(l), ok),
+            Owner::RebuildFlush(l, g) => self.rebuild_flush_done(usize::from(l), g, ok),
         }
         self.pump();
     }
@@ -1374,7 +1377,10 @@ impl Mirror {
                         ch.staged = NONE;
                         // Durably UNWRITTEN (a whole-chunk discard): reads
                         // are pinned as for resync, and nothing needs a copy.
+                        // (Unless another change is already wanted: it
+                        // may be DIRTY again, with the legs still different.)
                         if status == Some(ChunkStatus::Unwritten)
+                            && ch.want == NONE
                             && ch.flags & (F_NEEDS_RESYNC | F_LOCKED) == F_NEEDS_RESYNC
                         {
                             ch.flags &= !F_NEEDS_RESYNC;

@@ -242,11 +242,13 @@ impl Mirror {
         l.health = LegHealth::Rebuilding;
         l.position = Some(position);
         l.fail_cause = b'D';
+        self.rebuilds_started = self.rebuilds_started.wrapping_add(1);
         l.rebuild = Some(Rebuild {
             full,
             next: checkpoint,
             checkpoint,
             flushing: None,
+            generation: self.rebuilds_started,
         });
         // Its bitmap copies are stale or blank: write every segment to it.
         for s in 0..self.segments.len() {

@@ -19,6 +19,9 @@ pub(super) struct Rebuild {
     pub checkpoint: u64,
     /// A flush is in flight for a checkpoint at this chunk.
     pub flushing: Option<u64>,
+    /// Tells this rebuild's flushes from those of an earlier one of the
+    /// same slot (the leg left and came back while a flush was in flight).
+    pub generation: u32,
 }
 
 impl Mirror {
@@ -285,7 +288,7 @@ impl Mirror {
             rb.flushing = Some(low);
         }
         self.issue(
-            Owner::RebuildFlush(leg as u8),
+            Owner::RebuildFlush(leg as u8, rb.generation),
             leg,
             IoOp::Flush,
             0,
@@ -295,17 +298,20 @@ impl Mirror {
         );
     }
 
-    pub(super) fn rebuild_flush_done(&mut self, leg: usize, ok: bool) {
+    pub(super) fn rebuild_flush_done(&mut self, leg: usize, generation: u32, ok: bool) {
+        let Some(rb) = self.legs[leg].rebuild.as_mut() else {
+            return; // the leg left meanwhile
+        };
+        if rb.generation != generation {
+            return; // a flush of an earlier rebuild
+        }
         if !ok {
             return self.leg_failed(leg, b'S');
         }
-        let Some(rb) = self.legs[leg].rebuild.as_mut() else {
-            return; // removed meanwhile
-        };
         let at = rb
             .flushing
             .take()
-            .expect("a checkpoint flush was in flight");
+            .expect("this rebuild's checkpoint flush was in flight");
         rb.checkpoint = at;
         self.stats.rebuild_checkpoints += 1;
         if let Some(m) = self.template.members[leg].as_mut() {
