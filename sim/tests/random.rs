@@ -23,7 +23,7 @@ fn seeds_0_to_250() {
     assert_eq!(r.ops, 500_000);
     assert!(
         r.crashes > 1_000
-            && r.deaths > 100
+            && r.deaths > 50
             && r.reads_checked > 100_000
             && r.admin_ops > 100
             && r.rebuilds_finished > 50
@@ -39,7 +39,7 @@ fn seeds_250_to_500() {
     assert_eq!(r.ops, 500_000);
     assert!(
         r.crashes > 1_000
-            && r.deaths > 100
+            && r.deaths > 50
             && r.reads_checked > 100_000
             && r.admin_ops > 100
             && r.rebuilds_finished > 50
