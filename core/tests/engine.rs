@@ -67,6 +67,7 @@ fn config() -> Config {
         read_policy: ReadPolicy::LeastPending,
         resync_min_kib: 0,
         resync_max_kib: 0,
+        split_read_sectors: 0,
     }
 }
 
@@ -622,4 +623,62 @@ fn a_table_sets_the_configuration() {
     assert_eq!(cfg.max_requests, config().max_requests);
     assert!(t.force);
     assert!(t.chunk_size_matches(2048));
+}
+
+#[test]
+fn a_big_read_is_split_across_the_legs_and_a_stream_stays_on_one() {
+    let (legs, _) = new_legs(2);
+    let cfg = Config {
+        split_read_sectors: 32,
+        ..config()
+    };
+    let mut r = Rig::assemble(legs, cfg);
+    r.submit(1, ReqOp::Write, 0, 8 * CHUNK);
+    r.settle();
+    r.done.clear();
+    r.submit(2, ReqOp::Read, 0, 8 * CHUNK);
+    let parts: Vec<(u8, u64, u32, Buffer)> = r
+        .queue
+        .iter()
+        .map(|io| (io.leg, io.sector - r.geo.data_offset, io.sectors, io.buffer))
+        .collect();
+    assert_eq!(
+        parts,
+        vec![
+            (0, 0, 32, Buffer::Request { id: 2, offset: 0 }),
+            (1, 32, 32, Buffer::Request { id: 2, offset: 32 })
+        ]
+    );
+    r.run();
+    assert_eq!(r.completed[&2], Ok(()));
+    // Small sequential reads stay on the leg the stream began on.
+    r.done.clear();
+    for (k, id) in (10..18).enumerate() {
+        r.submit(id, ReqOp::Read, k as u64 * 4, 4);
+        r.run();
+    }
+    let legs: Vec<u8> = r.done.iter().map(|io| io.leg).collect();
+    assert!(legs.iter().all(|&l| l == legs[0]), "{legs:?}");
+}
+
+#[test]
+fn a_failed_part_of_a_split_read_is_read_again_and_repaired() {
+    let (legs, _) = new_legs(2);
+    let cfg = Config {
+        split_read_sectors: 16,
+        ..config()
+    };
+    let mut r = Rig::assemble(legs, cfg);
+    r.submit(1, ReqOp::Write, 0, 4 * CHUNK);
+    r.settle();
+    r.submit(2, ReqOp::Read, 0, 4 * CHUNK);
+    // Fail the part on leg 1.
+    let io = r.queue.iter().position(|io| io.leg == 1).unwrap();
+    let io = r.queue.remove(io).unwrap();
+    r.m.complete(io.child, false);
+    r.collect();
+    r.run();
+    assert_eq!(r.completed[&2], Ok(()));
+    assert_eq!(r.reads[&2], vec![1; 32], "the whole read from leg 0");
+    assert_eq!(r.m.stats().read_repairs, 1);
 }

@@ -205,6 +205,8 @@ impl World {
             // Slow enough that the limiter throttles while requests run.
             resync_min_kib: 4_000,
             resync_max_kib: 0,
+            // Small enough that the workload's longer reads are split.
+            split_read_sectors: 16,
         };
         let leg_sectors = 2048 + o.chunks * u64::from(o.chunk_sectors);
         let geo = Geometry::for_leg(leg_sectors, o.chunk_sectors).expect("sim geometry");

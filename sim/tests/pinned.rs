@@ -91,3 +91,10 @@ fn seed_110_read_concurrent_with_a_durable_write() {
         o.admin_rate = 40;
     });
 }
+
+/// (Checker bug.) A split read's late part: a write submitted after the
+/// read and made durable before it completed was taken for a lost write.
+#[test]
+fn seed_221_read_sees_a_write_submitted_while_it_ran() {
+    pinned(221);
+}

@@ -112,6 +112,8 @@ struct Req {
     write_gen: u64,
     /// For reads pinned to the resync source: errors retried on it.
     retries: u8,
+    /// A read split across legs, its parts in flight.
+    split: bool,
 }
 
 impl Req {
@@ -127,6 +129,7 @@ impl Req {
             flush_epoch: 0,
             write_gen: 0,
             retries: 0,
+            split: false,
         }
     }
 }
@@ -219,6 +222,9 @@ struct Leg {
     fail_cause: u8,
     /// While rebuilding: progress.
     rebuild: Option<Rebuild>,
+    /// Where the last read sent to this leg ended: a read starting there
+    /// continues a sequential stream and stays on this leg.
+    read_stream_end: u64,
 }
 
 /// Counters for status and benchmarks.
@@ -336,6 +342,7 @@ impl Mirror {
                 position: asm.legs[slot].map(|f| f.pos),
                 fail_cause: b'D',
                 rebuild: None,
+                read_stream_end: u64::MAX,
             }
         });
         let mut needs_resync = 0;
@@ -986,8 +993,15 @@ impl Mirror {
         }
     }
 
-    fn pick_leg(&mut self, candidates: u32) -> Option<usize> {
+    fn pick_leg(&mut self, candidates: u32, sector: u64) -> Option<usize> {
         let legs = (0..MAX_LEGS).filter(|&l| candidates & mask(l) != 0);
+        // Sequential affinity: a stream stays on the leg it started on (its
+        // read-ahead and head position are there).
+        let stream = (0..MAX_LEGS)
+            .find(|&l| candidates & mask(l) != 0 && self.legs[l].read_stream_end == sector);
+        if stream.is_some() && self.cfg.read_policy != ReadPolicy::Prefer {
+            return stream;
+        }
         match self.cfg.read_policy {
             ReadPolicy::Prefer => legs.min(),
             ReadPolicy::LeastPending => legs.min_by_key(|&l| self.legs[l].pending),
@@ -1032,13 +1046,19 @@ impl Mirror {
             self.reqs[i].tried = 0;
             candidates = self.readable(&r);
         }
-        let Some(leg) = self.pick_leg(candidates) else {
+        let split = self.cfg.split_read_sectors;
+        let first_try = tried == 0 && self.reqs[i].retries == 0;
+        if first_try && split > 0 && r.sectors >= split && candidates.count_ones() > 1 {
+            return self.start_split_read(i, candidates);
+        }
+        let Some(leg) = self.pick_leg(candidates, r.sector) else {
             return self.finish(i, Err(IoError::NoLeg));
         };
         self.reqs[i].state = ReqState::Reading;
         self.reqs[i].pending = 1;
         self.reqs[i].tried |= mask(leg);
         self.reqs[i].write_gen = self.writes_started;
+        self.legs[leg].read_stream_end = r.sector + u64::from(r.sectors);
         self.issue(
             Owner::Request(i as u16),
             leg,
@@ -1053,7 +1073,55 @@ impl Mirror {
         );
     }
 
+    /// Reads one part of a big read from each candidate leg, in 4 KiB
+    /// multiples. A part that fails sends the whole read down the usual
+    /// path (another leg, then repair).
+    fn start_split_read(&mut self, i: usize, candidates: u32) {
+        let r = self.reqs[i].r;
+        let parts = candidates.count_ones();
+        let part = r
+            .sectors
+            .div_ceil(parts)
+            .next_multiple_of(BLOCK_SECTORS as u32);
+        self.reqs[i].state = ReqState::Reading;
+        self.reqs[i].split = true;
+        self.reqs[i].pending = 0;
+        self.reqs[i].write_gen = self.writes_started;
+        let mut offset = 0;
+        for leg in (0..MAX_LEGS).filter(|&l| candidates & mask(l) != 0) {
+            if offset >= r.sectors {
+                break;
+            }
+            let len = part.min(r.sectors - offset);
+            self.reqs[i].pending += 1;
+            self.reqs[i].tried |= mask(leg);
+            self.legs[leg].read_stream_end = u64::MAX;
+            self.issue(
+                Owner::Request(i as u16),
+                leg,
+                IoOp::Read,
+                self.geo.data_offset + r.sector + u64::from(offset),
+                len,
+                false,
+                Buffer::Request { id: r.id, offset },
+            );
+            offset += len;
+        }
+    }
+
     fn read_done(&mut self, i: usize, leg: usize, ok: bool) {
+        if self.reqs[i].split {
+            if self.reqs[i].pending > 0 {
+                return;
+            }
+            self.reqs[i].split = false;
+            if self.reqs[i].failed == 0 {
+                return self.finish(i, Ok(()));
+            }
+            // Read it all again from a leg that did not fail, then repair.
+            self.reqs[i].tried = self.reqs[i].failed;
+            return self.start_read(i);
+        }
         if !ok {
             let r = self.reqs[i].r;
             let pinned = self.read_legs(&r) == mask(leg) && self.readable(&r).count_ones() > 1;

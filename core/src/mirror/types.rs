@@ -190,6 +190,9 @@ pub struct Config {
     /// Resync and rebuild speed when user I/O is idle, KiB/s (the ceiling,
     /// like md's speed_limit_max). 0: unlimited.
     pub resync_max_kib: u32,
+    /// Reads at least this long (sectors) are split across the in-sync
+    /// legs, one part each. 0: never split.
+    pub split_read_sectors: u32,
 }
 
 impl Default for Config {
@@ -202,6 +205,7 @@ impl Default for Config {
             read_policy: ReadPolicy::LeastPending,
             resync_min_kib: 1_000,
             resync_max_kib: 200_000,
+            split_read_sectors: 1024,
         }
     }
 }
