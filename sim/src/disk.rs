@@ -19,22 +19,27 @@ pub enum Sector {
 
 #[derive(Clone, Debug)]
 pub struct Image {
-    meta: Vec<[u8; SECTOR]>,
+    /// Written metadata sectors (the rest read as zero): cheap to copy.
+    meta: std::collections::BTreeMap<u64, [u8; SECTOR]>,
+    meta_sectors: u64,
     data: Vec<u64>,
 }
 
 impl Image {
     fn new(meta_sectors: u64, data_sectors: u64) -> Image {
         Image {
-            meta: vec![[0u8; SECTOR]; meta_sectors as usize],
+            meta: Default::default(),
+            meta_sectors,
             data: vec![0; data_sectors as usize],
         }
     }
 
     fn put(&mut self, sector: u64, v: &Sector) {
-        let m = self.meta.len() as u64;
+        let m = self.meta_sectors;
         match v {
-            Sector::Meta(b) if sector < m => self.meta[sector as usize] = **b,
+            Sector::Meta(b) if sector < m => {
+                self.meta.insert(sector, **b);
+            }
             Sector::Data(t) if sector >= m => self.data[(sector - m) as usize] = *t,
             _ => panic!("sector {sector}: metadata and data areas mixed up"),
         }
@@ -43,7 +48,13 @@ impl Image {
     pub fn meta_block(&self, sector: u64) -> Option<[u8; 4096]> {
         let mut out = [0u8; 4096];
         for k in 0..8 {
-            out[k * SECTOR..(k + 1) * SECTOR].copy_from_slice(self.meta.get(sector as usize + k)?);
+            let at = sector + k as u64;
+            if at >= self.meta_sectors {
+                return None;
+            }
+            if let Some(b) = self.meta.get(&at) {
+                out[k * SECTOR..(k + 1) * SECTOR].copy_from_slice(b);
+            }
         }
         Some(out)
     }
@@ -58,6 +69,15 @@ impl Image {
 pub struct Write {
     pub sector: u64,
     pub sectors: Vec<Sector>,
+}
+
+/// What a power loss does to one write that was not on the media yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    Lost,
+    Whole,
+    /// Torn: the sectors whose bit is set landed.
+    Torn(u64),
 }
 
 #[derive(Clone, Debug)]
@@ -142,18 +162,39 @@ impl Disk {
     /// Power loss: each cached write, and each of `in_flight` (issued but
     /// not executed), reaches the media in part or not at all.
     pub fn crash(&mut self, rng: &mut Rng, in_flight: Vec<Write>) {
+        self.crash_with(in_flight, |_, _| match rng.below(3) {
+            0 => Fate::Lost,
+            1 => Fate::Whole,
+            _ => Fate::Torn(rng.next_u64()),
+        });
+    }
+
+    /// Writes not yet on the media: cached ones, then `in_flight` ones.
+    pub fn unsettled(&self, in_flight: usize) -> usize {
+        self.cached.len() + in_flight
+    }
+
+    /// Power loss with the fate of each unsettled write chosen by `fate`
+    /// (its index and length in sectors).
+    pub fn crash_with(
+        &mut self,
+        in_flight: Vec<Write>,
+        mut fate: impl FnMut(usize, usize) -> Fate,
+    ) {
         let cached = std::mem::take(&mut self.cached);
         let unexecuted = in_flight
             .into_iter()
             .map(|w| (w.sector, w.sectors.into_iter().map(Some).collect()));
-        for (start, sectors) in cached.into_iter().chain(unexecuted) {
-            let how = rng.below(3);
+        for (i, (start, sectors)) in cached.into_iter().chain(unexecuted).enumerate() {
+            let f = fate(i, sectors.len());
             for (k, s) in sectors.iter().enumerate() {
-                // 0: lost, 1: whole, 2: torn at random sectors.
-                if let Some(s) = s
-                    .as_ref()
-                    .filter(|_| how == 1 || (how == 2 && rng.chance(1, 2)))
-                {
+                let lands = match f {
+                    Fate::Lost => false,
+                    Fate::Whole => true,
+                    // Bit k of the mask: sector k landed.
+                    Fate::Torn(mask) => mask >> (k % 64) & 1 == 1,
+                };
+                if let Some(s) = s.as_ref().filter(|_| lands) {
                     self.durable.put(start + k as u64, s);
                 }
             }

@@ -3,6 +3,7 @@
 //! errors, and an oracle that judges every completion.
 
 pub mod disk;
+pub mod exhaustive;
 pub mod oracle;
 pub mod rng;
 pub mod world;

@@ -56,12 +56,36 @@ fn main() -> ExitCode {
                     _ => panic!("unknown mutation {val}"),
                 };
             }
+            "--exhaustive" => {
+                let mut total = dmmirror_sim::exhaustive::Coverage::default();
+                for sc in dmmirror_sim::exhaustive::scenarios() {
+                    match dmmirror_sim::exhaustive::run_scenario(&sc) {
+                        Ok(c) => {
+                            println!(
+                                "exhaustive: {}: {} crash points, {} crash states",
+                                sc.name, c.crash_points, c.crash_states
+                            );
+                            total.crash_points += c.crash_points;
+                            total.crash_states += c.crash_states;
+                        }
+                        Err(e) => {
+                            eprintln!("exhaustive: {e}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                }
+                println!(
+                    "exhaustive: all scenarios passed: {} crash points, {} crash states",
+                    total.crash_points, total.crash_states
+                );
+                return ExitCode::SUCCESS;
+            }
             "--trace" => trace = Some(val.parse().expect("--trace takes a number of lines")),
             "--crash-rate" | "--death-rate" | "--return-rate" | "--admin-rate" => {
                 rates.push((args[i].clone(), val.parse().expect("a rate takes a number")));
             }
             other => {
-                eprintln!("sim: unknown argument {other}; usage: sim [--seed N | --seeds A..B] [--ops M] [--trace LINES] [--crash-rate|--death-rate|--admin-rate N (1/10000 per step)] [--return-rate N (%)]");
+                eprintln!("sim: unknown argument {other}; usage: sim --exhaustive | [--seed N | --seeds A..B] [--ops M] [--trace LINES] [--crash-rate|--death-rate|--admin-rate N (1/10000 per step)] [--return-rate N (%)]");
                 return ExitCode::from(2);
             }
         }

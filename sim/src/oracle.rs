@@ -41,7 +41,7 @@ struct SectorState {
     inflight: u32,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Oracle {
     writes: Vec<WriteRec>,
     sectors: Vec<SectorState>,

@@ -1,7 +1,7 @@
 //! The simulated world: the real core, simulated disks, a seeded workload,
 //! crashes and faults, and the oracle judging every completion.
 
-use crate::disk::{Disk, Sector, Write, SECTOR};
+use crate::disk::{Disk, Fate, Sector, Write, SECTOR};
 use crate::oracle::{tag, Oracle, ReadTicket};
 use crate::rng::Rng;
 use dmmirror_core::format::*;
@@ -165,7 +165,7 @@ impl BlockReader for Reader<'_> {
     }
 }
 
-struct World {
+pub(crate) struct World {
     o: Options,
     rng: Rng,
     now: u64,
@@ -191,10 +191,10 @@ struct World {
     report: Report,
 }
 
-type Step = Result<(), String>;
+pub(crate) type Step = Result<(), String>;
 
 impl World {
-    fn new(o: &Options) -> World {
+    pub(crate) fn new(o: &Options) -> World {
         let mut rng = Rng::new(o.seed);
         let cfg = Config {
             max_requests: o.queue_depth,
@@ -283,7 +283,7 @@ impl World {
         })
     }
 
-    fn drain(&mut self) -> Step {
+    pub(crate) fn drain(&mut self) -> Step {
         while let Some(a) = self.mirror.poll_action() {
             match a {
                 Action::Io(io) => {
@@ -317,8 +317,6 @@ impl World {
     }
 
     fn submit(&mut self) -> Step {
-        let id = self.next_req;
-        self.next_req += 1;
         let data = self.geo.data_sectors;
         let roll = self.rng.below(100);
         let op = match roll {
@@ -342,6 +340,19 @@ impl World {
         };
         let fua = op == ReqOp::Write && self.rng.chance(1, 10);
         let preflush = op == ReqOp::Write && self.rng.chance(1, 20);
+        self.submit_request(op, sector, sectors, fua, preflush)
+    }
+
+    pub(crate) fn submit_request(
+        &mut self,
+        op: ReqOp,
+        sector: u64,
+        sectors: u32,
+        fua: bool,
+        preflush: bool,
+    ) -> Step {
+        let id = self.next_req;
+        self.next_req += 1;
         let r = Request {
             id,
             op,
@@ -462,7 +473,12 @@ impl World {
 
     fn execute(&mut self) -> Step {
         let k = self.rng.below(self.inflight.len() as u64) as usize;
-        let (io, d) = self.inflight.swap_remove(k);
+        self.execute_at(k)
+    }
+
+    /// Runs the k-th child I/O in flight (in issue order).
+    pub(crate) fn execute_at(&mut self, k: usize) -> Step {
+        let (io, d) = self.inflight.remove(k);
         let healthy_others = self.in_sync_disks().len() >= 2;
         let ok = if self.disks[d].dead {
             false
@@ -565,6 +581,124 @@ impl World {
         self.reqs.clear();
         self.oracle.crash(self.now);
         self.reassemble()
+    }
+
+    // ---- for the exhaustive mode ---------------------------------------------
+
+    pub(crate) fn requests_in_flight(&self) -> usize {
+        self.reqs.len()
+    }
+
+    pub(crate) fn ios_in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    pub(crate) fn mirror_mut(&mut self) -> &mut Mirror {
+        &mut self.mirror
+    }
+
+    /// Lets `ns` pass (the cleaner may run).
+    pub(crate) fn advance(&mut self, ns: u64) -> Step {
+        self.now += ns;
+        self.mirror.tick(self.now);
+        self.drain()
+    }
+
+    pub(crate) fn clean_delay(&self) -> u64 {
+        self.cfg.clean_delay_ns
+    }
+
+    /// The operator fails this slot next: its LegFailed log is expected.
+    pub(crate) fn expect_operator_failure(&mut self, slot: usize) {
+        self.expect_failure = Some(slot as u8);
+    }
+
+    /// Per disk: writes a power loss now could keep, lose or tear.
+    pub(crate) fn unsettled(&self) -> Vec<usize> {
+        (0..self.disks.len())
+            .map(|d| {
+                let inflight = self
+                    .inflight
+                    .iter()
+                    .filter(|(io, disk)| *disk == d && io.op == IoOp::Write)
+                    .count();
+                self.disks[d].unsettled(inflight)
+            })
+            .collect()
+    }
+
+    /// A copy of this world after a power loss in which the unsettled
+    /// writes of disk d met `fates[d]` (see [`World::unsettled`]), and the
+    /// mirror was assembled again.
+    pub(crate) fn fork_crash(&self, fates: &[Vec<Fate>]) -> Result<World, String> {
+        let mut disks = self.disks.clone();
+        let mut unexecuted: Vec<Vec<Write>> = vec![Vec::new(); disks.len()];
+        for (io, d) in &self.inflight {
+            if io.op == IoOp::Write {
+                unexecuted[*d].push(Write {
+                    sector: io.sector,
+                    sectors: self.gather(io)?,
+                });
+            }
+        }
+        for (d, pending) in unexecuted.into_iter().enumerate() {
+            disks[d].crash_with(pending, |i, _| fates[d][i]);
+        }
+        let mut oracle = self.oracle.clone();
+        oracle.crash(self.now);
+        let asm = assemble(
+            &mut Reader {
+                disks: &disks,
+                table: &self.table,
+            },
+            self.table.len(),
+        )
+        .map_err(|e| format!("assembly after a crash failed: {e}"))?;
+        let table = &self.table;
+        let disk_of_slot = asm.legs.map(|l| l.and_then(|l| table[l.pos]));
+        let mut w = World {
+            o: self.o.clone(),
+            rng: self.rng.clone(),
+            now: self.now,
+            step: self.step,
+            cfg: self.cfg,
+            geo: self.geo,
+            disks,
+            mirror: Mirror::new(asm, self.cfg, self.now),
+            disk_of_slot,
+            table: self.table.clone(),
+            spares: self.spares.clone(),
+            expect_failure: None,
+            inflight: Vec::new(),
+            reqs: HashMap::new(),
+            next_req: self.next_req,
+            oracle,
+            resync_bufs: self.resync_bufs.clone(),
+            trace: self.trace.clone(),
+            report: Report::default(),
+        };
+        w.log(format!("POWER LOSS with fates {fates:?}"));
+        w.drain()?;
+        Ok(w)
+    }
+
+    /// Reads the whole data area, one chunk at a time, through the mirror;
+    /// the oracle judges every value and every repeat.
+    pub(crate) fn read_everything(&mut self) -> Step {
+        let cs = u64::from(self.o.chunk_sectors);
+        let mut sector = 0;
+        while sector < self.geo.data_sectors {
+            let n = cs.min(self.geo.data_sectors - sector) as u32;
+            self.submit_request(ReqOp::Read, sector, n, false, false)?;
+            while !self.reqs.is_empty() {
+                if self.inflight.is_empty() {
+                    return Err("a read waits with no I/O in flight".into());
+                }
+                self.execute_at(0)?;
+            }
+            sector += u64::from(n);
+        }
+        Ok(())
     }
 
     /// Counts what the mirror about to be replaced did.
@@ -836,7 +970,7 @@ impl World {
     }
 
     /// Runs every I/O and lets time pass until nothing is left to do.
-    fn quiesce(&mut self) -> Step {
+    pub(crate) fn quiesce(&mut self) -> Step {
         for _ in 0..1_000_000 {
             self.step += 1;
             if !self.inflight.is_empty() {
@@ -900,7 +1034,7 @@ impl World {
 
     /// At rest: every in-sync leg holds the same data, and that data is
     /// what the requests allow.
-    fn check_final(&mut self) -> Step {
+    pub(crate) fn check_final(&mut self) -> Step {
         self.check_no_stale_modified()?;
         let legs: Vec<usize> = (0..MAX_LEGS)
             .filter(|&s| self.mirror.leg_health(s) == LegHealth::Alive)

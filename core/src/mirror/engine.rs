@@ -742,9 +742,6 @@ impl Mirror {
 
     /// A data write may go to this chunk now.
     fn chunk_writable(&self, c: &Chunk, degraded: bool) -> bool {
-        if mutated!(self, DataBeforeBitmap) {
-            return c.flags & F_LOCKED == 0;
-        }
         let disk = ChunkByte::from_raw(c.disk).expect("valid");
         let staged_dirty = c.staged == NONE
             || ChunkByte::from_raw(c.staged).is_some_and(|b| b.status() == ChunkStatus::Dirty);
@@ -778,9 +775,11 @@ impl Mirror {
     fn write_ready(&self, i: usize) -> bool {
         let r = self.reqs[i].r;
         let degraded = self.degraded();
-        self.chunk_range(r.sector, r.sectors)
-            .all(|c| self.chunk_writable(&self.chunks[c], degraded))
-            && !self.overlaps_inflight_write(i)
+        self.chunk_range(r.sector, r.sectors).all(|c| {
+            let ch = &self.chunks[c];
+            self.chunk_writable(ch, degraded)
+                || (mutated!(self, DataBeforeBitmap) && ch.flags & F_LOCKED == 0)
+        }) && !self.overlaps_inflight_write(i)
     }
 
     fn want(&mut self, chunk: usize, byte: u8) {
@@ -828,8 +827,9 @@ impl Mirror {
             if self.chunk_writable(&chunk, degraded) {
                 continue;
             }
-            ready = false;
             self.want_dirty_for(c, &r);
+            // The mistake: go ahead while the bitmap update is in flight.
+            ready &= mutated!(self, DataBeforeBitmap) && chunk.flags & F_LOCKED == 0;
         }
         if ready && !self.overlaps_inflight_write(i) {
             self.start_write(i);
@@ -866,7 +866,8 @@ impl Mirror {
         let r = self.reqs[i].r;
         for c in self.chunk_range(r.sector, r.sectors) {
             debug_assert!(
-                self.chunk_writable(&self.chunks[c], self.degraded()),
+                self.chunk_writable(&self.chunks[c], self.degraded())
+                    || mutated!(self, DataBeforeBitmap),
                 "data write to a chunk not durably DIRTY"
             );
             self.chunks[c].inflight += 1;
