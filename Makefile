@@ -1,6 +1,6 @@
 # dm-mirror: the front door. Every target installs what it needs.
 SHELL := /bin/bash
-.PHONY: all build setup test lint kernel-check fuzz demo clean
+.PHONY: all build setup test lint kernel-check fuzz demo soak clean
 
 all: build
 
@@ -30,6 +30,10 @@ test: setup lint kernel-check
 	scripts/demo.sh > build/demo.log 2>&1 || { cat build/demo.log; exit 1; }
 	@tail -n 1 build/demo.log
 	@scripts/test-summary.sh build/test.log
+
+# Hours of simulation over fresh seeds: make soak HOURS=8
+soak: setup
+	scripts/soak.sh $(or $(HOURS),1)
 
 # The README's main job (until the kernel rig exists).
 demo:
