@@ -199,9 +199,17 @@ impl Oracle {
     pub fn read_completed(&mut self, t: &ReadTicket, data: &[u64]) -> Result<(), String> {
         for (k, &v) in data.iter().enumerate() {
             let s = t.sector + k as u64;
-            let (_, ts) = untag(v);
-            if v != 0 && untag(v).0 >= t.next_wid && ts == s {
-                // Written by a write concurrent with the read.
+            let (wid, ts) = untag(v);
+            let concurrent = if v == 0 {
+                // Zeroed by a discard concurrent with the read.
+                self.writes[t.next_wid as usize..]
+                    .iter()
+                    .any(|w| w.discard && w.sector <= s && s < w.sector + u64::from(w.sectors))
+            } else {
+                wid >= t.next_wid && ts == s
+            };
+            if concurrent {
+                // Written by a request concurrent with the read.
             } else {
                 self.check_value(s, v, t.floors[k], &t.candidates[k])?;
             }

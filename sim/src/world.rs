@@ -788,10 +788,10 @@ impl World {
         ));
     }
 
-    /// Disks of legs the core has in sync and whose disk works.
+    /// Disks of legs the core has durably in sync and whose disk works.
     fn in_sync_disks(&self) -> Vec<usize> {
         (0..MAX_LEGS)
-            .filter(|&s| self.mirror.leg_health(s) == LegHealth::Alive)
+            .filter(|&s| self.mirror.is_durably_in_sync(s))
             .filter_map(|s| self.disk_of_slot[s])
             .filter(|&d| !self.disks[d].dead)
             .collect()

@@ -98,3 +98,20 @@ fn seed_110_read_concurrent_with_a_durable_write() {
 fn seed_221_read_sees_a_write_submitted_while_it_ran() {
     pinned(221);
 }
+
+/// The operator removed the last leg that was durably in sync right after
+/// another leg's rebuild finished, before that leg's new state was on its
+/// superblock; a power loss then left no trusted leg. (Found by the soak.)
+#[test]
+fn seed_7745202852_remove_right_after_a_rebuild() {
+    pinned_with(7745202852, |o| {
+        o.ops = 3_000;
+        o.admin_rate = 40;
+    });
+}
+
+/// (Checker bug.) A read saw the zeros of a discard submitted while it ran.
+#[test]
+fn seed_889_read_sees_a_concurrent_discard() {
+    pinned(889);
+}

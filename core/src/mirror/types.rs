@@ -218,7 +218,8 @@ pub enum AdminError {
         /// The slot asked for.
         slot: usize,
     },
-    /// It is the last in-sync leg.
+    /// No other leg is in sync (with that state durable: a leg whose
+    /// rebuild just finished counts once its superblock says so).
     LastLeg,
     /// The leg is already in the mirror (in sync or rebuilding).
     AlreadyMember {
@@ -244,7 +245,7 @@ impl core::fmt::Display for AdminError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             AdminError::NotAMember { slot } => write!(f, "slot {slot} holds no member"),
-            AdminError::LastLeg => f.write_str("refusing to remove the last in-sync leg"),
+            AdminError::LastLeg => f.write_str("no other leg is durably in sync; refusing"),
             AdminError::AlreadyMember { slot } => {
                 write!(f, "the leg is already in the mirror (slot {slot})")
             }

@@ -13,7 +13,7 @@ impl Mirror {
         if !matches!(health, LegHealth::Alive | LegHealth::Rebuilding) {
             return Err(AdminError::NotAMember { slot });
         }
-        if health == LegHealth::Alive && self.in_sync() == mask(slot) {
+        if health == LegHealth::Alive && !self.another_durably_in_sync(slot) {
             return Err(AdminError::LastLeg);
         }
         self.leg_failed(slot, b'D');
@@ -31,7 +31,7 @@ impl Mirror {
             return Ok(());
         }
         let health = self.legs[slot].health;
-        if health == LegHealth::Alive && self.in_sync() == mask(slot) {
+        if health == LegHealth::Alive && !self.another_durably_in_sync(slot) {
             return Err(AdminError::LastLeg);
         }
         if matches!(health, LegHealth::Alive | LegHealth::Rebuilding) {
@@ -203,6 +203,21 @@ impl Mirror {
             .min()
             .unwrap_or(total);
         (rebuilt.min(total - self.needs_resync.min(total)), total)
+    }
+
+    /// The leg is in sync, and its superblock says so: it stays trusted
+    /// after a crash. (A rebuilt leg is used at once, before its new state
+    /// is durable.)
+    pub fn is_durably_in_sync(&self, slot: usize) -> bool {
+        slot < MAX_LEGS
+            && self.legs[slot].health == LegHealth::Alive
+            && self.template.members[slot]
+                .is_some_and(|m| self.legs[slot].sb_durable_event >= m.state_event)
+    }
+
+    /// Some leg other than `slot` would still be trusted after a crash.
+    fn another_durably_in_sync(&self, slot: usize) -> bool {
+        (0..MAX_LEGS).any(|l| l != slot && self.is_durably_in_sync(l))
     }
 
     // ---- state changes ------------------------------------------------------------
