@@ -89,6 +89,9 @@ pub struct Disk {
     cached: Vec<(u64, Vec<Option<Sector>>)>,
     /// Every I/O fails (a dead disk); it still holds its media.
     pub dead: bool,
+    /// Latent sector errors: reads of these sectors fail until a write
+    /// covers them (the drive remaps on write).
+    pub bad: Vec<u64>,
     pub meta_sectors: u64,
 }
 
@@ -100,12 +103,14 @@ impl Disk {
             current: img,
             cached: Vec::new(),
             dead: false,
+            bad: Vec::new(),
             meta_sectors,
         }
     }
 
     pub fn write(&mut self, w: Write, fua: bool) {
         let end = w.sector + w.sectors.len() as u64;
+        self.bad.retain(|&b| b < w.sector || b >= end);
         for (start, sectors) in &mut self.cached {
             for (k, s) in sectors.iter_mut().enumerate() {
                 let at = *start + k as u64;
@@ -148,6 +153,13 @@ impl Disk {
 
     pub fn read_meta(&self, sector: u64) -> Option<[u8; 4096]> {
         self.current.meta_block(sector)
+    }
+
+    /// A read of this range meets a latent sector error.
+    pub fn read_fails(&self, sector: u64, sectors: u32) -> bool {
+        self.bad
+            .iter()
+            .any(|&b| b >= sector && b < sector + u64::from(sectors))
     }
 
     pub fn read_data(&self, sector: u64, sectors: u32) -> Vec<u64> {

@@ -216,6 +216,7 @@ pub fn options_for(s: &Scenario) -> Options {
     o.crash_rate = 0;
     o.death_rate = 0;
     o.read_error_rate = 0;
+    o.latent_rate = 0;
     o.return_rate = 0;
     o.corrupt_rate = 0;
     o.admin_rate = 0;

@@ -121,7 +121,7 @@ fn main() -> ExitCode {
     }
     println!(
         "sim: seeds {}..{} passed: {} operations, {} power losses, {} disk deaths, \
-         {} metadata copies corrupted, {} operator requests, {} rebuilds finished \
+         {} metadata copies corrupted, {} latent sector errors, {} operator requests, {} rebuilds finished \
          ({} chunks), {} chunks resynced",
         seeds.start,
         seeds.end,
@@ -129,6 +129,7 @@ fn main() -> ExitCode {
         total.crashes,
         total.deaths,
         total.corruptions,
+        total.latent_errors,
         total.admin_ops,
         total.rebuilds_finished,
         total.rebuilt_chunks,

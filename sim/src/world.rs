@@ -40,6 +40,9 @@ pub struct Options {
     pub admin_rate: u64,
     /// Share of requests, in 1/100, that are discards.
     pub discard_share: u64,
+    /// Chance per step, in 1/10000, that a few sectors of one disk go bad
+    /// (reads fail until they are written again).
+    pub latent_rate: u64,
     /// A known mistake switched into the core.
     #[cfg(feature = "mutations")]
     pub mutation: Mutation,
@@ -62,6 +65,7 @@ impl Options {
             corrupt_rate: 25,
             admin_rate: 10,
             discard_share: 5,
+            latent_rate: 5,
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
         }
@@ -81,6 +85,7 @@ pub struct Report {
     pub bitmap_updates: u64,
     pub resynced_chunks: u64,
     pub admin_ops: u64,
+    pub latent_errors: u64,
     pub rebuilds_finished: u64,
     pub rebuilt_chunks: u64,
 }
@@ -98,6 +103,7 @@ impl Report {
         self.bitmap_updates += r.bitmap_updates;
         self.resynced_chunks += r.resynced_chunks;
         self.admin_ops += r.admin_ops;
+        self.latent_errors += r.latent_errors;
         self.rebuilds_finished += r.rebuilds_finished;
         self.rebuilt_chunks += r.rebuilt_chunks;
     }
@@ -279,8 +285,29 @@ impl World {
     fn any_healthy_leg(&self) -> bool {
         (0..MAX_LEGS).any(|s| {
             self.mirror.leg_health(s) == LegHealth::Alive
-                && self.disk_of_slot[s].is_some_and(|d| !self.disks[d].dead)
+                && self.disk_of_slot[s].is_some_and(|d| self.disk_healthy(d))
         })
+    }
+
+    /// Working, and without latent sector errors.
+    fn disk_healthy(&self, d: usize) -> bool {
+        !self.disks[d].dead && self.disks[d].bad.is_empty()
+    }
+
+    /// A few sectors of one in-sync disk go bad, unless another disk has
+    /// bad sectors already (that would be a second fault).
+    fn latent_error(&mut self) {
+        let disks = self.in_sync_disks();
+        if disks.len() < 2 || self.disks.iter().any(|d| !d.bad.is_empty()) {
+            return;
+        }
+        let d = disks[self.rng.below(disks.len() as u64) as usize];
+        let first = self.geo.data_offset + self.rng.below(self.geo.data_sectors);
+        let n = 1 + self.rng.below(8);
+        let end = (first + n).min(self.geo.data_offset + self.geo.data_sectors);
+        self.disks[d].bad = (first..end).collect();
+        self.report.latent_errors += 1;
+        self.log(format!("disk {d}: sectors {first}..{end} go bad"));
     }
 
     pub(crate) fn drain(&mut self) -> Step {
@@ -299,13 +326,15 @@ impl World {
                             self.oracle.unpin_all();
                             let d = self.disk_of_slot[usize::from(leg)];
                             let asked = self.expect_failure.take() == Some(leg);
-                            if !asked && d.is_some_and(|d| !self.disks[d].dead) {
+                            if !asked && d.is_some_and(|d| self.disk_healthy(d)) {
                                 return Err(format!(
                                     "leg {leg} failed although its disk has no persistent fault"
                                 ));
                             }
                         }
-                        LogEvent::LegRemoved { .. } => self.oracle.unpin_all(),
+                        LogEvent::LegRemoved { .. } | LogEvent::PinnedReadMoved { .. } => {
+                            self.oracle.unpin_all()
+                        }
                         LogEvent::RebuildFinished { .. } => self.report.rebuilds_finished += 1,
                         _ => {}
                     }
@@ -507,6 +536,10 @@ impl World {
                         && self.rng.chance(self.o.read_error_rate, 10_000) =>
                 {
                     self.log(format!("disk {d}: transient read error"));
+                    false
+                }
+                IoOp::Read if self.disks[d].read_fails(io.sector, io.sectors) => {
+                    self.log(format!("disk {d}: latent sector error"));
                     false
                 }
                 IoOp::Read => {
@@ -951,6 +984,10 @@ impl World {
                 self.kill_a_disk();
             } else if roll < self.o.crash_rate + self.o.death_rate + self.o.admin_rate {
                 self.admin()?;
+            } else if roll
+                < self.o.crash_rate + self.o.death_rate + self.o.admin_rate + self.o.latent_rate
+            {
+                self.latent_error();
             } else if self.reqs.len() < self.o.queue_depth
                 && (self.inflight.is_empty() || self.rng.chance(1, 3))
             {
@@ -975,6 +1012,17 @@ impl World {
             self.step += 1;
             if !self.inflight.is_empty() {
                 self.execute()?;
+            } else if self.reqs.is_empty()
+                && self.mirror.is_idle()
+                && self.sole_source_has_bad_sectors()
+            {
+                // Copies from the last good leg cannot finish while some of
+                // its sectors are unreadable: write over them, as a file
+                // system rewriting the block would (the drive remaps).
+                let d = self.in_sync_disks()[0];
+                let first = self.disks[d].bad[0] - self.geo.data_offset;
+                let n = self.disks[d].bad.len() as u32;
+                self.submit_request(ReqOp::Write, first, n, true, false)?;
             } else if self.mirror.is_idle()
                 && self.mirror.chunks_needing_resync() == 0
                 && self.reqs.is_empty()
@@ -998,6 +1046,12 @@ impl World {
             self.rebuilding(),
             self.check_no_stale_modified()
         ))
+    }
+
+    /// The only durably in-sync disk has unreadable sectors.
+    fn sole_source_has_bad_sectors(&self) -> bool {
+        let disks = self.in_sync_disks();
+        disks.len() == 1 && !self.disks[disks[0]].bad.is_empty()
     }
 
     /// A leg whose disk works is still being rebuilt.

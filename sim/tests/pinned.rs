@@ -115,3 +115,19 @@ fn seed_7745202852_remove_right_after_a_rebuild() {
 fn seed_889_read_sees_a_concurrent_discard() {
     pinned(889);
 }
+
+/// A pinned read could not be served by the source (latent sector error)
+/// and fell back to a leg holding other data; the checker now hears of it
+/// (PinnedReadMoved) and the source is repaired with what was returned.
+#[test]
+fn seed_132_pinned_read_moves_off_an_unreadable_source() {
+    pinned(132);
+}
+
+/// A rebuild whose only source had an unreadable sector failed that source
+/// after eight errors and with it the whole mirror; now the last in-sync
+/// leg is kept and copying pauses and retries.
+#[test]
+fn seed_411_last_leg_is_not_failed_for_a_copy_read_error() {
+    pinned(411);
+}

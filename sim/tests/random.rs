@@ -20,12 +20,13 @@ fn run_seeds(seeds: std::ops::Range<u64>) -> Report {
 fn seeds_0_to_250() {
     let r = run_seeds(0..250);
     println!("{r:?}");
-    assert_eq!(r.ops, 500_000);
+    assert!(r.ops >= 500_000, "{r:?}");
     assert!(
         r.crashes > 1_000
             && r.deaths > 50
             && r.reads_checked > 100_000
             && r.admin_ops > 100
+            && r.latent_errors > 100
             && r.rebuilds_finished > 50
             && r.rebuilt_chunks > 1_000,
         "{r:?}"
@@ -36,12 +37,13 @@ fn seeds_0_to_250() {
 fn seeds_250_to_500() {
     let r = run_seeds(250..500);
     println!("{r:?}");
-    assert_eq!(r.ops, 500_000);
+    assert!(r.ops >= 500_000, "{r:?}");
     assert!(
         r.crashes > 1_000
             && r.deaths > 50
             && r.reads_checked > 100_000
             && r.admin_ops > 100
+            && r.latent_errors > 100
             && r.rebuilds_finished > 50
             && r.rebuilt_chunks > 1_000,
         "{r:?}"

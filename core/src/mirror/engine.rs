@@ -302,6 +302,8 @@ pub struct Mirror {
     last_user_io: u64,
     /// Rebuilds started so far (names each one).
     rebuilds_started: u32,
+    /// The last in-sync leg keeps failing copy reads: no copies before this.
+    resync_paused_until: u64,
     #[cfg(feature = "mutations")]
     mutation: Mutation,
 }
@@ -449,6 +451,7 @@ impl Mirror {
             resync_wake: 0,
             last_user_io: 0,
             rebuilds_started: 0,
+            resync_paused_until: 0,
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
         };
@@ -1036,10 +1039,20 @@ impl Mirror {
             return self.wait(i, ReqState::WaitRead);
         }
         let tried = self.reqs[i].tried;
-        let mut candidates = self.read_legs(&r) & !tried;
+        let pinned = self.read_legs(&r);
+        let mut candidates = pinned & !tried;
         if candidates == 0 {
             // The pinned leg failed this read: any in-sync leg beats an error.
             candidates = self.readable(&r) & !tried;
+            if pinned.count_ones() == 1 && candidates != 0 {
+                // The legs may differ here: this read may return other
+                // data than earlier ones did (once: the repair then writes
+                // it over the pinned leg).
+                self.push(Action::Log(LogEvent::PinnedReadMoved {
+                    sector: r.sector,
+                    sectors: r.sectors,
+                }));
+            }
         }
         if candidates == 0 && self.reqs[i].retries < PINNED_READ_RETRIES {
             // Every live leg failed this read once; errors may be transient.

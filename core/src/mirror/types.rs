@@ -130,6 +130,23 @@ pub enum LogEvent {
         /// Its slot.
         leg: u8,
     },
+    /// A read of chunks whose legs may differ could not be served by the
+    /// source leg and went to another: it may return other data than
+    /// earlier reads of these sectors (the source is then repaired with it).
+    PinnedReadMoved {
+        /// First sector of the read.
+        sector: u64,
+        /// Its length.
+        sectors: u32,
+    },
+    /// The last in-sync leg keeps failing to read a chunk being copied;
+    /// copying pauses and tries again (the leg is kept: it is the last).
+    CopyReadError {
+        /// The source leg.
+        leg: u8,
+        /// The chunk.
+        chunk: u64,
+    },
     /// Suspend finished: nothing in flight, the bitmap clean, the
     /// superblocks marked clean.
     Suspended,

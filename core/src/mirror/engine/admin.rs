@@ -216,7 +216,7 @@ impl Mirror {
     }
 
     /// Some leg other than `slot` would still be trusted after a crash.
-    fn another_durably_in_sync(&self, slot: usize) -> bool {
+    pub(super) fn another_durably_in_sync(&self, slot: usize) -> bool {
         (0..MAX_LEGS).any(|l| l != slot && self.is_durably_in_sync(l))
     }
 

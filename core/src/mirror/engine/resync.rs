@@ -7,6 +7,9 @@ use super::*;
 const CHECKPOINT_MAX_STRIDE: u64 = 4096;
 /// ... and at most 64 times over the whole mirror.
 const CHECKPOINTS_PER_REBUILD: u64 = 64;
+/// A source that is the last leg in sync is never failed for read errors
+/// during a copy; copying pauses this long and tries again.
+const SOURCE_ERROR_BACKOFF_NS: u64 = 1_000_000_000;
 
 /// The progress of one leg's rebuild.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +29,7 @@ pub(super) struct Rebuild {
 
 impl Mirror {
     pub(super) fn pump_resync(&mut self) {
-        if self.dead || self.suspending {
+        if self.dead || self.suspending || self.now < self.resync_paused_until {
             return;
         }
         let Some(source) = self.source_leg() else {
@@ -205,7 +208,19 @@ impl Mirror {
                     self.resync_read_errors += 1;
                     if self.resync_read_errors >= RESYNC_READ_RETRIES {
                         self.resync_read_errors = 0;
-                        self.leg_failed(leg, b'S');
+                        if self.another_durably_in_sync(leg) {
+                            self.leg_failed(leg, b'S');
+                        } else {
+                            // Failing the last good leg would lose everything
+                            // for one bad sector: keep it, and keep trying
+                            // (a write over the sectors may remap them).
+                            self.resync_paused_until = self.now + SOURCE_ERROR_BACKOFF_NS;
+                            self.push(Action::WakeAt(self.resync_paused_until));
+                            self.push(Action::Log(LogEvent::CopyReadError {
+                                leg: leg as u8,
+                                chunk: rs.chunk,
+                            }));
+                        }
                     }
                     return self.wake_waiters();
                 }
