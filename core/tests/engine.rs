@@ -216,6 +216,26 @@ impl Rig {
         }
     }
 
+    /// Writes every chunk whole, one at a time, and lets the mirror settle.
+    fn write_every_chunk(&mut self) {
+        for c in 0..CHUNKS {
+            self.submit(c + 1, ReqOp::Write, c * u64::from(CHUNK), CHUNK);
+            self.run();
+        }
+        self.settle();
+    }
+
+    /// Adds a blank device as a new leg; returns its slot.
+    fn add_blank_leg(&mut self) -> usize {
+        self.legs.push(Leg::default());
+        let sectors = self.geo.data_offset + self.geo.data_sectors;
+        let pos = self.legs.len() - 1;
+        let slot = self.m.add_leg(pos, None, Uuid([7; 16]), sectors).unwrap();
+        self.disk_of_slot[slot] = Some(pos);
+        self.collect();
+        slot
+    }
+
     fn status(&self, c: u64) -> (ChunkStatus, bool) {
         let b = self.m.chunk_byte(c).unwrap();
         (b.status(), b.is_modified())
@@ -464,16 +484,8 @@ fn a_leg_already_in_the_mirror_is_not_added_twice() {
 #[test]
 fn a_rebuild_interrupted_by_a_crash_resumes_from_its_checkpoint() {
     let mut r = Rig::new(1);
-    for c in 0..CHUNKS {
-        r.submit(c + 1, ReqOp::Write, c * u64::from(CHUNK), CHUNK);
-        r.run();
-    }
-    r.settle();
-    r.legs.push(Leg::default());
-    let sectors = r.geo.data_offset + r.geo.data_sectors;
-    let slot = r.m.add_leg(1, None, Uuid([7; 16]), sectors).unwrap();
-    r.disk_of_slot[slot] = Some(1);
-    r.collect();
+    r.write_every_chunk();
+    let slot = r.add_blank_leg();
     // Copy until two checkpoints are recorded, then lose power.
     while r.m.stats().rebuild_checkpoints < 2 {
         assert!(r.step());
@@ -557,16 +569,8 @@ fn resync_keeps_to_its_rate_while_user_io_runs() {
         ..config()
     };
     let mut r = Rig::assemble(legs, cfg);
-    for c in 0..CHUNKS {
-        r.submit(c + 1, ReqOp::Write, c * u64::from(CHUNK), CHUNK);
-        r.run();
-    }
-    r.settle();
-    r.legs.push(Leg::default());
-    let sectors = r.geo.data_offset + r.geo.data_sectors;
-    let slot = r.m.add_leg(1, None, Uuid([7; 16]), sectors).unwrap();
-    r.disk_of_slot[slot] = Some(1);
-    r.collect();
+    r.write_every_chunk();
+    let slot = r.add_blank_leg();
     // Five seconds of steady reads: about one chunk a second is copied,
     // plus at most a burst of resync_depth chunks.
     for k in 0..100 {

@@ -15,11 +15,8 @@ fn run_seeds(seeds: std::ops::Range<u64>) -> Report {
     total
 }
 
-// Two halves so that the test harness runs them on both cores.
-#[test]
-fn seeds_0_to_250() {
-    let r = run_seeds(0..250);
-    println!("{r:?}");
+/// Each half covers the fault mix it should.
+fn check(r: &Report) {
     assert!(r.ops >= 500_000, "{r:?}");
     assert!(
         r.crashes > 1_000
@@ -33,19 +30,17 @@ fn seeds_0_to_250() {
     );
 }
 
+// Two halves so that the test harness runs them on both cores.
+#[test]
+fn seeds_0_to_250() {
+    let r = run_seeds(0..250);
+    println!("{r:?}");
+    check(&r);
+}
+
 #[test]
 fn seeds_250_to_500() {
     let r = run_seeds(250..500);
     println!("{r:?}");
-    assert!(r.ops >= 500_000, "{r:?}");
-    assert!(
-        r.crashes > 1_000
-            && r.deaths > 50
-            && r.reads_checked > 100_000
-            && r.admin_ops > 100
-            && r.latent_errors > 100
-            && r.rebuilds_finished > 50
-            && r.rebuilt_chunks > 1_000,
-        "{r:?}"
-    );
+    check(&r);
 }
