@@ -72,7 +72,11 @@ fn config() -> Config {
 }
 
 fn new_legs(n: usize) -> (Vec<Leg>, Geometry) {
-    let geo = Geometry::for_leg(2048 + CHUNKS * u64::from(CHUNK), CHUNK).unwrap();
+    new_legs_with(n, CHUNKS)
+}
+
+fn new_legs_with(n: usize, chunks: u64) -> (Vec<Leg>, Geometry) {
+    let geo = Geometry::for_leg(2048 + chunks * u64::from(CHUNK), CHUNK).unwrap();
     let uuids: Vec<Uuid> = (0..n).map(|i| Uuid([i as u8 + 1; 16])).collect();
     let mut legs = vec![Leg::default(); n];
     for (slot, leg) in legs.iter_mut().enumerate() {
@@ -685,4 +689,24 @@ fn a_failed_part_of_a_split_read_is_read_again_and_repaired() {
     assert_eq!(r.completed[&2], Ok(()));
     assert_eq!(r.reads[&2], vec![1; 32], "the whole read from leg 0");
     assert_eq!(r.m.stats().read_repairs, 1);
+}
+
+#[test]
+fn a_sparse_rebuild_of_a_big_mirror_scans_in_bounded_steps() {
+    let chunks = 20_000;
+    let (legs, _) = new_legs_with(1, chunks);
+    let mut r = Rig::assemble(legs, config());
+    r.submit(1, ReqOp::Write, 0, CHUNK);
+    r.submit(2, ReqOp::Write, (chunks - 1) * u64::from(CHUNK), CHUNK);
+    r.settle();
+    r.wakes.clear();
+    let slot = r.add_blank_leg();
+    // The first chunk's copy is issued at once; the scan for the next one
+    // stops after a bounded stretch and asks to be called again right away
+    // (any event continues it too).
+    assert!(r.wakes.contains(&r.now), "{:?}", r.wakes);
+    assert_eq!(r.m.leg_health(slot), LegHealth::Rebuilding);
+    r.settle();
+    assert_eq!(r.m.leg_health(slot), LegHealth::Alive);
+    assert_eq!(r.m.stats().rebuilt_chunks, 2);
 }

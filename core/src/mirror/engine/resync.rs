@@ -7,6 +7,10 @@ use super::*;
 const CHECKPOINT_MAX_STRIDE: u64 = 4096;
 /// ... and at most 64 times over the whole mirror.
 const CHECKPOINTS_PER_REBUILD: u64 = 64;
+/// Chunks a pump looks at for copying, at most: on a big mirror a full
+/// scan per event would cost more than the I/O (the scan resumes at the
+/// next event or tick).
+const SCAN_BUDGET: u64 = 4096;
 /// A source that is the last leg in sync is never failed for read errors
 /// during a copy; copying pauses this long and tries again.
 const SOURCE_ERROR_BACKOFF_NS: u64 = 1_000_000_000;
@@ -59,7 +63,7 @@ impl Mirror {
         }
         let n = self.chunks.len() as u64;
         let mut scanned = 0;
-        while scanned < n {
+        while scanned < n.min(SCAN_BUDGET) {
             let Some(slot) = self.free_resync_slot() else {
                 return;
             };
@@ -89,6 +93,9 @@ impl Mirror {
             self.resync_cursor = (self.resync_cursor + 1) % n;
             scanned += 1;
         }
+        if scanned == SCAN_BUDGET {
+            self.push(Action::WakeAt(self.now));
+        }
     }
 
     /// Whether a rebuild must copy chunk `c`.
@@ -108,12 +115,18 @@ impl Mirror {
     /// progress is one number (the checkpoint).
     fn pump_rebuild(&mut self, leg: usize, source: usize) {
         let n = self.chunks.len() as u64;
+        let mut skipped = 0;
         while let Some(rb) = self.legs[leg].rebuild {
             if rb.next >= n {
                 return;
             }
+            if skipped == SCAN_BUDGET {
+                // More to skip: come back at once, not at the next event.
+                return self.push(Action::WakeAt(self.now));
+            }
             let c = rb.next as usize;
             if !self.rebuild_needs(rb.full, c) {
+                skipped += 1;
                 self.set_rebuild_next(leg, rb.next + 1);
                 continue;
             }
