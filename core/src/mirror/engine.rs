@@ -201,6 +201,13 @@ pub enum LegHealth {
     Missing,
 }
 
+impl LegHealth {
+    /// Receives writes, bitmap and superblock updates (in sync or rebuilding).
+    pub fn is_writable(self) -> bool {
+        matches!(self, LegHealth::Alive | LegHealth::Rebuilding)
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Leg {
     health: LegHealth,
@@ -583,7 +590,7 @@ impl Mirror {
     pub fn position_health_char(&self, pos: usize) -> char {
         let leg = self.legs.iter().find(|l| l.position == Some(pos));
         match leg {
-            Some(l) if matches!(l.health, LegHealth::Alive | LegHealth::Rebuilding) => 'A',
+            Some(l) if l.health.is_writable() => 'A',
             Some(l) if l.health == LegHealth::Failed => char::from(l.fail_cause),
             _ => 'D',
         }
@@ -629,7 +636,7 @@ impl Mirror {
 
     /// Legs every write, bitmap update and superblock update goes to.
     fn writable(&self) -> u32 {
-        self.legs_where(|l| matches!(l.health, LegHealth::Alive | LegHealth::Rebuilding))
+        self.legs_where(|l| l.health.is_writable())
     }
 
     /// Legs in sync for every chunk.
@@ -669,6 +676,12 @@ impl Mirror {
         let first = self.geo.chunk_of(sector) as usize;
         let last = self.geo.chunk_of(sector + u64::from(sectors) - 1) as usize;
         first..last + 1
+    }
+
+    /// The request covers every sector of chunk `c`.
+    fn covers_chunk(&self, r: &Request, c: usize) -> bool {
+        let (start, len) = self.chunk_sectors(c);
+        r.sector <= start && r.sector + u64::from(r.sectors) >= start + u64::from(len)
     }
 
     fn chunk_sectors(&self, chunk: usize) -> (u64, u32) {
@@ -727,6 +740,28 @@ impl Mirror {
                 self.issue(owner, leg, op, sector, sectors, fua, buffer);
             }
         }
+    }
+
+    /// Issues `op` over the whole range of request `i` to every leg in
+    /// `legs`, with the request's own buffer (none for a discard).
+    fn issue_for_request(&mut self, i: usize, legs: u32, op: IoOp, fua: bool) {
+        let r = self.reqs[i].r;
+        let buffer = match op {
+            IoOp::Discard => Buffer::None,
+            _ => Buffer::Request {
+                id: r.id,
+                offset: 0,
+            },
+        };
+        self.issue_each(
+            legs,
+            Owner::Request(i as u16),
+            op,
+            self.geo.data_offset + r.sector,
+            r.sectors,
+            fua,
+            buffer,
+        );
     }
 
     /// Every leg failure so far is durable in every writable leg's superblock.
@@ -852,10 +887,7 @@ impl Mirror {
         if disk.status() == ChunkStatus::Unwritten {
             // Outside what this write covers, the legs hold whatever
             // they held: copy the chunk before trusting it.
-            let (start, len) = self.chunk_sectors(c);
-            let whole = r.op == ReqOp::Write
-                && r.sector <= start
-                && r.sector + u64::from(r.sectors) >= start + u64::from(len);
+            let whole = r.op == ReqOp::Write && self.covers_chunk(r, c);
             if !whole && chunk.flags & F_NEEDS_RESYNC == 0 {
                 self.chunks[c].flags |= F_NEEDS_RESYNC;
                 self.needs_resync += 1;
@@ -876,28 +908,14 @@ impl Mirror {
             self.chunks[c].inflight += 1;
         }
         let legs = self.writable();
-        let (op, buffer) = match r.op {
-            ReqOp::Discard => (IoOp::Discard, Buffer::None),
-            _ => (
-                IoOp::Write,
-                Buffer::Request {
-                    id: r.id,
-                    offset: 0,
-                },
-            ),
+        let op = match r.op {
+            ReqOp::Discard => IoOp::Discard,
+            _ => IoOp::Write,
         };
         self.reqs[i].state = ReqState::Writing;
         self.reqs[i].pending = legs.count_ones() as u8;
         self.stats.data_writes += u64::from(legs.count_ones());
-        self.issue_each(
-            legs,
-            Owner::Request(i as u16),
-            op,
-            self.geo.data_offset + r.sector,
-            r.sectors,
-            r.fua,
-            buffer,
-        );
+        self.issue_for_request(i, legs, op, r.fua);
         if legs == 0 {
             self.write_done(i);
         }
@@ -911,9 +929,7 @@ impl Mirror {
         let reached_in_sync = q.ok & self.in_sync() != 0;
         let degraded = self.degraded();
         for c in self.chunk_range(q.r.sector, q.r.sectors) {
-            let (start, len) = self.chunk_sectors(c);
-            let whole = q.r.sector <= start
-                && q.r.sector + u64::from(q.r.sectors) >= start + u64::from(len);
+            let whole = self.covers_chunk(&q.r, c);
             let ch = &mut self.chunks[c];
             ch.inflight -= 1;
             ch.last_write = now;
@@ -1073,18 +1089,7 @@ impl Mirror {
         self.reqs[i].tried |= mask(leg);
         self.reqs[i].write_gen = self.writes_started;
         self.legs[leg].read_stream_end = r.sector + u64::from(r.sectors);
-        self.issue(
-            Owner::Request(i as u16),
-            leg,
-            IoOp::Read,
-            self.geo.data_offset + r.sector,
-            r.sectors,
-            false,
-            Buffer::Request {
-                id: r.id,
-                offset: 0,
-            },
-        );
+        self.issue_for_request(i, mask(leg), IoOp::Read, false);
     }
 
     /// Reads one part of a big read from each candidate leg, in 4 KiB
@@ -1169,18 +1174,7 @@ impl Mirror {
         self.reqs[i].pending = targets.count_ones() as u8;
         self.reqs[i].failed = 0;
         self.stats.read_repairs += u64::from(targets.count_ones());
-        self.issue_each(
-            targets,
-            Owner::Request(i as u16),
-            IoOp::Write,
-            self.geo.data_offset + r.sector,
-            r.sectors,
-            false,
-            Buffer::Request {
-                id: r.id,
-                offset: 0,
-            },
-        );
+        self.issue_for_request(i, targets, IoOp::Write, false);
     }
 
     fn request_child_done(&mut self, i: usize, leg: usize, ok: bool) {
@@ -1263,7 +1257,7 @@ impl Mirror {
     fn pump_superblocks(&mut self) {
         for leg in 0..MAX_LEGS {
             let l = self.legs[leg];
-            if !matches!(l.health, LegHealth::Alive | LegHealth::Rebuilding)
+            if !l.health.is_writable()
                 || l.sb_phase != Phase::Idle
                 || l.sb_durable_event >= self.template.event
             {
@@ -1321,10 +1315,7 @@ impl Mirror {
             self.legs[leg].writing = None;
             return self.leg_failed(leg, b'D');
         }
-        if !matches!(
-            self.legs[leg].health,
-            LegHealth::Alive | LegHealth::Rebuilding
-        ) {
+        if !self.legs[leg].health.is_writable() {
             return;
         }
         if phase == Phase::Primary {

@@ -10,7 +10,7 @@ impl Mirror {
     /// Fails a leg on the operator's word (in sync or rebuilding).
     pub fn fail_leg(&mut self, slot: usize) -> Result<(), AdminError> {
         let health = self.leg_health(slot);
-        if !matches!(health, LegHealth::Alive | LegHealth::Rebuilding) {
+        if !health.is_writable() {
             return Err(AdminError::NotAMember { slot });
         }
         if health == LegHealth::Alive && !self.another_durably_in_sync(slot) {
@@ -34,7 +34,7 @@ impl Mirror {
         if health == LegHealth::Alive && !self.another_durably_in_sync(slot) {
             return Err(AdminError::LastLeg);
         }
-        if matches!(health, LegHealth::Alive | LegHealth::Rebuilding) {
+        if health.is_writable() {
             self.legs[slot].health = LegHealth::Failed;
             self.legs[slot].rebuild = None;
             self.record_leg_out(slot, MemberState::Removed, health == LegHealth::Alive);
@@ -81,10 +81,7 @@ impl Mirror {
                 .map(|s| (s, sb))
         });
         if let Some((slot, sb)) = former {
-            if matches!(
-                self.legs[slot].health,
-                LegHealth::Alive | LegHealth::Rebuilding
-            ) {
+            if self.legs[slot].health.is_writable() {
                 return Err(AdminError::AlreadyMember { slot });
             }
             let member = self.template.members[slot].expect("found above");
@@ -340,7 +337,7 @@ impl Mirror {
 
     pub(super) fn leg_failed(&mut self, leg: usize, cause: u8) {
         let health = self.legs[leg].health;
-        if !matches!(health, LegHealth::Alive | LegHealth::Rebuilding) {
+        if !health.is_writable() {
             return;
         }
         self.legs[leg].health = LegHealth::Failed;

@@ -303,10 +303,10 @@ impl Mirror {
         let Some(rb) = self.legs[leg].rebuild else {
             return;
         };
-        if rb.flushing.is_some() || rb.checkpoint == self.chunks.len() as u64 {
+        let n = self.chunks.len() as u64;
+        if rb.flushing.is_some() || rb.checkpoint == n {
             return;
         }
-        let n = self.chunks.len() as u64;
         let stride = (n / CHECKPOINTS_PER_REBUILD).clamp(1, CHECKPOINT_MAX_STRIDE);
         let low = self.rebuild_low(leg);
         if low < n && low < rb.checkpoint + stride {
@@ -397,11 +397,13 @@ impl Mirror {
     fn refill_resync_tokens(&mut self) {
         let elapsed = self.now.saturating_sub(self.resync_refilled_at);
         let earned = match self.resync_rate() {
-            None | Some(0) => {
+            None => {
                 self.resync_refilled_at = self.now;
-                if self.resync_rate().is_none() {
-                    self.resync_tokens = self.resync_burst();
-                }
+                self.resync_tokens = self.resync_burst();
+                return;
+            }
+            Some(0) => {
+                self.resync_refilled_at = self.now;
                 return;
             }
             Some(rate) => {
