@@ -239,19 +239,8 @@ impl World {
             .unwrap();
         }
         let table: Vec<Option<usize>> = (0..disks.len()).map(Some).collect();
-        let asm = assemble(
-            &mut Reader {
-                disks: &disks,
-                table: &table,
-            },
-            table.len(),
-        )
-        .expect("fresh mirror assembles");
-        let disk_of_slot = asm.legs.map(|l| l.map(|l| l.pos));
-        #[allow(unused_mut)]
-        let mut mirror = Mirror::new(asm, cfg, 0);
-        #[cfg(feature = "mutations")]
-        mirror.set_mutation(o.mutation);
+        let (mirror, disk_of_slot) =
+            start_mirror(o, cfg, &disks, &table, 0).expect("fresh mirror assembles");
         World {
             oracle: Oracle::new(geo.data_sectors),
             resync_bufs: vec![vec![0; o.chunk_sectors as usize]; cfg.resync_depth],
@@ -587,15 +576,8 @@ impl World {
     fn crash(&mut self) -> Step {
         self.report.crashes += 1;
         self.log("POWER LOSS".into());
-        let mut unexecuted: Vec<Vec<Write>> = vec![Vec::new(); self.disks.len()];
-        for (io, d) in std::mem::take(&mut self.inflight) {
-            if io.op == IoOp::Write {
-                unexecuted[d].push(Write {
-                    sector: io.sector,
-                    sectors: self.gather(&io)?,
-                });
-            }
-        }
+        let unexecuted = self.unexecuted_writes()?;
+        self.inflight.clear();
         for (d, pending) in unexecuted.into_iter().enumerate() {
             let mut rng = self.rng.clone();
             self.disks[d].crash(&mut rng, pending);
@@ -665,30 +647,13 @@ impl World {
     /// mirror was assembled again.
     pub(crate) fn fork_crash(&self, fates: &[Vec<Fate>]) -> Result<World, String> {
         let mut disks = self.disks.clone();
-        let mut unexecuted: Vec<Vec<Write>> = vec![Vec::new(); disks.len()];
-        for (io, d) in &self.inflight {
-            if io.op == IoOp::Write {
-                unexecuted[*d].push(Write {
-                    sector: io.sector,
-                    sectors: self.gather(io)?,
-                });
-            }
-        }
-        for (d, pending) in unexecuted.into_iter().enumerate() {
+        for (d, pending) in self.unexecuted_writes()?.into_iter().enumerate() {
             disks[d].crash_with(pending, |i, _| fates[d][i]);
         }
         let mut oracle = self.oracle.clone();
         oracle.crash(self.now);
-        let asm = assemble(
-            &mut Reader {
-                disks: &disks,
-                table: &self.table,
-            },
-            self.table.len(),
-        )
-        .map_err(|e| format!("assembly after a crash failed: {e}"))?;
-        let table = &self.table;
-        let disk_of_slot = asm.legs.map(|l| l.and_then(|l| table[l.pos]));
+        let (mirror, disk_of_slot) =
+            start_mirror(&self.o, self.cfg, &disks, &self.table, self.now)?;
         let mut w = World {
             o: self.o.clone(),
             rng: self.rng.clone(),
@@ -697,7 +662,7 @@ impl World {
             cfg: self.cfg,
             geo: self.geo,
             disks,
-            mirror: Mirror::new(asm, self.cfg, self.now),
+            mirror,
             disk_of_slot,
             table: self.table.clone(),
             spares: self.spares.clone(),
@@ -734,6 +699,20 @@ impl World {
         Ok(())
     }
 
+    /// Per disk, the writes issued to it and not yet executed.
+    fn unexecuted_writes(&self) -> Result<Vec<Vec<Write>>, String> {
+        let mut unexecuted: Vec<Vec<Write>> = vec![Vec::new(); self.disks.len()];
+        for (io, d) in &self.inflight {
+            if io.op == IoOp::Write {
+                unexecuted[*d].push(Write {
+                    sector: io.sector,
+                    sectors: self.gather(io)?,
+                });
+            }
+        }
+        Ok(unexecuted)
+    }
+
     /// Counts what the mirror about to be replaced did.
     fn absorb_stats(&mut self) {
         let stats = self.mirror.stats();
@@ -744,19 +723,8 @@ impl World {
 
     fn reassemble(&mut self) -> Step {
         self.absorb_stats();
-        let asm = assemble(
-            &mut Reader {
-                disks: &self.disks,
-                table: &self.table,
-            },
-            self.table.len(),
-        )
-        .map_err(|e| format!("assembly after a crash failed: {e}"))?;
-        let table = &self.table;
-        self.disk_of_slot = asm.legs.map(|l| l.and_then(|l| table[l.pos]));
-        self.mirror = Mirror::new(asm, self.cfg, self.now);
-        #[cfg(feature = "mutations")]
-        self.mirror.set_mutation(self.o.mutation);
+        (self.mirror, self.disk_of_slot) =
+            start_mirror(&self.o, self.cfg, &self.disks, &self.table, self.now)?;
         self.log(format!(
             "reassembled: {} chunks to resync",
             self.mirror.chunks_needing_resync()
@@ -1126,6 +1094,27 @@ impl World {
         self.report.sectors_checked += self.geo.data_sectors;
         Ok(())
     }
+}
+
+/// Assembles the mirror from what the disks named in `table` hold, as the
+/// kernel would at table load; returns it and the disk of each slot.
+fn start_mirror(
+    o: &Options,
+    cfg: Config,
+    disks: &[Disk],
+    table: &[Option<usize>],
+    now: u64,
+) -> Result<(Mirror, [Option<usize>; MAX_LEGS]), String> {
+    let asm = assemble(&mut Reader { disks, table }, table.len())
+        .map_err(|e| format!("assembly after a crash failed: {e}"))?;
+    let disk_of_slot = asm.legs.map(|l| l.and_then(|l| table[l.pos]));
+    #[allow(unused_mut)]
+    let mut mirror = Mirror::new(asm, cfg, now);
+    #[cfg(feature = "mutations")]
+    mirror.set_mutation(o.mutation);
+    #[cfg(not(feature = "mutations"))]
+    let _ = o;
+    Ok((mirror, disk_of_slot))
 }
 
 fn meta_sectors(block: &[u8; BLOCK_SIZE]) -> Vec<Sector> {
