@@ -27,6 +27,21 @@ impl Leg {
     }
 }
 
+impl Leg {
+    /// Rewrites both superblock copies after `change` (a newer serial).
+    fn rewrite_superblock(&mut self, change: impl FnOnce(&mut Superblock)) {
+        let mut sb = self.superblock();
+        change(&mut sb);
+        sb.serial = sb.serial.next();
+        for role in CopyRole::BOTH {
+            let mut block = [0u8; BLOCK_SIZE];
+            sb.encode(role, &mut block).unwrap();
+            self.meta
+                .insert(geometry::SUPERBLOCK_SECTOR[role.index()], block);
+        }
+    }
+}
+
 struct Legs<'a>(&'a [Leg]);
 
 impl BlockReader for Legs<'_> {
@@ -709,4 +724,124 @@ fn a_sparse_rebuild_of_a_big_mirror_scans_in_bounded_steps() {
     r.settle();
     assert_eq!(r.m.leg_health(slot), LegHealth::Alive);
     assert_eq!(r.m.stats().rebuilt_chunks, 2);
+}
+
+#[test]
+fn a_damaged_secondary_superblock_is_rewritten_first() {
+    let (mut legs, _) = new_legs(2);
+    legs[0]
+        .meta
+        .insert(geometry::SUPERBLOCK_SECTOR[1], [0; BLOCK_SIZE]);
+    let mut r = Rig::assemble(legs, config());
+    r.run();
+    r.done.clear();
+    r.m.fail_leg(1).unwrap();
+    r.collect();
+    r.run();
+    let copies: Vec<u64> = r
+        .done
+        .iter()
+        .filter(|io| io.leg == 0 && io.sector < geometry::SUPERBLOCK_SECTOR[1] + 8)
+        .map(|io| io.sector)
+        .collect();
+    assert_eq!(
+        copies[..2],
+        geometry::SUPERBLOCK_SECTOR[..]
+            .iter()
+            .rev()
+            .copied()
+            .collect::<Vec<_>>()[..]
+    );
+    let block = |s| r.legs[0].meta[&s];
+    let load = SuperblockLoad::read(&block(0), &block(8));
+    assert!(
+        load.copies.iter().all(|c| c.is_ok()),
+        "both copies valid again"
+    );
+}
+
+#[test]
+fn a_former_member_whose_slot_was_given_away_is_left_out() {
+    let (mut legs, _) = new_legs(2);
+    // Leg 0's table gives slot 1 to another leg; leg 1 still claims it.
+    legs[0].rewrite_superblock(|sb| {
+        sb.event += 1;
+        let m = sb.members[1].as_mut().unwrap();
+        m.uuid = Uuid([8; 16]);
+        m.state = MemberState::Rebuilding;
+        m.full_copy = true;
+    });
+    let asm = assemble(&mut Legs(&legs), 2).expect("assembles without the stale leg");
+    assert_eq!(
+        asm.unusable,
+        vec![(1, AssemblyError::NotAMember { pos: 1 })]
+    );
+    assert!(asm.legs[1].is_none());
+    assert!(asm.legs[0].unwrap().in_sync);
+}
+
+#[test]
+fn forked_tables_at_one_event_defer_to_the_in_sync_leg() {
+    let (mut legs, _) = new_legs(2);
+    // Same event, different tables: leg 0 recorded leg 1 as failed; leg 1,
+    // rebuilding in its own table, got an update leg 0 never saw.
+    legs[0].rewrite_superblock(|sb| {
+        sb.event = 5;
+        sb.members[1].as_mut().unwrap().state = MemberState::Failed;
+    });
+    legs[1].rewrite_superblock(|sb| {
+        sb.event = 5;
+        let m = sb.members[1].as_mut().unwrap();
+        m.state = MemberState::Rebuilding;
+        m.rebuild_checkpoint = 3;
+    });
+    let asm = assemble(&mut Legs(&legs), 2).expect("the in-sync leg's table wins");
+    assert_eq!(asm.template.members[1].unwrap().state, MemberState::Failed);
+    // Two in-sync legs that disagree are still refused.
+    let (mut legs, _) = new_legs(2);
+    legs[0].rewrite_superblock(|sb| sb.event = 5);
+    legs[1].rewrite_superblock(|sb| {
+        sb.event = 5;
+        sb.modified_since_event = 4;
+    });
+    assert_eq!(
+        assemble(&mut Legs(&legs), 2).err(),
+        Some(AssemblyError::MemberTablesDiffer { pos: [0, 1] })
+    );
+}
+
+#[test]
+fn a_checkpoint_flush_of_an_earlier_rebuild_is_ignored() {
+    let mut r = Rig::new(1);
+    r.write_every_chunk();
+    let slot = r.add_blank_leg();
+    // Run until the rebuild's first checkpoint flush is issued; hold it.
+    let flush = loop {
+        if let Some(k) = r
+            .queue
+            .iter()
+            .position(|io| io.op == IoOp::Flush && usize::from(io.leg) == slot)
+        {
+            break r.queue.remove(k).unwrap();
+        }
+        assert!(r.step(), "no checkpoint flush");
+    };
+    // The leg leaves and comes back into the same slot meanwhile.
+    r.m.remove_leg(slot).unwrap();
+    r.collect();
+    r.run();
+    let own = r.legs[slot].superblock();
+    let sectors = r.geo.data_offset + r.geo.data_sectors;
+    assert_eq!(r.m.add_leg(1, Some(&own), Uuid([9; 16]), sectors), Ok(slot));
+    r.collect();
+    let checkpoints = r.m.stats().rebuild_checkpoints;
+    r.m.complete(flush.child, true);
+    r.collect();
+    assert_eq!(
+        r.m.stats().rebuild_checkpoints,
+        checkpoints,
+        "not this rebuild's"
+    );
+    r.settle();
+    assert_eq!(r.m.leg_health(slot), LegHealth::Alive);
 }
