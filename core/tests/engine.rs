@@ -845,3 +845,25 @@ fn a_checkpoint_flush_of_an_earlier_rebuild_is_ignored() {
     r.settle();
     assert_eq!(r.m.leg_health(slot), LegHealth::Alive);
 }
+
+#[test]
+fn a_just_rebuilt_leg_counts_as_in_sync_once_its_superblock_says_so() {
+    let mut r = Rig::new(1);
+    r.write_every_chunk();
+    let slot = r.add_blank_leg();
+    while !r
+        .logs
+        .contains(&LogEvent::RebuildFinished { leg: slot as u8 })
+    {
+        assert!(r.step(), "the rebuild never finished");
+    }
+    // In use at once, but a power loss now would find it rebuilding: the
+    // other leg is still the only one to trust.
+    assert_eq!(r.m.leg_health(slot), LegHealth::Alive);
+    assert!(!r.m.is_durably_in_sync(slot));
+    assert_eq!(r.m.remove_leg(0), Err(AdminError::LastLeg));
+    assert_eq!(r.m.fail_leg(0), Err(AdminError::LastLeg));
+    r.run();
+    assert!(r.m.is_durably_in_sync(slot));
+    assert_eq!(r.m.remove_leg(0), Ok(()));
+}

@@ -808,8 +808,11 @@ impl World {
             })
             .collect();
         // In-sync legs whose disks work: never take the last one away (that
-        // would be a second fault on top of a dead disk).
-        let alive = self.in_sync_disks().len();
+        // would be a second fault on top of a dead disk). Whether that
+        // leg's state is durable yet is the core's to judge (it refuses).
+        let alive = (0..MAX_LEGS)
+            .filter(|&s| self.mirror.leg_health(s) == LegHealth::Alive && !self.slot_disk_dead(s))
+            .count();
         let spare_position = self.table.iter().position(|t| t.is_none());
         let choice = self.rng.below(3);
         self.report.admin_ops += 1;
