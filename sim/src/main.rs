@@ -53,6 +53,7 @@ fn main() -> ExitCode {
                     "no-modified" => NoModifiedWhenDegraded,
                     "ack-before-recorded" => AckBeforeFailureRecorded,
                     "read-unsynced" => ReadUnsyncedFromAnyLeg,
+                    "clean-ignores-fast" => CleanIgnoresFastWrites,
                     _ => panic!("unknown mutation {val}"),
                 };
             }
@@ -81,11 +82,11 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             "--trace" => trace = Some(val.parse().expect("--trace takes a number of lines")),
-            "--crash-rate" | "--death-rate" | "--return-rate" | "--admin-rate" => {
+            "--crash-rate" | "--death-rate" | "--return-rate" | "--admin-rate" | "--fast-share" => {
                 rates.push((args[i].clone(), val.parse().expect("a rate takes a number")));
             }
             other => {
-                eprintln!("sim: unknown argument {other}; usage: sim --exhaustive | [--seed N | --seeds A..B] [--ops M] [--trace LINES] [--crash-rate|--death-rate|--admin-rate N (1/10000 per step)] [--return-rate N (%)]");
+                eprintln!("sim: unknown argument {other}; usage: sim --exhaustive | [--seed N | --seeds A..B] [--ops M] [--trace LINES] [--crash-rate|--death-rate|--admin-rate N (1/10000 per step)] [--return-rate N (%)] [--fast-share N (% of reads and writes tried lock-free)]");
                 return ExitCode::from(2);
             }
         }
@@ -102,6 +103,7 @@ fn main() -> ExitCode {
                 "--crash-rate" => o.crash_rate = *v,
                 "--death-rate" => o.death_rate = *v,
                 "--return-rate" => o.return_rate = *v,
+                "--fast-share" => o.fast_share = *v,
                 _ => o.admin_rate = *v,
             }
         }
@@ -122,7 +124,7 @@ fn main() -> ExitCode {
     println!(
         "sim: seeds {}..{} passed: {} operations, {} power losses, {} disk deaths, \
          {} metadata copies corrupted, {} latent sector errors, {} operator requests, {} rebuilds finished \
-         ({} chunks), {} chunks resynced",
+         ({} chunks), {} chunks resynced; lock-free: {} writes, {} reads, {} writes adopted",
         seeds.start,
         seeds.end,
         total.ops,
@@ -133,7 +135,10 @@ fn main() -> ExitCode {
         total.admin_ops,
         total.rebuilds_finished,
         total.rebuilt_chunks,
-        total.resynced_chunks
+        total.resynced_chunks,
+        total.fast_writes,
+        total.fast_reads,
+        total.adopted,
     );
     ExitCode::SUCCESS
 }

@@ -43,6 +43,9 @@ pub struct Options {
     /// Chance per step, in 1/10000, that a few sectors of one disk go bad
     /// (reads fail until they are written again).
     pub latent_rate: u64,
+    /// Share of reads and writes, in 1/100, that try the lock-free fast
+    /// path first (the rest go straight to the mirror).
+    pub fast_share: u64,
     /// A known mistake switched into the core.
     #[cfg(feature = "mutations")]
     pub mutation: Mutation,
@@ -66,6 +69,7 @@ impl Options {
             admin_rate: 10,
             discard_share: 5,
             latent_rate: 5,
+            fast_share: 75,
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
         }
@@ -88,6 +92,10 @@ pub struct Report {
     pub latent_errors: u64,
     pub rebuilds_finished: u64,
     pub rebuilt_chunks: u64,
+    /// Requests that ran on the fast path, and fast writes the mirror adopted.
+    pub fast_writes: u64,
+    pub fast_reads: u64,
+    pub adopted: u64,
 }
 
 impl Report {
@@ -106,6 +114,9 @@ impl Report {
         self.latent_errors += r.latent_errors;
         self.rebuilds_finished += r.rebuilds_finished;
         self.rebuilt_chunks += r.rebuilt_chunks;
+        self.fast_writes += r.fast_writes;
+        self.fast_reads += r.fast_reads;
+        self.adopted += r.adopted;
     }
 }
 
@@ -147,7 +158,22 @@ enum Kind {
 struct Pending {
     r: Request,
     kind: Kind,
+    fast: Option<Fast>,
 }
+
+/// A request running on the fast path.
+enum Fast {
+    Write {
+        w: FastWrite,
+        pending: u32,
+        failed: u32,
+    },
+    Read(FastRead),
+}
+
+/// The child id of fast-path I/O (the core never issues it): its buffer
+/// names the request.
+const FAST_CHILD: ChildId = ChildId(u32::MAX);
 
 /// Reads metadata through the table: position to disk.
 struct Reader<'a> {
@@ -401,11 +427,114 @@ impl World {
             if fua { " fua" } else { "" },
             if preflush { " preflush" } else { "" }
         ));
-        self.reqs.insert(id, Pending { r, kind });
+        self.reqs.insert(
+            id,
+            Pending {
+                r,
+                kind,
+                fast: None,
+            },
+        );
         self.report.ops += 1;
+        if self.rng.chance(self.o.fast_share, 100) && self.try_fast(&r)? {
+            return Ok(());
+        }
         self.mirror
             .submit(r)
             .map_err(|e| format!("submit refused: {e:?}"))?;
+        self.drain()
+    }
+
+    /// Runs `r` on the fast path if the core lets it.
+    fn try_fast(&mut self, r: &Request) -> Result<bool, String> {
+        let fast = self.mirror.fast_path().clone();
+        let (legs, sector, op, state) = if let Some(w) = fast.try_write(r) {
+            self.report.fast_writes += 1;
+            let state = Fast::Write {
+                w,
+                pending: w.legs.count_ones(),
+                failed: 0,
+            };
+            (w.legs, w.leg_sector, IoOp::Write, state)
+        } else if let Some(rd) = fast.try_read(r) {
+            self.report.fast_reads += 1;
+            (1 << rd.leg, rd.leg_sector, IoOp::Read, Fast::Read(rd))
+        } else {
+            return Ok(false);
+        };
+        self.log(format!("fast #{} to legs {legs:#b}", r.id));
+        for leg in (0..MAX_LEGS).filter(|&l| legs & (1 << l) != 0) {
+            let d = self.disk_of_slot[leg]
+                .ok_or_else(|| format!("fast I/O to slot {leg} with no disk"))?;
+            let io = ChildIo {
+                child: FAST_CHILD,
+                leg: leg as u8,
+                op,
+                sector,
+                sectors: r.sectors,
+                fua: r.fua,
+                buffer: Buffer::Request {
+                    id: r.id,
+                    offset: 0,
+                },
+            };
+            self.inflight.push((io, d));
+        }
+        self.reqs.get_mut(&r.id).expect("just inserted").fast = Some(state);
+        Ok(true)
+    }
+
+    /// One leg of a fast request completed.
+    fn fast_child_done(&mut self, io: &ChildIo, ok: bool) -> Step {
+        let Buffer::Request { id, .. } = io.buffer else {
+            return Err(format!("fast I/O without a request: {io:?}"));
+        };
+        let p = self
+            .reqs
+            .get_mut(&id)
+            .ok_or_else(|| format!("fast I/O of unknown request #{id}"))?;
+        let fast = self.mirror.fast_path().clone();
+        match p.fast.as_mut() {
+            Some(Fast::Write { w, pending, failed }) => {
+                *pending -= 1;
+                if !ok {
+                    *failed |= 1 << io.leg;
+                }
+                if *pending > 0 {
+                    return Ok(());
+                }
+                let (w, failed) = (*w, *failed);
+                p.fast = None;
+                match fast.write_done(&w, failed) {
+                    FastWriteDone::Complete { kick } => {
+                        self.request_done(id, Ok(()))?;
+                        if kick {
+                            self.mirror.kick();
+                        }
+                    }
+                    FastWriteDone::Adopt => {
+                        self.report.adopted += 1;
+                        self.log(format!("adopt #{id} failed legs {failed:#b}"));
+                        self.mirror
+                            .adopt_write(&w, failed)
+                            .map_err(|e| format!("adopt refused: {e:?}"))?;
+                    }
+                }
+            }
+            Some(Fast::Read(rd)) => {
+                let rd = *rd;
+                p.fast = None;
+                fast.read_done(&rd);
+                if ok {
+                    self.request_done(id, Ok(()))?;
+                } else {
+                    self.mirror
+                        .retry_read(&rd)
+                        .map_err(|e| format!("read retry refused: {e:?}"))?;
+                }
+            }
+            None => return Err(format!("fast I/O of slow request #{id}")),
+        }
         self.drain()
     }
 
@@ -569,6 +698,9 @@ impl World {
             io.fua,
             if ok { "ok" } else { "ERROR" }
         ));
+        if io.child == FAST_CHILD {
+            return self.fast_child_done(&io, ok);
+        }
         self.mirror.complete(io.child, ok);
         self.drain()
     }

@@ -25,7 +25,10 @@ fn check(r: &Report) {
             && r.admin_ops > 100
             && r.latent_errors > 100
             && r.rebuilds_finished > 50
-            && r.rebuilt_chunks > 1_000,
+            && r.rebuilt_chunks > 1_000
+            && r.fast_writes > 50_000
+            && r.fast_reads > 50_000
+            && r.adopted > 100,
         "{r:?}"
     );
 }

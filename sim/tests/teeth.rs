@@ -44,6 +44,15 @@ fn data_before_the_bitmap_is_caught() {
 }
 
 #[test]
+fn cleaning_under_fast_writes_is_caught() {
+    // Rarer: the chunk must be cleaned under a fast write and the power
+    // lost before another write dirties it again.
+    let found = first_failure(Mutation::CleanIgnoresFastWrites, 300);
+    assert!(found.is_some(), "not caught in 300 seeds");
+    println!("CleanIgnoresFastWrites: caught: {found:?}");
+}
+
+#[test]
 fn acknowledging_before_the_failure_is_recorded_is_caught() {
     // The window is a crash between the early acknowledgement and the
     // superblock update, with the failed disk back after the reboot: more

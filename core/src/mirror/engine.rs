@@ -1,9 +1,11 @@
 //! The engine: tables sized at creation, then no allocation.
 
 use super::assemble::Assembly;
+use super::fast::FastPath;
 use super::types::*;
 use crate::format::*;
 use alloc::collections::VecDeque;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use resync::Rebuild;
@@ -14,6 +16,8 @@ const NONE: u8 = 0xff;
 const F_NEEDS_RESYNC: u8 = 1;
 /// Resync owns this chunk: user writes wait.
 const F_LOCKED: u8 = 2;
+/// Queued for its fast-path bits to be published.
+const F_PUBLISH: u8 = 4;
 /// A read pinned to the resync source retries it this often before it
 /// falls back to another leg (whose data may differ until resync); a read
 /// that every live leg failed goes round them this often.
@@ -34,6 +38,8 @@ struct Chunk {
     flags: u8,
     /// Data writes in flight.
     inflight: u16,
+    /// Slow requests that need the chunk free of fast writes.
+    holds: u16,
     /// Flush epoch of the last non-FUA write; durable once a flush of this
     /// epoch completed. 0: nothing waits for a flush.
     epoch: u32,
@@ -114,6 +120,8 @@ struct Req {
     retries: u8,
     /// A read split across legs, its parts in flight.
     split: bool,
+    /// Holds its chunks against fast writes until it finishes.
+    holds: bool,
 }
 
 impl Req {
@@ -130,6 +138,7 @@ impl Req {
             write_gen: 0,
             retries: 0,
             split: false,
+            holds: false,
         }
     }
 }
@@ -164,6 +173,7 @@ macro_rules! mutated {
 
 // After the macro, so that they can use it.
 mod admin;
+mod fastpath;
 mod resync;
 
 /// Known mistakes the simulator must catch (test builds only).
@@ -183,6 +193,8 @@ pub enum Mutation {
     AckBeforeFailureRecorded,
     /// Serve chunks that need resync from any leg.
     ReadUnsyncedFromAnyLeg,
+    /// Clean chunks without looking at fast writes.
+    CleanIgnoresFastWrites,
 }
 
 /// What the mirror knows of one leg at run time.
@@ -311,6 +323,11 @@ pub struct Mirror {
     rebuilds_started: u32,
     /// The last in-sync leg keeps failing copy reads: no copies before this.
     resync_paused_until: u64,
+    /// What requests from other CPUs read without the lock.
+    fast: Arc<FastPath>,
+    /// Chunks whose fast-path bits must be published (deduplicated by
+    /// F_PUBLISH, so never longer than the chunk count).
+    publish_queue: Vec<u32>,
     #[cfg(feature = "mutations")]
     mutation: Mutation,
 }
@@ -370,6 +387,7 @@ impl Mirror {
                     want: NONE,
                     flags,
                     inflight: 0,
+                    holds: 0,
                     epoch: 0,
                     last_write: now,
                     last_write_gen: 0,
@@ -459,10 +477,15 @@ impl Mirror {
             last_user_io: 0,
             rebuilds_started: 0,
             resync_paused_until: 0,
+            fast: Arc::new(FastPath::new(&geo, &cfg)),
+            publish_queue: Vec::with_capacity(geo.chunk_count as usize),
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
         };
         m.source = m.source_leg();
+        for c in 0..m.chunks.len() {
+            m.queue_publish(c);
+        }
         m.settle_members(&found);
         if needs_resync > 0 {
             m.push(Action::Log(LogEvent::ResyncStarted {
@@ -532,6 +555,9 @@ impl Mirror {
     /// Lets time pass; the cleaner runs from here.
     pub fn tick(&mut self, now: u64) {
         self.now = self.now.max(now);
+        if self.fast.take_user_io() {
+            self.last_user_io = self.now;
+        }
         if self.now >= self.next_clean_scan {
             self.scan_clean();
         }
@@ -541,6 +567,12 @@ impl Mirror {
     /// The next action, if any.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
+    }
+
+    /// The state requests may use without the lock (share it with every
+    /// CPU); see [`FastPath`].
+    pub fn fast_path(&self) -> &Arc<FastPath> {
+        &self.fast
     }
 
     /// The metadata block a [`Buffer::Meta`] names.
@@ -818,6 +850,16 @@ impl Mirror {
             self.chunk_writable(ch, degraded)
                 || (mutated!(self, DataBeforeBitmap) && ch.flags & F_LOCKED == 0)
         }) && !self.overlaps_inflight_write(i)
+            && self.range_drained(&r)
+    }
+
+    /// The legs may differ in chunk `c`: reads are pinned, resync copies it.
+    pub(super) fn mark_needs_resync(&mut self, c: usize) {
+        if self.chunks[c].flags & F_NEEDS_RESYNC == 0 {
+            self.chunks[c].flags |= F_NEEDS_RESYNC;
+            self.needs_resync += 1;
+            self.fast_revoke_read(c);
+        }
     }
 
     fn want(&mut self, chunk: usize, byte: u8) {
@@ -826,6 +868,7 @@ impl Mirror {
             return;
         }
         c.want = byte;
+        self.fast_revoke_write(chunk);
         let seg = self.geo.segment_of(chunk as u64) as usize;
         if !self.segments[seg].queued {
             self.segments[seg].queued = true;
@@ -844,6 +887,7 @@ impl Mirror {
     }
 
     fn finish(&mut self, i: usize, result: Result<(), IoError>) {
+        self.drop_holds(i);
         let id = self.reqs[i].r.id;
         self.reqs[i].state = ReqState::Free;
         self.req_free.push(i as u16);
@@ -856,6 +900,7 @@ impl Mirror {
     }
 
     fn try_write(&mut self, i: usize) {
+        self.take_holds(i);
         let r = self.reqs[i].r;
         let range = self.chunk_range(r.sector, r.sectors);
         let degraded = self.degraded();
@@ -869,7 +914,7 @@ impl Mirror {
             // The mistake: go ahead while the bitmap update is in flight.
             ready &= mutated!(self, DataBeforeBitmap) && chunk.flags & F_LOCKED == 0;
         }
-        if ready && !self.overlaps_inflight_write(i) {
+        if ready && !self.overlaps_inflight_write(i) && self.range_drained(&r) {
             self.start_write(i);
         } else {
             self.wait(i, ReqState::WaitChunks);
@@ -888,9 +933,8 @@ impl Mirror {
             // Outside what this write covers, the legs hold whatever
             // they held: copy the chunk before trusting it.
             let whole = r.op == ReqOp::Write && self.covers_chunk(r, c);
-            if !whole && chunk.flags & F_NEEDS_RESYNC == 0 {
-                self.chunks[c].flags |= F_NEEDS_RESYNC;
-                self.needs_resync += 1;
+            if !whole {
+                self.mark_needs_resync(c);
             }
         }
         let byte = self.dirty_byte(&chunk);
@@ -938,9 +982,8 @@ impl Mirror {
             }
             // A write that reached no in-sync leg may have left the legs
             // different; so may a discard (each leg may zero or keep).
-            if (!reached_in_sync || discard) && ch.flags & F_NEEDS_RESYNC == 0 {
-                ch.flags |= F_NEEDS_RESYNC;
-                self.needs_resync += 1;
+            if !reached_in_sync || discard {
+                self.mark_needs_resync(c);
             }
             // A chunk discarded whole holds nothing anybody stored: it may
             // go back to UNWRITTEN (reads stay pinned, no copy needed).
@@ -1049,9 +1092,19 @@ impl Mirror {
         })
     }
 
+    /// A read that failed somewhere may repair: the data it goes on to
+    /// read must not be overtaken by a fast write it cannot see.
+    fn read_may_start(&mut self, i: usize) -> bool {
+        let q = self.reqs[i];
+        if q.tried != 0 || q.retries != 0 {
+            self.take_holds(i);
+        }
+        !self.read_blocked(&q.r) && (!self.reqs[i].holds || self.range_drained(&q.r))
+    }
+
     fn start_read(&mut self, i: usize) {
         let r = self.reqs[i].r;
-        if self.read_blocked(&r) {
+        if !self.read_may_start(i) {
             return self.wait(i, ReqState::WaitRead);
         }
         let tried = self.reqs[i].tried;
@@ -1222,7 +1275,7 @@ impl Mirror {
             let ready = match self.reqs[i].state {
                 ReqState::WaitChunks => self.dead || self.write_ready(i),
                 ReqState::WaitRecord => self.dead || self.failures_recorded(),
-                ReqState::WaitRead => self.dead || !self.read_blocked(&self.reqs[i].r),
+                ReqState::WaitRead => self.dead || self.read_may_start(i),
                 s => unreachable!("waiting request in state {s:?}"),
             };
             if !ready {
@@ -1448,6 +1501,10 @@ impl Mirror {
                         }
                         ch.disk = ch.staged;
                         ch.staged = NONE;
+                        if ch.flags & F_PUBLISH == 0 {
+                            ch.flags |= F_PUBLISH;
+                            self.publish_queue.push(c as u32);
+                        }
                         // Durably UNWRITTEN (a whole-chunk discard): reads
                         // are pinned as for resync, and nothing needs a copy.
                         // (Unless another change is already wanted: it
@@ -1512,10 +1569,13 @@ impl Mirror {
         let keep_modified = !self.modified_clearable();
         let mut need_flush = false;
         for c in 0..self.chunks.len() {
-            let ch = self.chunks[c];
-            let Some(disk) = ChunkByte::from_raw(ch.disk) else {
+            let Some(disk) = ChunkByte::from_raw(self.chunks[c].disk) else {
                 continue;
             };
+            if disk.status() == ChunkStatus::Dirty {
+                self.harvest_fast_writes(c);
+            }
+            let ch = self.chunks[c];
             let settled = ch.staged == NONE
                 && ch.want == NONE
                 && ch.inflight == 0
@@ -1536,6 +1596,9 @@ impl Mirror {
             }
             if ch.epoch > self.durable_epoch && !mutated!(self, CleanBeforeDurable) {
                 need_flush = true;
+                continue;
+            }
+            if !self.fast_quiet(c) {
                 continue;
             }
             // MODIFIED stays until every member is in sync again.
@@ -1586,5 +1649,6 @@ impl Mirror {
         self.pump_superblocks();
         self.pump_segments();
         self.pump_resync();
+        self.publish_fast();
     }
 }

@@ -9,10 +9,12 @@
 
 mod assemble;
 mod engine;
+mod fast;
 mod types;
 
 pub use assemble::{assemble, assemble_with, Assembly, AssemblyError, BlockReader, FoundLeg};
 #[cfg(feature = "mutations")]
 pub use engine::Mutation;
 pub use engine::{LegHealth, Mirror, Stats};
+pub use fast::{FastPath, FastRead, FastWrite, FastWriteDone};
 pub use types::*;

@@ -130,8 +130,7 @@ impl Mirror {
         let mut started = 0;
         for c in 0..self.chunks.len() {
             if self.chunks[c].flags & F_NEEDS_RESYNC == 0 {
-                self.chunks[c].flags |= F_NEEDS_RESYNC;
-                self.needs_resync += 1;
+                self.mark_needs_resync(c);
                 started += 1;
             }
             let ch = self.chunks[c];
@@ -151,6 +150,7 @@ impl Mirror {
     /// Changes how reads choose a leg.
     pub fn set_read_policy(&mut self, policy: ReadPolicy) {
         self.cfg.read_policy = policy;
+        self.fast.set_read_policy(policy);
     }
 
     /// Changes the resync speed floor and ceiling (KiB/s; see [`Config`]).
@@ -373,7 +373,7 @@ impl Mirror {
             self.suspended = true;
             return self.push(Action::Log(LogEvent::Suspended));
         }
-        if !self.is_idle() || !self.seg_queue.is_empty() {
+        if !self.is_idle() || !self.seg_queue.is_empty() || self.fast.writes_in_flight() {
             return;
         }
         let cleanable = self.chunks.iter().any(|c| {

@@ -76,7 +76,8 @@ impl Mirror {
                 && ch.flags & F_LOCKED == 0
                 && ch.inflight == 0
                 && durably_dirty
-                && ch.staged == NONE;
+                && ch.staged == NONE
+                && self.fast_drained(c);
             if ready {
                 let targets = self.writable() & !mask(source);
                 if targets == 0 {
@@ -137,7 +138,7 @@ impl Mirror {
                 return;
             };
             let (_, len) = self.chunk_sectors(c);
-            if busy || !self.take_resync_tokens(len) {
+            if busy || !self.fast_drained(c) || !self.take_resync_tokens(len) {
                 return;
             }
             self.set_rebuild_next(leg, rb.next + 1);
@@ -195,6 +196,7 @@ impl Mirror {
         debug_assert!(ch.flags & F_NEEDS_RESYNC != 0);
         ch.flags &= !(F_NEEDS_RESYNC | F_LOCKED);
         self.needs_resync -= 1;
+        self.queue_publish(c);
         self.stats.resynced_chunks += 1;
         if self.needs_resync == 0 {
             self.push(Action::Log(LogEvent::ResyncFinished));
@@ -210,6 +212,7 @@ impl Mirror {
                     // Try again later: a read error may be transient. A source
                     // that keeps failing is failed, and another leg takes over.
                     self.chunks[c].flags &= !F_LOCKED;
+                    self.queue_publish(c);
                     self.resync[slot].phase = ResyncPhase::Free;
                     for l in 0..MAX_LEGS {
                         if rs.targets & mask(l) != 0 {
@@ -275,6 +278,7 @@ impl Mirror {
         self.chunks[c].epoch = self.epoch;
         self.chunks[c].last_write = self.now;
         self.chunks[c].flags &= !F_LOCKED;
+        self.queue_publish(c);
         let durably_dirty = ChunkByte::from_raw(self.chunks[c].disk)
             .is_some_and(|b| b.status() == ChunkStatus::Dirty);
         if self.chunks[c].flags & F_NEEDS_RESYNC != 0 && durably_dirty {

@@ -1,0 +1,336 @@
+//! The lock-free fast path: writes to chunks that are already durably
+//! DIRTY, and reads of chunks in sync, run from many CPUs at once without
+//! the mirror's lock. Everything else goes through [`Mirror`](super::Mirror).
+//!
+//! Each chunk has one atomic word. The slow path publishes in it whether a
+//! write or a read may skip the lock; a fast write claims the parts of the
+//! chunk it touches (32 sub-ranges) with one compare-and-swap, so that two
+//! overlapping writes are never in flight together. The slow path revokes
+//! before it acts (cleaning, copying, its own writes) and then waits until
+//! the claimed parts drain; the last fast write to leave tells the caller
+//! to kick the slow path.
+
+use super::types::*;
+use crate::format::{Geometry, MAX_LEGS};
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::SeqCst};
+
+/// Sub-ranges of a chunk claimed by fast writes in flight.
+pub(super) const BUSY: u64 = 0xffff_ffff;
+/// A write to this chunk may skip the lock.
+pub(super) const WRITE_OK: u64 = 1 << 32;
+/// A read of this chunk may skip the lock.
+pub(super) const READ_OK: u64 = 1 << 33;
+/// A fast write completed since the cleaner last looked.
+pub(super) const TOUCHED: u64 = 1 << 34;
+/// The slow path waits for this chunk's fast writes to drain.
+pub(super) const WAITER: u64 = 1 << 35;
+/// The chunk is durably MODIFIED: fast writes may go while degraded.
+pub(super) const MODIFIED: u64 = 1 << 36;
+
+/// Regime word: writable legs in bits 0..8, in-sync legs in 8..16.
+const R_IN_SYNC_SHIFT: u32 = 8;
+/// Fast writes are allowed at all.
+pub(super) const R_WRITES: u64 = 1 << 16;
+/// Fast reads are allowed at all.
+pub(super) const R_READS: u64 = 1 << 17;
+/// A leg failure is not yet durable in the survivors' superblocks.
+pub(super) const R_FAILURES_PENDING: u64 = 1 << 18;
+/// Some member is not in sync: writes need MODIFIED chunks.
+pub(super) const R_DEGRADED: u64 = 1 << 19;
+/// The rest of the word counts regime changes.
+const R_GENERATION: u64 = 1 << 32;
+
+/// A fast write in flight: write the request's data to each leg in `legs`
+/// at `leg_sector`, with FUA if the request asked for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FastWrite {
+    /// The request.
+    pub request: Request,
+    /// Member slots to write to (bit per slot).
+    pub legs: u32,
+    /// Absolute sector on every leg.
+    pub leg_sector: u64,
+}
+
+/// A fast read: read the request's range from `leg` at `leg_sector`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FastRead {
+    /// The request.
+    pub request: Request,
+    /// Member slot to read from.
+    pub leg: u8,
+    /// Absolute sector on the leg.
+    pub leg_sector: u64,
+}
+
+/// What to do once every leg of a fast write completed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FastWriteDone {
+    /// Complete the request with success. If `kick`, the slow path waits
+    /// for this chunk: call [`Mirror::kick`](super::Mirror::kick).
+    Complete {
+        /// The slow path should run.
+        kick: bool,
+    },
+    /// Hand the write to [`Mirror::adopt_write`](super::Mirror::adopt_write),
+    /// which completes it (a leg failed, or a failure is not yet recorded).
+    Adopt,
+}
+
+/// The state the fast path reads, shared by every CPU.
+pub struct FastPath {
+    words: Box<[AtomicU64]>,
+    regime: AtomicU64,
+    /// Reads in flight per leg, for the least-pending policy.
+    leg_reads: [AtomicU32; MAX_LEGS],
+    /// Where the last read sent to each leg ended (sequential affinity).
+    stream_end: [AtomicU64; MAX_LEGS],
+    round_robin: AtomicU32,
+    policy: AtomicU8,
+    /// A fast request ran since the slow path last looked (resync rate).
+    user_io: AtomicBool,
+    chunk_shift: u32,
+    sub_shift: u32,
+    data_offset: u64,
+    data_sectors: u64,
+    split_read_sectors: u32,
+}
+
+fn policy_code(p: ReadPolicy) -> u8 {
+    match p {
+        ReadPolicy::Prefer => 0,
+        ReadPolicy::LeastPending => 1,
+        ReadPolicy::RoundRobin => 2,
+    }
+}
+
+impl FastPath {
+    pub(super) fn new(geo: &Geometry, cfg: &Config) -> FastPath {
+        let chunk_shift = geo.chunk_sectors.trailing_zeros();
+        let subranges = geo.chunk_sectors.min(32);
+        FastPath {
+            words: (0..geo.chunk_count).map(|_| AtomicU64::new(0)).collect(),
+            regime: AtomicU64::new(0),
+            leg_reads: core::array::from_fn(|_| AtomicU32::new(0)),
+            stream_end: core::array::from_fn(|_| AtomicU64::new(u64::MAX)),
+            round_robin: AtomicU32::new(0),
+            policy: AtomicU8::new(policy_code(cfg.read_policy)),
+            user_io: AtomicBool::new(false),
+            chunk_shift,
+            sub_shift: chunk_shift - subranges.trailing_zeros(),
+            data_offset: geo.data_offset,
+            data_sectors: geo.data_sectors,
+            split_read_sectors: cfg.split_read_sectors,
+        }
+    }
+
+    /// Starts a write without the lock, or returns `None`: submit it to
+    /// the mirror instead. Only plain writes qualify (no preflush, no
+    /// discard), and only to chunks durably DIRTY with no other write in
+    /// flight over the same part of the chunk.
+    pub fn try_write(&self, r: &Request) -> Option<FastWrite> {
+        if r.op != ReqOp::Write || r.preflush || !self.in_range(r) {
+            return None;
+        }
+        let before = self.regime.load(SeqCst);
+        if before & R_WRITES == 0 {
+            return None;
+        }
+        let need = if before & R_DEGRADED != 0 {
+            WRITE_OK | MODIFIED
+        } else {
+            WRITE_OK
+        };
+        let chunks = self.chunks_of(r);
+        for c in chunks.clone() {
+            let claim = self.claim_mask(r, c);
+            let word = &self.words[c];
+            let claimed = word
+                .fetch_update(SeqCst, SeqCst, |w| {
+                    (w & need == need && w & claim == 0).then_some(w | claim)
+                })
+                .is_ok();
+            if !claimed {
+                self.release(r, chunks.start..c, false);
+                return None;
+            }
+        }
+        // The legs must be those of the regime the claims were made in.
+        if self.regime.load(SeqCst) != before {
+            self.release(r, chunks, false);
+            return None;
+        }
+        self.note_user_io();
+        Some(FastWrite {
+            request: *r,
+            legs: (before & 0xff) as u32,
+            leg_sector: self.data_offset + r.sector,
+        })
+    }
+
+    /// Reports that every leg of a fast write completed; `failed` has a bit
+    /// per leg that returned an error.
+    pub fn write_done(&self, w: &FastWrite, failed: u32) -> FastWriteDone {
+        if failed != 0 || self.regime.load(SeqCst) & R_FAILURES_PENDING != 0 {
+            // The claims stay until the mirror adopts the write.
+            return FastWriteDone::Adopt;
+        }
+        let kick = self.release(&w.request, self.chunks_of(&w.request), true);
+        FastWriteDone::Complete { kick }
+    }
+
+    /// Starts a read without the lock, or returns `None`: submit it to the
+    /// mirror instead. Only reads of chunks in sync on every in-sync leg
+    /// qualify, and only reads too short to be split across legs.
+    pub fn try_read(&self, r: &Request) -> Option<FastRead> {
+        if r.op != ReqOp::Read || r.preflush || !self.in_range(r) {
+            return None;
+        }
+        let regime = self.regime.load(SeqCst);
+        let legs = ((regime >> R_IN_SYNC_SHIFT) & 0xff) as u32;
+        if regime & R_READS == 0 || legs == 0 {
+            return None;
+        }
+        let split = self.split_read_sectors;
+        if split > 0 && r.sectors >= split && legs.count_ones() > 1 {
+            return None;
+        }
+        if self
+            .chunks_of(r)
+            .any(|c| self.words[c].load(SeqCst) & READ_OK == 0)
+        {
+            return None;
+        }
+        let leg = self.pick_leg(legs, r.sector);
+        self.leg_reads[leg].fetch_add(1, SeqCst);
+        self.stream_end[leg].store(r.sector + u64::from(r.sectors), SeqCst);
+        self.note_user_io();
+        Some(FastRead {
+            request: *r,
+            leg: leg as u8,
+            leg_sector: self.data_offset + r.sector,
+        })
+    }
+
+    /// Reports a fast read's completion. If it failed, submit it again
+    /// with [`Mirror::retry_read`](super::Mirror::retry_read), which tries
+    /// another leg and repairs this one.
+    pub fn read_done(&self, rd: &FastRead) {
+        self.leg_reads[usize::from(rd.leg)].fetch_sub(1, SeqCst);
+    }
+
+    /// Stores only when the flag is clear: a shared line written by every
+    /// request would cost what the fast path saves.
+    fn note_user_io(&self) {
+        if !self.user_io.load(SeqCst) {
+            self.user_io.store(true, SeqCst);
+        }
+    }
+
+    fn pick_leg(&self, legs: u32, sector: u64) -> usize {
+        let candidates = || (0..MAX_LEGS).filter(move |&l| legs & (1 << l) != 0);
+        let policy = self.policy.load(SeqCst);
+        if policy != policy_code(ReadPolicy::Prefer) {
+            if let Some(l) = candidates().find(|&l| self.stream_end[l].load(SeqCst) == sector) {
+                return l;
+            }
+        }
+        let first = candidates().next().expect("some leg is in sync");
+        match policy {
+            1 => candidates()
+                .min_by_key(|&l| self.leg_reads[l].load(SeqCst))
+                .unwrap_or(first),
+            2 => {
+                let n = self.round_robin.fetch_add(1, SeqCst) as usize;
+                (0..MAX_LEGS)
+                    .map(|k| (n + k) % MAX_LEGS)
+                    .find(|&l| legs & (1 << l) != 0)
+                    .unwrap_or(first)
+            }
+            _ => first,
+        }
+    }
+
+    fn in_range(&self, r: &Request) -> bool {
+        r.sectors > 0
+            && r.sector
+                .checked_add(u64::from(r.sectors))
+                .is_some_and(|e| e <= self.data_sectors)
+    }
+
+    pub(super) fn chunks_of(&self, r: &Request) -> core::ops::Range<usize> {
+        let first = r.sector >> self.chunk_shift;
+        let last = (r.sector + u64::from(r.sectors) - 1) >> self.chunk_shift;
+        first as usize..last as usize + 1
+    }
+
+    /// The sub-range bits of chunk `c` that `r` touches.
+    pub(super) fn claim_mask(&self, r: &Request, c: usize) -> u64 {
+        let start = (c as u64) << self.chunk_shift;
+        let end = start + (1 << self.chunk_shift);
+        let lo = (r.sector.max(start) - start) >> self.sub_shift;
+        let hi = ((r.sector + u64::from(r.sectors)).min(end) - 1 - start) >> self.sub_shift;
+        ((1u64 << (hi + 1)) - 1) & !((1u64 << lo) - 1)
+    }
+
+    /// Drops `r`'s claims on `chunks`; `touched` marks that data was
+    /// written. Returns whether the slow path waits for one of them.
+    pub(super) fn release(
+        &self,
+        r: &Request,
+        chunks: core::ops::Range<usize>,
+        touched: bool,
+    ) -> bool {
+        let mut kick = false;
+        for c in chunks {
+            let claim = self.claim_mask(r, c);
+            let old = self.words[c]
+                .fetch_update(SeqCst, SeqCst, |w| {
+                    let mut new = w & !claim;
+                    if touched {
+                        new |= TOUCHED;
+                    }
+                    if new & BUSY == 0 {
+                        new &= !WAITER;
+                    }
+                    Some(new)
+                })
+                .expect("always updates");
+            debug_assert_eq!(old & claim, claim, "release of a claim not held");
+            kick |= old & WAITER != 0 && (old & !claim) & BUSY == 0;
+        }
+        kick
+    }
+
+    // ---- for the slow path ------------------------------------------------
+
+    pub(super) fn word(&self, c: usize) -> &AtomicU64 {
+        &self.words[c]
+    }
+
+    /// Stores a new regime if it differs from the current one.
+    pub(super) fn set_regime(&self, writable: u32, in_sync: u32, flags: u64) {
+        let bits =
+            u64::from(writable & 0xff) | (u64::from(in_sync & 0xff) << R_IN_SYNC_SHIFT) | flags;
+        let cur = self.regime.load(SeqCst);
+        if cur % R_GENERATION != bits {
+            let generation = cur / R_GENERATION + 1;
+            self.regime.store(generation * R_GENERATION + bits, SeqCst);
+        }
+    }
+
+    pub(super) fn set_read_policy(&self, p: ReadPolicy) {
+        self.policy.store(policy_code(p), SeqCst);
+    }
+
+    /// Whether a fast request ran since the last call.
+    pub(super) fn take_user_io(&self) -> bool {
+        self.user_io.swap(false, SeqCst)
+    }
+
+    /// Chunks with fast writes in flight (a scan).
+    pub(super) fn writes_in_flight(&self) -> bool {
+        self.words.iter().any(|w| w.load(SeqCst) & BUSY != 0)
+    }
+}
