@@ -1082,3 +1082,30 @@ fn nothing_runs_lock_free_while_suspended_or_after_a_clean_start() {
     r.run();
     assert!(fast.try_write(&write_req(5, 1, 1)).is_some());
 }
+
+#[test]
+fn the_fast_path_writes_to_all_sixteen_legs() {
+    let (legs, _) = new_legs(MAX_LEGS);
+    let mut r = Rig::assemble(legs, config());
+    let fast = r.m.fast_path().clone();
+    r.submit(1, ReqOp::Write, 0, CHUNK);
+    r.run();
+    let w = fast.try_write(&write_req(2, 0, 1)).unwrap();
+    assert_eq!(w.legs, 0xffff);
+    assert_eq!(
+        fast.write_done(&w, 0),
+        FastWriteDone::Complete { kick: false }
+    );
+    r.m.fail_leg(15).unwrap();
+    r.collect();
+    r.run();
+    // The regime moved on: the failed leg gets nothing, reads avoid it.
+    assert_eq!(
+        fast.try_write(&write_req(3, 0, 1)).map(|w| w.legs),
+        Some(0x7fff)
+    );
+    for id in 4..40 {
+        let rd = fast.try_read(&read_req(id, 0, 1)).unwrap();
+        assert!(rd.leg < 15);
+    }
+}

@@ -28,18 +28,19 @@ pub(super) const WAITER: u64 = 1 << 35;
 /// The chunk is durably MODIFIED: fast writes may go while degraded.
 pub(super) const MODIFIED: u64 = 1 << 36;
 
-/// Regime word: writable legs in bits 0..8, in-sync legs in 8..16.
-const R_IN_SYNC_SHIFT: u32 = 8;
+/// Regime word: writable legs in bits 0..16, in-sync legs in 16..32.
+const R_LEGS: u64 = 0xffff;
+const R_IN_SYNC_SHIFT: u32 = 16;
 /// Fast writes are allowed at all.
-pub(super) const R_WRITES: u64 = 1 << 16;
+pub(super) const R_WRITES: u64 = 1 << 32;
 /// Fast reads are allowed at all.
-pub(super) const R_READS: u64 = 1 << 17;
+pub(super) const R_READS: u64 = 1 << 33;
 /// A leg failure is not yet durable in the survivors' superblocks.
-pub(super) const R_FAILURES_PENDING: u64 = 1 << 18;
+pub(super) const R_FAILURES_PENDING: u64 = 1 << 34;
 /// Some member is not in sync: writes need MODIFIED chunks.
-pub(super) const R_DEGRADED: u64 = 1 << 19;
-/// The rest of the word counts regime changes.
-const R_GENERATION: u64 = 1 << 32;
+pub(super) const R_DEGRADED: u64 = 1 << 35;
+/// Bits 40..64 count regime changes (wrapping).
+const R_GENERATION_SHIFT: u32 = 40;
 
 /// A fast write in flight: write the request's data to each leg in `legs`
 /// at `leg_sector`, with FUA if the request asked for it.
@@ -164,7 +165,7 @@ impl FastPath {
         self.note_user_io();
         Some(FastWrite {
             request: *r,
-            legs: (before & 0xff) as u32,
+            legs: (before & R_LEGS) as u32,
             leg_sector: self.data_offset + r.sector,
         })
     }
@@ -188,7 +189,7 @@ impl FastPath {
             return None;
         }
         let regime = self.regime.load(SeqCst);
-        let legs = ((regime >> R_IN_SYNC_SHIFT) & 0xff) as u32;
+        let legs = ((regime >> R_IN_SYNC_SHIFT) & R_LEGS) as u32;
         if regime & R_READS == 0 || legs == 0 {
             return None;
         }
@@ -311,12 +312,13 @@ impl FastPath {
 
     /// Stores a new regime if it differs from the current one.
     pub(super) fn set_regime(&self, writable: u32, in_sync: u32, flags: u64) {
-        let bits =
-            u64::from(writable & 0xff) | (u64::from(in_sync & 0xff) << R_IN_SYNC_SHIFT) | flags;
+        const _: () = assert!(MAX_LEGS <= 16);
+        let bits = u64::from(writable) | (u64::from(in_sync) << R_IN_SYNC_SHIFT) | flags;
         let cur = self.regime.load(SeqCst);
-        if cur % R_GENERATION != bits {
-            let generation = cur / R_GENERATION + 1;
-            self.regime.store(generation * R_GENERATION + bits, SeqCst);
+        if cur & ((1 << R_GENERATION_SHIFT) - 1) != bits {
+            let generation = (cur >> R_GENERATION_SHIFT) + 1;
+            self.regime
+                .store(generation.wrapping_shl(R_GENERATION_SHIFT) | bits, SeqCst);
         }
     }
 
