@@ -156,3 +156,23 @@ fn seed_420_last_leg_kept_on_copy_read_errors() {
 fn seed_56_waiting_write_marks_its_partial_chunk() {
     pinned(56);
 }
+
+/// A read retried on another leg repaired the first with what it read,
+/// although a discard had started and ended while it ran: slow writes did
+/// not mark their chunks as written since the read (found with the fast
+/// path, whose failed reads are retried this way).
+#[test]
+fn seed_11850_repair_after_an_overtaking_discard() {
+    pinned(11850);
+}
+
+/// The fast path's regime word held leg masks of 8 bits: with spares added
+/// the mirror used slots 8 and up, and fast writes skipped those legs.
+#[test]
+fn seed_30262_fast_writes_skip_legs_in_slots_above_7() {
+    pinned_with(30262, |o| {
+        o.ops = 4_000;
+        o.admin_rate = 40;
+        o.fast_share = 100;
+    });
+}

@@ -116,6 +116,8 @@ struct Req {
     flush_epoch: u32,
     /// For reads: `writes_started` when the read was issued.
     write_gen: u64,
+    /// For reads: a write over its chunks was in flight when it was issued.
+    write_overlapped: bool,
     /// For reads pinned to the resync source: errors retried on it.
     retries: u8,
     /// A read split across legs, its parts in flight.
@@ -136,6 +138,7 @@ impl Req {
             tried: 0,
             flush_epoch: 0,
             write_gen: 0,
+            write_overlapped: false,
             retries: 0,
             split: false,
             holds: false,
@@ -950,7 +953,11 @@ impl Mirror {
                 "data write to a chunk not durably DIRTY"
             );
             self.chunks[c].inflight += 1;
+            // A read in flight over this chunk must not repair with what
+            // it read: it may predate this write.
+            self.chunks[c].last_write_gen = self.writes_started;
         }
+        self.writes_started += 1;
         let legs = self.writable();
         let op = match r.op {
             ReqOp::Discard => IoOp::Discard,
@@ -1140,7 +1147,7 @@ impl Mirror {
         self.reqs[i].state = ReqState::Reading;
         self.reqs[i].pending = 1;
         self.reqs[i].tried |= mask(leg);
-        self.reqs[i].write_gen = self.writes_started;
+        self.note_read_issued(i);
         self.legs[leg].read_stream_end = r.sector + u64::from(r.sectors);
         self.issue_for_request(i, mask(leg), IoOp::Read, false);
     }
@@ -1158,7 +1165,7 @@ impl Mirror {
         self.reqs[i].state = ReqState::Reading;
         self.reqs[i].split = true;
         self.reqs[i].pending = 0;
-        self.reqs[i].write_gen = self.writes_started;
+        self.note_read_issued(i);
         let mut offset = 0;
         for leg in (0..MAX_LEGS).filter(|&l| candidates & mask(l) != 0) {
             if offset >= r.sectors {
@@ -1179,6 +1186,17 @@ impl Mirror {
             );
             offset += len;
         }
+    }
+
+    /// What a later repair needs to know: a write in flight now, or one
+    /// started from now on, may land on the legs before or after this
+    /// read, so what it returns may not be written over another leg.
+    fn note_read_issued(&mut self, i: usize) {
+        let r = self.reqs[i].r;
+        self.reqs[i].write_gen = self.writes_started;
+        self.reqs[i].write_overlapped = self
+            .chunk_range(r.sector, r.sectors)
+            .any(|c| self.chunks[c].inflight > 0);
     }
 
     fn read_done(&mut self, i: usize, leg: usize, ok: bool) {
@@ -1211,10 +1229,11 @@ impl Mirror {
         let targets = self.reqs[i].failed & self.writable();
         let r = self.reqs[i].r;
         let since = self.reqs[i].write_gen;
-        let stale = self.chunk_range(r.sector, r.sectors).any(|c| {
-            self.chunks[c].inflight > 0
-                || self.chunks[c].last_write_gen >= since && self.writes_started > since
-        });
+        let stale = self.reqs[i].write_overlapped
+            || self.chunk_range(r.sector, r.sectors).any(|c| {
+                self.chunks[c].inflight > 0
+                    || self.chunks[c].last_write_gen >= since && self.writes_started > since
+            });
         if targets == 0 || stale {
             return self.finish(i, Ok(()));
         }
