@@ -409,11 +409,7 @@ impl Mirror {
                 force: Force::No,
             })
             .collect::<Vec<_>>();
-        let nlegs = MAX_LEGS;
-        let max_children = cfg.max_requests * nlegs
-            + cfg.max_segment_updates * nlegs
-            + cfg.resync_depth * nlegs
-            + 2 * nlegs;
+        let max_children = Self::max_children(&cfg);
         let mut m = Mirror {
             cfg,
             geo,
@@ -457,7 +453,7 @@ impl Mirror {
             ],
             resync_cursor: 0,
             needs_resync,
-            actions: VecDeque::with_capacity(max_children + 2 * cfg.max_requests + 64),
+            actions: VecDeque::with_capacity(Self::action_capacity(&cfg)),
             now,
             epoch: 1,
             durable_epoch: 0,
@@ -497,6 +493,35 @@ impl Mirror {
         }
         m.pump();
         m
+    }
+
+    /// Bytes `Mirror::new` allocates, at most, for a mirror of `geo` with
+    /// `cfg` (every table it sizes; nothing is allocated afterwards). The
+    /// assembly it consumes holds about `chunk_count` bytes more until then.
+    pub fn memory_bound(geo: &Geometry, cfg: &Config) -> usize {
+        use core::mem::size_of;
+        let chunks = geo.chunk_count as usize;
+        let segments = geo.segment_count as usize;
+        let children = Self::max_children(cfg);
+        let arc_header = 2 * size_of::<usize>();
+        chunks * (size_of::<Chunk>() + size_of::<u64>() + size_of::<u32>())
+            + segments * (size_of::<Segment>() + size_of::<u32>())
+            + cfg.max_segment_updates * size_of::<u16>()
+            + (cfg.max_segment_updates + MAX_LEGS) * BLOCK_SIZE
+            + children * (size_of::<Child>() + size_of::<u32>())
+            + cfg.max_requests * (size_of::<Req>() + 2 * size_of::<u16>())
+            + cfg.resync_depth * size_of::<ResyncSlot>()
+            + Self::action_capacity(cfg) * size_of::<Action>()
+            + arc_header
+            + size_of::<FastPath>()
+    }
+
+    fn max_children(cfg: &Config) -> usize {
+        (cfg.max_requests + cfg.max_segment_updates + cfg.resync_depth + 2) * MAX_LEGS
+    }
+
+    fn action_capacity(cfg: &Config) -> usize {
+        Self::max_children(cfg) + 2 * cfg.max_requests + 64
     }
 
     // ---- public API -------------------------------------------------------
@@ -596,6 +621,18 @@ impl Mirror {
     /// Run-time health of the leg in `slot`.
     pub fn leg_health(&self, slot: usize) -> LegHealth {
         self.legs.get(slot).map_or(LegHealth::Empty, |l| l.health)
+    }
+
+    /// Table position of the device holding the leg in `slot`.
+    pub fn leg_position(&self, slot: usize) -> Option<usize> {
+        self.legs.get(slot).and_then(|l| l.position)
+    }
+
+    /// Whether `id` names a child I/O in flight (a completion for it is due).
+    pub fn is_child_in_flight(&self, id: ChildId) -> bool {
+        self.children
+            .get(id.0 as usize)
+            .is_some_and(|c| c.owner != Owner::Free)
     }
 
     /// Counters.

@@ -1,0 +1,805 @@
+//! The functions of the C ABI: the handle, its I/O calls, the fast path,
+//! status and table text, the operator's requests.
+
+use crate::abi::*;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::ffi::{c_char, c_void, CStr};
+use core::fmt::Write;
+use dmmirror_core::format::{
+    geometry, Geometry, Serial, Superblock, SuperblockLoad, Uuid, BLOCK_SIZE, MAX_LEGS,
+};
+use dmmirror_core::mirror::{
+    assemble_with, AdminError, BlockReader, ChildId, Config, FastPath, FastWriteDone, LegHealth,
+    Mirror, ReadPolicy,
+};
+use dmmirror_core::table::{self, Table};
+
+/// Most words a table may have (16 legs with offsets, a log, options).
+const MAX_TABLE_WORDS: usize = 64;
+
+/// Reads the 4 KiB block at `sector` of the device at table `position`
+/// into `block`; returns false if it cannot.
+pub type dmm_read_block_fn = Option<
+    unsafe extern "C" fn(ctx: *mut c_void, position: u32, sector: u64, block: *mut u8) -> bool,
+>;
+
+type ReadFn =
+    unsafe extern "C" fn(ctx: *mut c_void, position: u32, sector: u64, block: *mut u8) -> bool;
+
+/// A running mirror. Opaque to C.
+pub struct dmm_mirror {
+    mirror: Mirror,
+    /// The table's words, kept to print the table and the status.
+    words: Vec<String>,
+    /// Owned here, shared with every CPU: a raw pointer, so that the
+    /// caller's `&mut` to the handle never claims it.
+    fast: *mut dmm_fast,
+}
+
+/// The lock-free side of a mirror. Opaque to C.
+pub struct dmm_fast {
+    path: Arc<FastPath>,
+}
+
+fn set_error(err: *mut dmm_error, code: i32, msg: core::fmt::Arguments<'_>) -> i32 {
+    // SAFETY: the caller passes null or a valid, writable dmm_error.
+    if let Some(e) = unsafe { err.as_mut() } {
+        e.code = code;
+        let mut t = Text::new(&mut e.message);
+        let _ = t.write_fmt(msg);
+    }
+    code
+}
+
+fn ok(err: *mut dmm_error) -> i32 {
+    set_error(err, DMM_OK, format_args!(""))
+}
+
+/// The table words as strings; `None` (with the error set) when bad.
+unsafe fn table_words(
+    argc: u32,
+    argv: *const *const c_char,
+    err: *mut dmm_error,
+) -> Option<Vec<String>> {
+    if argv.is_null() || argc as usize > MAX_TABLE_WORDS {
+        set_error(
+            err,
+            DMM_ERR_TABLE,
+            format_args!("a table has 1 to {MAX_TABLE_WORDS} words, not {argc}"),
+        );
+        return None;
+    }
+    let mut words = Vec::with_capacity(argc as usize);
+    for i in 0..argc as usize {
+        // SAFETY: the caller passes `argc` pointers, each null or a C string.
+        let p = unsafe { *argv.add(i) };
+        if p.is_null() {
+            set_error(err, DMM_ERR_ARG, format_args!("table word {i} is null"));
+            return None;
+        }
+        // SAFETY: as above.
+        let Ok(s) = unsafe { CStr::from_ptr(p) }.to_str() else {
+            set_error(
+                err,
+                DMM_ERR_TABLE,
+                format_args!("table word {i} is not UTF-8"),
+            );
+            return None;
+        };
+        words.push(String::from(s));
+    }
+    Some(words)
+}
+
+/// Parses `words` with a stack array of slices (no allocation).
+fn with_table<R>(
+    words: &[String],
+    f: impl FnOnce(Result<Table<'_>, table::TableError<'_>>) -> R,
+) -> R {
+    let mut refs = [""; MAX_TABLE_WORDS];
+    for (r, w) in refs.iter_mut().zip(words) {
+        *r = w.as_str();
+    }
+    f(table::parse(&refs[..words.len()]))
+}
+
+struct Reader {
+    read: ReadFn,
+    ctx: *mut c_void,
+}
+
+impl BlockReader for Reader {
+    fn read_block(&mut self, pos: usize, sector: u64, out: &mut [u8; BLOCK_SIZE]) -> bool {
+        // SAFETY: the caller's callback reads into a 4 KiB buffer.
+        unsafe { (self.read)(self.ctx, pos as u32, sector, out.as_mut_ptr()) }
+    }
+}
+
+/// Lists the legs a table names: for each, the index of its word in
+/// `argv` and its offset on the device. `out` has room for `cap` entries;
+/// `count` receives how many there are.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_table_legs(
+    argc: u32,
+    argv: *const *const c_char,
+    out: *mut dmm_leg_spec,
+    cap: u32,
+    count: *mut u32,
+    err: *mut dmm_error,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    let Some(words) = (unsafe { table_words(argc, argv, err) }) else {
+        return DMM_ERR_TABLE;
+    };
+    with_table(&words, |t| {
+        let t = match t {
+            Ok(t) => t,
+            Err(e) => return set_error(err, DMM_ERR_TABLE, format_args!("{e}")),
+        };
+        if out.is_null() || count.is_null() || (cap as usize) < t.leg_count {
+            return set_error(
+                err,
+                DMM_ERR_SPACE,
+                format_args!("room for {cap} legs, the table names {}", t.leg_count),
+            );
+        }
+        for k in 0..t.leg_count {
+            let index = words
+                .iter()
+                .position(|w| core::ptr::eq(w.as_ptr(), t.legs[k].as_ptr()));
+            let spec = dmm_leg_spec {
+                argv_index: index.expect("a leg is one of the words") as u32,
+                offset: t.leg_offsets[k],
+            };
+            // SAFETY: `out` has room for `cap` >= leg_count entries.
+            unsafe { *out.add(k) = spec };
+        }
+        // SAFETY: checked non-null above.
+        unsafe { *count = t.leg_count as u32 };
+        ok(err)
+    })
+}
+
+/// Bytes a mirror over legs of `leg_sectors` with `chunk_sectors` chunks
+/// and the table's options allocates at most, creation included: what the
+/// allocator (the adapter's `dmm_kernel_alloc` in the kernel) must supply.
+/// 0 if the table or the geometry is bad.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_memory_bound(
+    leg_sectors: u64,
+    chunk_sectors: u32,
+    argc: u32,
+    argv: *const *const c_char,
+) -> usize {
+    let Ok(geo) = Geometry::for_leg(leg_sectors, chunk_sectors) else {
+        return 0;
+    };
+    // SAFETY: forwarded from the caller.
+    let Some(words) = (unsafe { table_words(argc, argv, core::ptr::null_mut()) }) else {
+        return 0;
+    };
+    let Some(cfg) = with_table(&words, |t| t.ok().map(|t| t.config(Config::default()))) else {
+        return 0;
+    };
+    memory_bound(&geo, &cfg, &words)
+}
+
+fn memory_bound(geo: &Geometry, cfg: &Config, words: &[String]) -> usize {
+    use core::mem::size_of;
+    let text: usize = words.iter().map(|w| w.len()).sum();
+    // Held while the mirror is built: the assembly's merged bitmap and
+    // serials, its list of unusable legs, and the table words (twice:
+    // read once to check, once to keep).
+    let assembly =
+        geo.chunk_count as usize + geo.segment_count as usize * size_of::<Serial>() + MAX_LEGS * 32;
+    Mirror::memory_bound(geo, cfg)
+        + assembly
+        + size_of::<dmm_mirror>()
+        + size_of::<dmm_fast>()
+        + 2 * (core::mem::size_of_val(words) + text)
+}
+
+/// Creates a mirror from a table (`argc` words) by assembling the legs it
+/// names, whose metadata `read` reads (`ctx` is passed through). `now_ns`
+/// is the caller's monotonic clock. On success `*out` is the handle.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_create(
+    argc: u32,
+    argv: *const *const c_char,
+    read: dmm_read_block_fn,
+    ctx: *mut c_void,
+    now_ns: u64,
+    out: *mut *mut dmm_mirror,
+    err: *mut dmm_error,
+) -> i32 {
+    let (Some(read), false) = (read, out.is_null()) else {
+        return set_error(
+            err,
+            DMM_ERR_ARG,
+            format_args!("no read callback or no handle pointer"),
+        );
+    };
+    // SAFETY: forwarded from the caller.
+    let Some(words) = (unsafe { table_words(argc, argv, err) }) else {
+        return DMM_ERR_TABLE;
+    };
+    let parsed = with_table(&words, |t| {
+        t.map(|t| {
+            (
+                t.leg_count,
+                t.force,
+                t.chunk_sectors,
+                t.config(Config::default()),
+            )
+        })
+        .map_err(|e| set_error(err, DMM_ERR_TABLE, format_args!("{e}")))
+    });
+    let Ok((legs, force, chunk_sectors, cfg)) = parsed else {
+        return DMM_ERR_TABLE;
+    };
+    let mut reader = Reader { read, ctx };
+    let asm = match assemble_with(&mut reader, legs, force) {
+        Ok(a) => a,
+        Err(e) => return set_error(err, DMM_ERR_ASSEMBLY, format_args!("{e}")),
+    };
+    let geo = asm.template.geometry;
+    if chunk_sectors.is_some_and(|c| c != geo.chunk_sectors) {
+        return set_error(
+            err,
+            DMM_ERR_TABLE,
+            format_args!(
+                "the table's chunk size {} differs from the legs' {}",
+                chunk_sectors.unwrap_or(0),
+                geo.chunk_sectors
+            ),
+        );
+    }
+    // Ask for the memory once before building, so that a shortage is an
+    // error here rather than a stop inside the build.
+    let bound = Mirror::memory_bound(&geo, &cfg);
+    if Vec::<u8>::new().try_reserve_exact(bound).is_err() {
+        return set_error(
+            err,
+            DMM_ERR_NOMEM,
+            format_args!("{bound} bytes not available"),
+        );
+    }
+    let mirror = Mirror::new(asm, cfg, now_ns);
+    let fast = Box::into_raw(Box::new(dmm_fast {
+        path: mirror.fast_path().clone(),
+    }));
+    let handle = Box::new(dmm_mirror {
+        mirror,
+        words,
+        fast,
+    });
+    // SAFETY: checked non-null above.
+    unsafe { *out = Box::into_raw(handle) };
+    ok(err)
+}
+
+/// Frees a handle (the caller has stopped all I/O).
+#[no_mangle]
+pub unsafe extern "C" fn dmm_destroy(m: *mut dmm_mirror) {
+    if m.is_null() {
+        return;
+    }
+    // SAFETY: `m` came from dmm_create and is not used again.
+    let h = unsafe { Box::from_raw(m) };
+    // SAFETY: `fast` came from Box::into_raw in dmm_create.
+    drop(unsafe { Box::from_raw(h.fast) });
+}
+
+/// The handle behind a pointer, if any.
+unsafe fn handle<'a>(m: *mut dmm_mirror) -> Option<&'a mut dmm_mirror> {
+    // SAFETY: the caller passes null or a live handle, under its lock.
+    unsafe { m.as_mut() }
+}
+
+/// Fills `*out` with the mirror's shape.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_get_info(m: *mut dmm_mirror, out: *mut dmm_info) -> i32 {
+    // SAFETY: see `handle`; `out` is null or writable.
+    let (Some(h), Some(out)) = (unsafe { handle(m) }, unsafe { out.as_mut() }) else {
+        return DMM_ERR_ARG;
+    };
+    let geo = h.mirror.geometry();
+    let cfg = h.mirror.config();
+    *out = dmm_info {
+        data_sectors: geo.data_sectors,
+        data_offset: geo.data_offset,
+        chunk_sectors: geo.chunk_sectors,
+        chunk_count: geo.chunk_count,
+        resync_buffers: cfg.resync_depth as u32,
+        max_requests: cfg.max_requests as u32,
+    };
+    DMM_OK
+}
+
+/// Accepts a request; its completion comes as a COMPLETE action.
+/// `DMM_ERR_BUSY`: the request table is full, retry after a completion.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_submit(m: *mut dmm_mirror, r: *const dmm_request) -> i32 {
+    // SAFETY: see `handle`; `r` is null or readable.
+    let (Some(h), Some(r)) = (unsafe { handle(m) }, unsafe { r.as_ref() }) else {
+        return DMM_ERR_ARG;
+    };
+    let Some(r) = r.to_core() else {
+        return DMM_ERR_ARG;
+    };
+    match h.mirror.submit(r) {
+        Ok(()) => DMM_OK,
+        Err(_) => DMM_ERR_BUSY,
+    }
+}
+
+/// Reports the completion of child I/O `child`.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_complete(m: *mut dmm_mirror, child: u32, success: bool) -> i32 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return DMM_ERR_ARG;
+    };
+    if !h.mirror.is_child_in_flight(ChildId(child)) {
+        return DMM_ERR_ARG;
+    }
+    h.mirror.complete(ChildId(child), success);
+    DMM_OK
+}
+
+/// Lets time pass (`now_ns`, the caller's monotonic clock).
+#[no_mangle]
+pub unsafe extern "C" fn dmm_tick(m: *mut dmm_mirror, now_ns: u64) -> i32 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return DMM_ERR_ARG;
+    };
+    h.mirror.tick(now_ns);
+    DMM_OK
+}
+
+/// Runs the slow path after `dmm_fast_write_done` said so.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_kick(m: *mut dmm_mirror) -> i32 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return DMM_ERR_ARG;
+    };
+    h.mirror.kick();
+    DMM_OK
+}
+
+/// Takes the next action into `*out`; false when there is none.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_poll(m: *mut dmm_mirror, out: *mut dmm_action) -> bool {
+    // SAFETY: see `handle`; `out` is null or writable.
+    let (Some(h), Some(out)) = (unsafe { handle(m) }, unsafe { out.as_mut() }) else {
+        return false;
+    };
+    match h.mirror.poll_action() {
+        Some(a) => {
+            out.fill(&a);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The 4 KiB metadata block a `DMM_BUF_META` I/O writes; valid until that
+/// I/O completes (read it under the lock, or copy it there). Null if
+/// `index` names none.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_meta_block(m: *mut dmm_mirror, index: u32) -> *const u8 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return core::ptr::null();
+    };
+    let cfg = h.mirror.config();
+    if index as usize >= cfg.max_segment_updates + MAX_LEGS {
+        return core::ptr::null();
+    }
+    h.mirror.meta_block(index as u16).as_ptr()
+}
+
+// ---- the fast path ------------------------------------------------------------
+
+/// The lock-free side of the mirror, valid until `dmm_destroy`. Its calls
+/// need no lock.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_fast_path(m: *mut dmm_mirror) -> *const dmm_fast {
+    // SAFETY: see `handle`.
+    unsafe { handle(m) }.map_or(core::ptr::null(), |h| h.fast as *const dmm_fast)
+}
+
+/// Starts a write without the lock. False: submit it with `dmm_submit`.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_fast_try_write(
+    f: *const dmm_fast,
+    r: *const dmm_request,
+    out: *mut dmm_fast_write,
+) -> bool {
+    // SAFETY: the caller passes null or valid pointers; `f` is shared.
+    let (Some(f), Some(r), Some(out)) = (unsafe { f.as_ref() }, unsafe { r.as_ref() }, unsafe {
+        out.as_mut()
+    }) else {
+        return false;
+    };
+    let Some(w) = r.to_core().and_then(|r| f.path.try_write(&r)) else {
+        return false;
+    };
+    *out = dmm_fast_write::from_core(&w);
+    true
+}
+
+/// Every leg of a fast write completed (`failed`: a bit per leg that
+/// returned an error). Returns `DMM_FAST_COMPLETE`, `DMM_FAST_COMPLETE_KICK`
+/// or `DMM_FAST_ADOPT`; negative codes are argument errors.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_fast_write_done(
+    f: *const dmm_fast,
+    w: *const dmm_fast_write,
+    failed: u32,
+) -> i32 {
+    // SAFETY: as in dmm_fast_try_write.
+    let (Some(f), Some(w)) = (unsafe { f.as_ref() }, unsafe { w.as_ref() }) else {
+        return -DMM_ERR_ARG;
+    };
+    let Some(w) = w.to_core() else {
+        return -DMM_ERR_ARG;
+    };
+    match f.path.write_done(&w, failed) {
+        FastWriteDone::Complete { kick: false } => DMM_FAST_COMPLETE,
+        FastWriteDone::Complete { kick: true } => DMM_FAST_COMPLETE_KICK,
+        FastWriteDone::Adopt => DMM_FAST_ADOPT,
+    }
+}
+
+/// Starts a read without the lock. False: submit it with `dmm_submit`.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_fast_try_read(
+    f: *const dmm_fast,
+    r: *const dmm_request,
+    out: *mut dmm_fast_read,
+) -> bool {
+    // SAFETY: as in dmm_fast_try_write.
+    let (Some(f), Some(r), Some(out)) = (unsafe { f.as_ref() }, unsafe { r.as_ref() }, unsafe {
+        out.as_mut()
+    }) else {
+        return false;
+    };
+    let Some(rd) = r.to_core().and_then(|r| f.path.try_read(&r)) else {
+        return false;
+    };
+    *out = dmm_fast_read::from_core(&rd);
+    true
+}
+
+/// A fast read completed. If it failed, call `dmm_retry_read` (with the
+/// lock), which completes it.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_fast_read_done(f: *const dmm_fast, rd: *const dmm_fast_read) {
+    // SAFETY: as in dmm_fast_try_write.
+    if let (Some(f), Some(rd)) = (unsafe { f.as_ref() }, unsafe { rd.as_ref() }) {
+        if let Some(rd) = rd.to_core() {
+            f.path.read_done(&rd);
+        }
+    }
+}
+
+/// Takes over a fast write `dmm_fast_write_done` asked to adopt; its
+/// completion comes as an action. `DMM_ERR_BUSY`: call again after a
+/// request completes (the write keeps its claims until then).
+#[no_mangle]
+pub unsafe extern "C" fn dmm_adopt_write(
+    m: *mut dmm_mirror,
+    w: *const dmm_fast_write,
+    failed: u32,
+) -> i32 {
+    // SAFETY: see `handle`; `w` is null or readable.
+    let (Some(h), Some(w)) = (unsafe { handle(m) }, unsafe { w.as_ref() }) else {
+        return DMM_ERR_ARG;
+    };
+    let Some(w) = w.to_core() else {
+        return DMM_ERR_ARG;
+    };
+    match h.mirror.adopt_write(&w, failed) {
+        Ok(()) => DMM_OK,
+        Err(_) => DMM_ERR_BUSY,
+    }
+}
+
+/// Takes over a fast read that failed: another leg serves it and the
+/// failed one is repaired. `DMM_ERR_BUSY`: call again later.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_retry_read(m: *mut dmm_mirror, rd: *const dmm_fast_read) -> i32 {
+    // SAFETY: see `handle`; `rd` is null or readable.
+    let (Some(h), Some(rd)) = (unsafe { handle(m) }, unsafe { rd.as_ref() }) else {
+        return DMM_ERR_ARG;
+    };
+    let Some(rd) = rd.to_core() else {
+        return DMM_ERR_ARG;
+    };
+    match h.mirror.retry_read(&rd) {
+        Ok(()) => DMM_OK,
+        Err(_) => DMM_ERR_BUSY,
+    }
+}
+
+// ---- text -------------------------------------------------------------------
+
+fn text_into(
+    buf: *mut c_char,
+    len: usize,
+    f: impl FnOnce(&mut Text<'_>) -> core::fmt::Result,
+) -> i32 {
+    if buf.is_null() || len == 0 {
+        return DMM_ERR_SPACE;
+    }
+    // SAFETY: the caller passes `len` writable bytes at `buf`.
+    let bytes = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
+    let mut t = Text::new(bytes);
+    match f(&mut t) {
+        Ok(()) => DMM_OK,
+        Err(_) if t.cut => DMM_ERR_SPACE,
+        Err(_) => DMM_ERR_ARG,
+    }
+}
+
+/// Writes the `dmsetup status` line into `buf` (`len` bytes, NUL
+/// included). `names` gives each leg's device name (`major:minor`) in table
+/// order, or is null to print the table's words.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_status(
+    m: *mut dmm_mirror,
+    names: *const *const c_char,
+    buf: *mut c_char,
+    len: usize,
+) -> i32 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return DMM_ERR_ARG;
+    };
+    let mut given = [""; MAX_LEGS];
+    let mut n = 0;
+    if !names.is_null() {
+        let legs = with_table(&h.words, |t| t.map_or(0, |t| t.leg_count));
+        for (k, slot) in given.iter_mut().enumerate().take(legs) {
+            // SAFETY: the caller passes one C string per leg.
+            let p = unsafe { *names.add(k) };
+            // SAFETY: as above.
+            *slot = match unsafe { p.as_ref() }.map(|_| unsafe { CStr::from_ptr(p) }.to_str()) {
+                Some(Ok(s)) => s,
+                _ => return DMM_ERR_ARG,
+            };
+            n = k + 1;
+        }
+    }
+    let mirror = &h.mirror;
+    with_table(&h.words, |t| {
+        let Ok(t) = t else {
+            return DMM_ERR_ARG;
+        };
+        text_into(buf, len, |out| {
+            table::write_status(mirror, &t, &given[..n], out)
+        })
+    })
+}
+
+/// Writes the normalised `dmsetup table` line into `buf`.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_table(m: *mut dmm_mirror, buf: *mut c_char, len: usize) -> i32 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return DMM_ERR_ARG;
+    };
+    with_table(&h.words, |t| {
+        let Ok(t) = t else {
+            return DMM_ERR_ARG;
+        };
+        text_into(buf, len, |out| table::write_table(&t, out))
+    })
+}
+
+// ---- the operator -------------------------------------------------------------
+
+fn admin(err: *mut dmm_error, r: Result<(), AdminError>) -> i32 {
+    match r {
+        Ok(()) => ok(err),
+        Err(e) => set_error(err, DMM_ERR_ADMIN, format_args!("{e}")),
+    }
+}
+
+/// Health of the leg in `slot`: `DMM_LEG_*`.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_leg_health(m: *mut dmm_mirror, slot: u32) -> u32 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return DMM_LEG_EMPTY;
+    };
+    match h.mirror.leg_health(slot as usize) {
+        LegHealth::Empty => DMM_LEG_EMPTY,
+        LegHealth::Alive => DMM_LEG_ALIVE,
+        LegHealth::Rebuilding => DMM_LEG_REBUILDING,
+        LegHealth::Failed => DMM_LEG_FAILED,
+        LegHealth::Missing => DMM_LEG_MISSING,
+    }
+}
+
+/// Table position of the device behind `slot`, or -1.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_leg_position(m: *mut dmm_mirror, slot: u32) -> i32 {
+    // SAFETY: see `handle`.
+    unsafe { handle(m) }
+        .and_then(|h| h.mirror.leg_position(slot as usize))
+        .map_or(-1, |p| p as i32)
+}
+
+/// Fails the leg in `slot` (refused for the last in-sync leg).
+#[no_mangle]
+pub unsafe extern "C" fn dmm_fail_leg(m: *mut dmm_mirror, slot: u32, err: *mut dmm_error) -> i32 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return set_error(err, DMM_ERR_ARG, format_args!("no mirror"));
+    };
+    admin(err, h.mirror.fail_leg(slot as usize))
+}
+
+/// Removes the leg in `slot` from the mirror (refused for the last one).
+#[no_mangle]
+pub unsafe extern "C" fn dmm_remove_leg(m: *mut dmm_mirror, slot: u32, err: *mut dmm_error) -> i32 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return set_error(err, DMM_ERR_ARG, format_args!("no mirror"));
+    };
+    admin(err, h.mirror.remove_leg(slot as usize))
+}
+
+/// Adds the device at table `position` (of `device_sectors`) as a leg:
+/// `read` reads its superblocks (a former member returns and copies only
+/// what changed; anything else is a new leg named `uuid`, 16 bytes).
+/// `*slot` receives its slot.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_add_leg(
+    m: *mut dmm_mirror,
+    position: u32,
+    read: dmm_read_block_fn,
+    ctx: *mut c_void,
+    uuid: *const u8,
+    device_sectors: u64,
+    slot: *mut u32,
+    err: *mut dmm_error,
+) -> i32 {
+    // SAFETY: see `handle`.
+    let (Some(h), Some(read), false) = (unsafe { handle(m) }, read, uuid.is_null()) else {
+        return set_error(
+            err,
+            DMM_ERR_ARG,
+            format_args!("no mirror, callback or uuid"),
+        );
+    };
+    let mut blocks = [[0u8; BLOCK_SIZE]; 2];
+    let mut reader = Reader { read, ctx };
+    let mut got = [false; 2];
+    for (k, sector) in geometry::SUPERBLOCK_SECTOR.iter().enumerate() {
+        got[k] = reader.read_block(position as usize, *sector, &mut blocks[k]);
+    }
+    let zero = [0u8; BLOCK_SIZE];
+    let load = SuperblockLoad::read(
+        if got[0] { &blocks[0] } else { &zero },
+        if got[1] { &blocks[1] } else { &zero },
+    );
+    let found: Option<Superblock> = load.superblock().copied();
+    let mut id = [0u8; 16];
+    // SAFETY: the caller passes 16 readable bytes.
+    id.copy_from_slice(unsafe { core::slice::from_raw_parts(uuid, 16) });
+    match h
+        .mirror
+        .add_leg(position as usize, found.as_ref(), Uuid(id), device_sectors)
+    {
+        Ok(s) => {
+            // SAFETY: the caller passes null or a writable u32.
+            if let Some(out) = unsafe { slot.as_mut() } {
+                *out = s as u32;
+            }
+            ok(err)
+        }
+        Err(e) => set_error(err, DMM_ERR_ADMIN, format_args!("{e}")),
+    }
+}
+
+/// Sets the read policy (`DMM_POLICY_*`).
+#[no_mangle]
+pub unsafe extern "C" fn dmm_set_read_policy(m: *mut dmm_mirror, policy: u32) -> i32 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return DMM_ERR_ARG;
+    };
+    let p = match policy {
+        DMM_POLICY_LEAST_PENDING => ReadPolicy::LeastPending,
+        DMM_POLICY_ROUND_ROBIN => ReadPolicy::RoundRobin,
+        DMM_POLICY_PREFER => ReadPolicy::Prefer,
+        _ => return DMM_ERR_ARG,
+    };
+    h.mirror.set_read_policy(p);
+    DMM_OK
+}
+
+/// Sets the resync speed: `min_kib` while user I/O runs, `max_kib` while
+/// it does not (0: none while I/O runs / unlimited).
+#[no_mangle]
+pub unsafe extern "C" fn dmm_set_resync_rate(
+    m: *mut dmm_mirror,
+    min_kib: u32,
+    max_kib: u32,
+) -> i32 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return DMM_ERR_ARG;
+    };
+    h.mirror.set_resync_rate(min_kib, max_kib);
+    DMM_OK
+}
+
+/// Copies every chunk from the source leg to the others.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_start_full_resync(m: *mut dmm_mirror) -> i32 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return DMM_ERR_ARG;
+    };
+    h.mirror.start_full_resync();
+    DMM_OK
+}
+
+/// Starts a clean stop: no new resync, everything cleaned, superblocks
+/// marked clean; `dmm_is_suspended` says when it is done.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_suspend(m: *mut dmm_mirror) -> i32 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return DMM_ERR_ARG;
+    };
+    h.mirror.suspend();
+    DMM_OK
+}
+
+/// Resumes after `dmm_suspend`.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_resume(m: *mut dmm_mirror) -> i32 {
+    // SAFETY: see `handle`.
+    let Some(h) = (unsafe { handle(m) }) else {
+        return DMM_ERR_ARG;
+    };
+    h.mirror.resume();
+    DMM_OK
+}
+
+/// Whether a suspend has finished.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_is_suspended(m: *mut dmm_mirror) -> bool {
+    // SAFETY: see `handle`.
+    unsafe { handle(m) }.is_some_and(|h| h.mirror.is_suspended())
+}
+
+/// Chunks that may still differ between legs.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_chunks_needing_resync(m: *mut dmm_mirror) -> u64 {
+    // SAFETY: see `handle`.
+    unsafe { handle(m) }.map_or(0, |h| h.mirror.chunks_needing_resync())
+}
+
+/// Whether nothing is in flight (no request, child I/O or metadata write).
+#[no_mangle]
+pub unsafe extern "C" fn dmm_is_idle(m: *mut dmm_mirror) -> bool {
+    // SAFETY: see `handle`.
+    unsafe { handle(m) }.is_some_and(|h| h.mirror.is_idle())
+}
+
+/// The on-disk format version the linked core reads and writes.
+#[no_mangle]
+pub extern "C" fn dmm_format_version() -> u32 {
+    u32::from(dmmirror_core::format::FORMAT_VERSION)
+}
