@@ -176,3 +176,12 @@ fn seed_30262_fast_writes_skip_legs_in_slots_above_7() {
         o.fast_share = 100;
     });
 }
+
+/// A read moved off the pinned leg (transient error) and repaired it with
+/// the other leg's version of a discarded range; reads of the pinned leg
+/// between the move and the repair saw the old version, later ones the
+/// new: other reads now wait while a moved read and its repair run.
+#[test]
+fn seed_13285_reads_between_a_moved_read_and_its_repair() {
+    pinned(13285);
+}

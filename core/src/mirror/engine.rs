@@ -18,6 +18,9 @@ const F_NEEDS_RESYNC: u8 = 1;
 const F_LOCKED: u8 = 2;
 /// Queued for its fast-path bits to be published.
 const F_PUBLISH: u8 = 4;
+/// A read moved off the pinned leg here: until it and its repair finish,
+/// other reads wait (they would see the version the repair replaces).
+const F_READ_MOVED: u8 = 8;
 /// A read pinned to the resync source retries it this often before it
 /// falls back to another leg (whose data may differ until resync); a read
 /// that every live leg failed goes round them this often.
@@ -124,6 +127,8 @@ struct Req {
     split: bool,
     /// Holds its chunks against fast writes until it finishes.
     holds: bool,
+    /// Moved off the pinned leg: its chunks carry F_READ_MOVED.
+    moved: bool,
 }
 
 impl Req {
@@ -142,6 +147,7 @@ impl Req {
             retries: 0,
             split: false,
             holds: false,
+            moved: false,
         }
     }
 }
@@ -928,6 +934,12 @@ impl Mirror {
 
     fn finish(&mut self, i: usize, result: Result<(), IoError>) {
         self.drop_holds(i);
+        if self.reqs[i].moved {
+            let r = self.reqs[i].r;
+            for c in self.chunk_range(r.sector, r.sectors) {
+                self.chunks[c].flags &= !F_READ_MOVED;
+            }
+        }
         let id = self.reqs[i].r.id;
         self.reqs[i].state = ReqState::Free;
         self.req_free.push(i as u16);
@@ -1143,7 +1155,13 @@ impl Mirror {
         if q.tried != 0 || q.retries != 0 {
             self.take_holds(i);
         }
-        !self.read_blocked(&q.r) && (!self.reqs[i].holds || self.range_drained(&q.r))
+        let other_moved = !q.moved
+            && self
+                .chunk_range(q.r.sector, q.r.sectors)
+                .any(|c| self.chunks[c].flags & F_READ_MOVED != 0);
+        !other_moved
+            && !self.read_blocked(&q.r)
+            && (!self.reqs[i].holds || self.range_drained(&q.r))
     }
 
     fn start_read(&mut self, i: usize) {
@@ -1165,6 +1183,12 @@ impl Mirror {
                     sector: r.sector,
                     sectors: r.sectors,
                 }));
+                if !self.reqs[i].moved {
+                    self.reqs[i].moved = true;
+                    for c in self.chunk_range(r.sector, r.sectors) {
+                        self.chunks[c].flags |= F_READ_MOVED;
+                    }
+                }
             }
         }
         if candidates == 0 && self.reqs[i].retries < PINNED_READ_RETRIES {
