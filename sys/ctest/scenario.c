@@ -163,7 +163,7 @@ fast_write(struct rig *r, uint64_t id, uint64_t sector, uint32_t n)
 	fill(r->data[id % NREQ], (size_t)n * SECTOR, id);
 	for (slot = 0; slot < DMM_MAX_LEGS; slot++) {
 		if (w.legs & (1u << slot)) {
-			struct leg *leg = &r->legs[dmm_leg_position(r->m, slot)];
+			struct leg *leg = &r->legs[w.positions[slot]];
 
 			memcpy(leg->bytes + w.leg_sector * SECTOR,
 			    r->data[id % NREQ], (size_t)n * SECTOR);

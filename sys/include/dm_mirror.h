@@ -341,6 +341,11 @@ struct dmm_fast_write {
    */
   uint32_t legs;
   uint64_t leg_sector;
+  /*
+   Table position of each slot's device (0xff: none) as the write
+   started: write to these devices, even if a slot changed hands since.
+   */
+  uint8_t positions[DMM_MAX_LEGS];
 };
 
 /*
@@ -351,6 +356,10 @@ struct dmm_fast_read {
   struct dmm_request request;
   uint32_t leg;
   uint64_t leg_sector;
+  /*
+   Table position of the leg's device.
+   */
+  uint32_t position;
 };
 
 #ifdef __cplusplus

@@ -158,6 +158,9 @@ pub struct dmm_fast_write {
     /// A bit per member slot.
     pub legs: u32,
     pub leg_sector: u64,
+    /// Table position of each slot's device (0xff: none) as the write
+    /// started: write to these devices, even if a slot changed hands since.
+    pub positions: [u8; DMM_MAX_LEGS as usize],
 }
 
 /// A read started lock-free by `dmm_fast_try_read`: read the request's
@@ -168,6 +171,8 @@ pub struct dmm_fast_read {
     pub request: dmm_request,
     pub leg: u32,
     pub leg_sector: u64,
+    /// Table position of the leg's device.
+    pub position: u32,
 }
 
 /// A leg named by a table: its word in the table and its offset on the
@@ -275,6 +280,7 @@ impl dmm_fast_write {
             request: dmm_request::from_core(&w.request),
             legs: w.legs,
             leg_sector: w.leg_sector,
+            positions: w.positions,
         }
     }
 
@@ -283,6 +289,7 @@ impl dmm_fast_write {
             request: self.request.to_core()?,
             legs: self.legs,
             leg_sector: self.leg_sector,
+            positions: self.positions,
         })
     }
 }
@@ -293,6 +300,7 @@ impl dmm_fast_read {
             request: dmm_request::from_core(&r.request),
             leg: u32::from(r.leg),
             leg_sector: r.leg_sector,
+            position: u32::from(r.position),
         }
     }
 
@@ -301,6 +309,7 @@ impl dmm_fast_read {
             request: self.request.to_core()?,
             leg: u8::try_from(self.leg).ok()?,
             leg_sector: self.leg_sector,
+            position: u8::try_from(self.position).ok()?,
         })
     }
 }

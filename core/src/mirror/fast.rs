@@ -52,6 +52,9 @@ pub struct FastWrite {
     pub legs: u32,
     /// Absolute sector on every leg.
     pub leg_sector: u64,
+    /// Table position of each slot's device when the write started (0xff:
+    /// none): the legs to write are these, even if a slot changes hands.
+    pub positions: [u8; MAX_LEGS],
 }
 
 /// A fast read: read the request's range from `leg` at `leg_sector`.
@@ -63,6 +66,8 @@ pub struct FastRead {
     pub leg: u8,
     /// Absolute sector on the leg.
     pub leg_sector: u64,
+    /// Table position of the leg's device.
+    pub position: u8,
 }
 
 /// What to do once every leg of a fast write completed.
@@ -83,6 +88,9 @@ pub enum FastWriteDone {
 pub struct FastPath {
     words: Box<[AtomicU64]>,
     regime: AtomicU64,
+    /// Table position of each slot's device (0xff: none), stored before
+    /// the regime that uses it.
+    positions: [AtomicU8; MAX_LEGS],
     /// Reads in flight per leg, for the least-pending policy.
     leg_reads: [AtomicU32; MAX_LEGS],
     /// Where the last read sent to each leg ended (sequential affinity).
@@ -113,6 +121,7 @@ impl FastPath {
         FastPath {
             words: (0..geo.chunk_count).map(|_| AtomicU64::new(0)).collect(),
             regime: AtomicU64::new(0),
+            positions: core::array::from_fn(|_| AtomicU8::new(0xff)),
             leg_reads: core::array::from_fn(|_| AtomicU32::new(0)),
             stream_end: core::array::from_fn(|_| AtomicU64::new(u64::MAX)),
             round_robin: AtomicU32::new(0),
@@ -157,6 +166,7 @@ impl FastPath {
                 return None;
             }
         }
+        let positions = core::array::from_fn(|l| self.positions[l].load(SeqCst));
         // The legs must be those of the regime the claims were made in.
         if self.regime.load(SeqCst) != before {
             self.release(r, chunks, false);
@@ -167,6 +177,7 @@ impl FastPath {
             request: *r,
             legs: (before & R_LEGS) as u32,
             leg_sector: self.data_offset + r.sector,
+            positions,
         })
     }
 
@@ -204,6 +215,10 @@ impl FastPath {
             return None;
         }
         let leg = self.pick_leg(legs, r.sector);
+        let position = self.positions[leg].load(SeqCst);
+        if self.regime.load(SeqCst) != regime {
+            return None;
+        }
         self.leg_reads[leg].fetch_add(1, SeqCst);
         self.stream_end[leg].store(r.sector + u64::from(r.sectors), SeqCst);
         self.note_user_io();
@@ -211,6 +226,7 @@ impl FastPath {
             request: *r,
             leg: leg as u8,
             leg_sector: self.data_offset + r.sector,
+            position,
         })
     }
 
@@ -308,6 +324,16 @@ impl FastPath {
 
     pub(super) fn word(&self, c: usize) -> &AtomicU64 {
         &self.words[c]
+    }
+
+    /// Stores the table positions of the slots' devices (before the regime).
+    pub(super) fn set_positions(&self, positions: impl Fn(usize) -> Option<usize>) {
+        for (slot, p) in self.positions.iter().enumerate() {
+            let pos = positions(slot).map_or(0xff, |p| p as u8);
+            if p.load(SeqCst) != pos {
+                p.store(pos, SeqCst);
+            }
+        }
     }
 
     /// Stores a new regime if it differs from the current one.

@@ -201,6 +201,7 @@ impl Mirror {
         if self.degraded() {
             flags |= R_DEGRADED;
         }
+        self.fast.set_positions(|slot| self.leg_position(slot));
         self.fast.set_regime(self.writable(), self.in_sync(), flags);
         #[cfg(debug_assertions)]
         self.check_fast_bits();

@@ -1,0 +1,510 @@
+//! dm-mirror in userspace: the core over files or block devices, with real
+//! concurrent I/O. Benchmarks and offline tools (mirrorctl) use it.
+//!
+//! Requests are blocking calls from any number of threads. Writes to
+//! chunks already durably DIRTY and reads of chunks in sync take the
+//! lock-free path and run in the caller's thread; everything else goes
+//! through the mirror under one mutex, whose child I/O a pool of worker
+//! threads runs (`pread`/`pwrite`; a flush is `fdatasync`; FUA is a write
+//! followed by `fdatasync` of that leg).
+
+use crossbeam_channel::{Receiver, Sender};
+use dmmirror_core::format::*;
+use dmmirror_core::mirror::*;
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const SECTOR: usize = 512;
+
+/// Why a request or the engine failed.
+#[derive(Debug)]
+pub enum EngineError {
+    /// Opening or reading a leg.
+    Io(io::Error),
+    /// The legs do not assemble.
+    Assembly(AssemblyError),
+    /// The mirror failed the request.
+    Request(IoError),
+    /// A buffer whose length is not a whole number of sectors.
+    Unaligned,
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Io(e) => write!(f, "{e}"),
+            EngineError::Assembly(e) => write!(f, "{e}"),
+            EngineError::Request(e) => write!(f, "the mirror failed the request: {e:?}"),
+            EngineError::Unaligned => write!(f, "buffers are whole 512-byte sectors"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+impl From<io::Error> for EngineError {
+    fn from(e: io::Error) -> Self {
+        EngineError::Io(e)
+    }
+}
+
+/// How to run the engine.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The core's configuration.
+    pub config: Config,
+    /// Assemble despite split brain or disagreeing legs.
+    pub force: bool,
+    /// Worker threads running child I/O.
+    pub workers: usize,
+    /// Try the lock-free path first (off: every request takes the lock).
+    pub fast_path: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            config: Config::default(),
+            force: false,
+            workers: 4,
+            fast_path: true,
+        }
+    }
+}
+
+/// Memory a request's child I/O reads from or writes into.
+struct ReqBuf {
+    data: Mutex<Vec<u8>>,
+    done: Mutex<Option<Result<(), IoError>>>,
+    cv: Condvar,
+}
+
+enum Payload {
+    None,
+    /// Write these bytes.
+    Bytes(Vec<u8>),
+    /// Read into or write from a request's buffer, this many bytes in.
+    Request(Arc<ReqBuf>, usize),
+    /// Read into or write from resync buffer n.
+    Resync(usize),
+}
+
+struct Job {
+    io: ChildIo,
+    file: Arc<File>,
+    payload: Payload,
+}
+
+struct Slow {
+    mirror: Mirror,
+    /// Buffers of the requests the mirror runs, by id.
+    reqs: HashMap<ReqId, Arc<ReqBuf>>,
+    log: Vec<LogEvent>,
+}
+
+struct Shared {
+    slow: Mutex<Slow>,
+    /// Signalled when a request slot frees.
+    slot_free: Condvar,
+    fast: Arc<FastPath>,
+    /// Legs by table position.
+    files: Vec<Arc<File>>,
+    next_id: AtomicU64,
+    resync: Vec<Mutex<Vec<u8>>>,
+    jobs: Sender<Option<Job>>,
+    start: Instant,
+    use_fast: bool,
+}
+
+/// A running mirror over files.
+pub struct Engine {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+    ticker: Option<JoinHandle<()>>,
+    stop: Arc<(Mutex<bool>, Condvar)>,
+}
+
+struct FileReader<'a>(&'a [Arc<File>]);
+
+impl BlockReader for FileReader<'_> {
+    fn read_block(&mut self, pos: usize, sector: u64, out: &mut [u8; BLOCK_SIZE]) -> bool {
+        self.0
+            .get(pos)
+            .is_some_and(|f| f.read_exact_at(out, sector * SECTOR as u64).is_ok())
+    }
+}
+
+impl Engine {
+    /// Assembles the mirror whose legs are `paths` (table order) and starts it.
+    pub fn open(paths: &[impl AsRef<Path>], o: &Options) -> Result<Engine, EngineError> {
+        let files = paths
+            .iter()
+            .map(|p| {
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(p)
+                    .map(Arc::new)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let asm = assemble_with(&mut FileReader(&files), files.len(), o.force)
+            .map_err(EngineError::Assembly)?;
+        let chunk_bytes = asm.template.geometry.chunk_sectors as usize * SECTOR;
+        let mirror = Mirror::new(asm, o.config, 0);
+        let fast = mirror.fast_path().clone();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared {
+            slow: Mutex::new(Slow {
+                mirror,
+                reqs: HashMap::new(),
+                log: Vec::new(),
+            }),
+            slot_free: Condvar::new(),
+            fast,
+            files,
+            next_id: AtomicU64::new(1),
+            resync: (0..o.config.resync_depth)
+                .map(|_| Mutex::new(vec![0; chunk_bytes]))
+                .collect(),
+            jobs: tx,
+            start: Instant::now(),
+            use_fast: o.fast_path,
+        });
+        let workers = (0..o.workers.max(1))
+            .map(|_| {
+                let (s, rx): (Arc<Shared>, Receiver<Option<Job>>) = (shared.clone(), rx.clone());
+                std::thread::spawn(move || worker(&s, &rx))
+            })
+            .collect();
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let ticker = {
+            let (s, stop) = (shared.clone(), stop.clone());
+            Some(std::thread::spawn(move || ticker(&s, &stop)))
+        };
+        shared.pump(&mut shared.slow.lock().unwrap());
+        Ok(Engine {
+            shared,
+            workers,
+            ticker,
+            stop,
+        })
+    }
+
+    /// Size of the mirrored device in sectors.
+    pub fn data_sectors(&self) -> u64 {
+        self.shared
+            .slow
+            .lock()
+            .unwrap()
+            .mirror
+            .geometry()
+            .data_sectors
+    }
+
+    /// Writes `data` at `sector` (durable on return if `fua`).
+    pub fn write(&self, sector: u64, data: &[u8], fua: bool) -> Result<(), EngineError> {
+        let r = self.request(ReqOp::Write, sector, data.len(), fua)?;
+        if self.shared.use_fast {
+            if let Some(w) = self.shared.fast.try_write(&r) {
+                return self.shared.fast_write(&w, data);
+            }
+        }
+        self.shared.run(r, data.to_vec()).map(drop)
+    }
+
+    /// Reads into `out` from `sector`.
+    pub fn read(&self, sector: u64, out: &mut [u8]) -> Result<(), EngineError> {
+        let r = self.request(ReqOp::Read, sector, out.len(), false)?;
+        if self.shared.use_fast {
+            if let Some(rd) = self.shared.fast.try_read(&r) {
+                let file = &self.shared.files[usize::from(rd.position)];
+                let ok = file
+                    .read_exact_at(out, rd.leg_sector * SECTOR as u64)
+                    .is_ok();
+                self.shared.fast.read_done(&rd);
+                if ok {
+                    return Ok(());
+                }
+                let buf = self.shared.hand_over(
+                    |m| m.retry_read(&rd),
+                    rd.request.id,
+                    vec![0; out.len()],
+                )?;
+                out.copy_from_slice(&buf);
+                return Ok(());
+            }
+        }
+        let buf = self.shared.run(r, vec![0; out.len()])?;
+        out.copy_from_slice(&buf);
+        Ok(())
+    }
+
+    /// Makes every completed write durable.
+    pub fn flush(&self) -> Result<(), EngineError> {
+        let r = self.request(ReqOp::Flush, 0, 0, false)?;
+        self.shared.run(r, Vec::new()).map(drop)
+    }
+
+    /// Discards `sectors` at `sector`.
+    pub fn discard(&self, sector: u64, sectors: u32) -> Result<(), EngineError> {
+        let r = self.request(ReqOp::Discard, sector, sectors as usize * SECTOR, false)?;
+        self.shared.run(r, Vec::new()).map(drop)
+    }
+
+    /// Runs `f` on the mirror under its lock (status, operator requests),
+    /// then issues what it asked for.
+    pub fn with_mirror<T>(&self, f: impl FnOnce(&mut Mirror) -> T) -> T {
+        let mut s = self.shared.slow.lock().unwrap();
+        let t = f(&mut s.mirror);
+        self.shared.pump(&mut s);
+        t
+    }
+
+    /// Log events so far (taken).
+    pub fn take_log(&self) -> Vec<LogEvent> {
+        std::mem::take(&mut self.shared.slow.lock().unwrap().log)
+    }
+
+    /// Waits until the mirror is idle and every chunk is resynced and clean,
+    /// or `timeout` passes; returns whether it came to rest.
+    pub fn settle(&self, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            let rest = self.with_mirror(|m| {
+                m.is_idle() && m.chunks_needing_resync() == 0 && m.dirty_and_modified().0 == 0
+            });
+            if rest {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    fn request(
+        &self,
+        op: ReqOp,
+        sector: u64,
+        bytes: usize,
+        fua: bool,
+    ) -> Result<Request, EngineError> {
+        if bytes % SECTOR != 0 {
+            return Err(EngineError::Unaligned);
+        }
+        let id = self.shared.next_id.fetch_add(1, Relaxed);
+        Ok(Request {
+            id,
+            op,
+            sector,
+            sectors: (bytes / SECTOR) as u32,
+            fua,
+            preflush: false,
+        })
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        *self.stop.0.lock().unwrap() = true;
+        self.stop.1.notify_all();
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+        for _ in &self.workers {
+            let _ = self.shared.jobs.send(None);
+        }
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Shared {
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// A lock-free write: every leg from this thread, then the verdict.
+    fn fast_write(&self, w: &FastWrite, data: &[u8]) -> Result<(), EngineError> {
+        let mut failed = 0;
+        for slot in (0..MAX_LEGS).filter(|&l| w.legs & (1 << l) != 0) {
+            let file = &self.files[usize::from(w.positions[slot])];
+            let mut ok = file
+                .write_all_at(data, w.leg_sector * SECTOR as u64)
+                .is_ok();
+            if ok && w.request.fua {
+                ok = file.sync_data().is_ok();
+            }
+            if !ok {
+                failed |= 1 << slot;
+            }
+        }
+        match self.fast.write_done(w, failed) {
+            FastWriteDone::Complete { kick } => {
+                if kick {
+                    let mut s = self.slow.lock().unwrap();
+                    s.mirror.kick();
+                    self.pump(&mut s);
+                }
+                Ok(())
+            }
+            FastWriteDone::Adopt => self
+                .hand_over(|m| m.adopt_write(w, failed), w.request.id, Vec::new())
+                .map(drop),
+        }
+    }
+
+    /// Hands a fast request to the mirror and waits for its completion.
+    fn hand_over(
+        &self,
+        f: impl Fn(&mut Mirror) -> Result<(), SubmitError>,
+        id: ReqId,
+        buf: Vec<u8>,
+    ) -> Result<Vec<u8>, EngineError> {
+        let rb = Arc::new(ReqBuf {
+            data: Mutex::new(buf),
+            done: Mutex::new(None),
+            cv: Condvar::new(),
+        });
+        let mut s = self.slow.lock().unwrap();
+        s.reqs.insert(id, rb.clone());
+        while f(&mut s.mirror).is_err() {
+            s = self.slot_free.wait(s).unwrap();
+        }
+        self.pump(&mut s);
+        drop(s);
+        wait(&rb)
+    }
+
+    /// Submits `r` through the lock and waits for it; returns its buffer.
+    fn run(&self, r: Request, buf: Vec<u8>) -> Result<Vec<u8>, EngineError> {
+        self.hand_over(|m| m.submit(r), r.id, buf)
+    }
+
+    /// Turns every action into a job, a completion or a log entry.
+    fn pump(&self, s: &mut Slow) {
+        while let Some(a) = s.mirror.poll_action() {
+            match a {
+                Action::Io(io) => {
+                    let pos = s
+                        .mirror
+                        .leg_position(usize::from(io.leg))
+                        .expect("I/O to a leg with a device");
+                    let payload = match io.buffer {
+                        Buffer::None => Payload::None,
+                        Buffer::Meta(i) => Payload::Bytes(s.mirror.meta_block(i).to_vec()),
+                        Buffer::Resync(i) => Payload::Resync(usize::from(i)),
+                        Buffer::Request { id, offset } => {
+                            let rb = s.reqs.get(&id).expect("I/O for a known request").clone();
+                            Payload::Request(rb, offset as usize * SECTOR)
+                        }
+                    };
+                    let job = Job {
+                        io,
+                        file: self.files[pos].clone(),
+                        payload,
+                    };
+                    self.jobs
+                        .send(Some(job))
+                        .expect("workers run while the engine lives");
+                }
+                Action::Complete { id, result } => {
+                    if let Some(rb) = s.reqs.remove(&id) {
+                        *rb.done.lock().unwrap() = Some(result);
+                        rb.cv.notify_all();
+                    }
+                    self.slot_free.notify_all();
+                }
+                Action::WakeAt(_) => {}
+                Action::Log(e) => s.log.push(e),
+            }
+        }
+    }
+
+    fn execute(&self, job: &Job) -> bool {
+        let io = &job.io;
+        let at = io.sector * SECTOR as u64;
+        let len = io.sectors as usize * SECTOR;
+        let f = &job.file;
+        let ok = match (io.op, &job.payload) {
+            (IoOp::Flush, _) => f.sync_data().is_ok(),
+            (IoOp::Discard, _) => punch_hole(f, at, len as u64),
+            (IoOp::Write, Payload::Bytes(b)) => f.write_all_at(&b[..len], at).is_ok(),
+            (IoOp::Write, Payload::Request(rb, off)) => {
+                let d = rb.data.lock().unwrap();
+                f.write_all_at(&d[*off..*off + len], at).is_ok()
+            }
+            (IoOp::Write, Payload::Resync(i)) => {
+                let b = self.resync[*i].lock().unwrap();
+                f.write_all_at(&b[..len], at).is_ok()
+            }
+            (IoOp::Read, Payload::Request(rb, off)) => {
+                let mut tmp = vec![0; len];
+                let ok = f.read_exact_at(&mut tmp, at).is_ok();
+                if ok {
+                    rb.data.lock().unwrap()[*off..*off + len].copy_from_slice(&tmp);
+                }
+                ok
+            }
+            (IoOp::Read, Payload::Resync(i)) => {
+                let mut b = self.resync[*i].lock().unwrap();
+                f.read_exact_at(&mut b[..len], at).is_ok()
+            }
+            _ => false,
+        };
+        ok && (!io.fua || io.op != IoOp::Write || f.sync_data().is_ok())
+    }
+}
+
+fn wait(rb: &ReqBuf) -> Result<Vec<u8>, EngineError> {
+    let mut done = rb.done.lock().unwrap();
+    while done.is_none() {
+        done = rb.cv.wait(done).unwrap();
+    }
+    match done.take().expect("checked") {
+        Ok(()) => Ok(std::mem::take(&mut *rb.data.lock().unwrap())),
+        Err(e) => Err(EngineError::Request(e)),
+    }
+}
+
+fn punch_hole(f: &File, at: u64, len: u64) -> bool {
+    use std::os::fd::AsRawFd;
+    let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+    // SAFETY: fallocate on an open descriptor with in-range arguments.
+    let r = unsafe { libc::fallocate(f.as_raw_fd(), mode, at as i64, len as i64) };
+    // A device or file system without hole punching keeps the data: a
+    // discard allows that.
+    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EOPNOTSUPP)
+}
+
+fn worker(s: &Shared, rx: &Receiver<Option<Job>>) {
+    while let Ok(Some(job)) = rx.recv() {
+        let ok = s.execute(&job);
+        let mut slow = s.slow.lock().unwrap();
+        slow.mirror.complete(job.io.child, ok);
+        s.pump(&mut slow);
+    }
+}
+
+/// Lets time pass for the cleaner, resync pacing and wake-ups.
+fn ticker(s: &Shared, stop: &(Mutex<bool>, Condvar)) {
+    let mut stopped = stop.0.lock().unwrap();
+    while !*stopped {
+        stopped = stop
+            .1
+            .wait_timeout(stopped, Duration::from_millis(10))
+            .unwrap()
+            .0;
+        let mut slow = s.slow.lock().unwrap();
+        let now = s.now();
+        slow.mirror.tick(now);
+        s.pump(&mut slow);
+    }
+}
