@@ -1,6 +1,7 @@
 //! mirrorctl: create and inspect dm-mirror legs offline.
 
 mod leg;
+mod offline;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use dmmirror_core::format::*;
@@ -40,6 +41,30 @@ enum Command {
         /// Also list the chunks that are not CLEAN or UNWRITTEN, or that are MODIFIED.
         #[arg(long)]
         chunks: bool,
+    },
+    /// Compare the legs offline: every chunk where they differ, and whether
+    /// the bitmap covers it (exit 3 if some difference is not covered).
+    Check {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true, num_args = 1..=MAX_LEGS)]
+        legs: Vec<PathBuf>,
+    },
+    /// Assemble the legs and run the core's resync and rebuild offline,
+    /// then stop cleanly.
+    Resync {
+        /// Assemble despite split brain or disagreeing legs.
+        #[arg(long)]
+        force: bool,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true, num_args = 1..=MAX_LEGS)]
+        legs: Vec<PathBuf>,
     },
     /// Low-level operations for tests and demonstrations.
     #[command(subcommand)]
@@ -136,6 +161,13 @@ fn main() -> ExitCode {
             legs,
         } => create(chunk_size, force, &legs),
         Command::Examine { leg, chunks } => examine(&leg, chunks),
+        Command::Check { json, legs } => offline::check(&legs, json),
+        Command::Resync {
+            force,
+            timeout,
+            json,
+            legs,
+        } => offline::resync(&legs, force, timeout, json),
         Command::Debug(Debug::Mark {
             leg,
             chunks,

@@ -162,3 +162,72 @@ fn bad_inputs_get_clear_errors_and_exit_codes() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("out of range"));
 }
+
+#[test]
+fn check_reports_differences_and_resync_repairs_them() {
+    use dmmirror_core::format::Geometry;
+    let dir = scratch("check");
+    let size = 64 << 20;
+    let (a, b) = (image(&dir, "a.img", size), image(&dir, "b.img", size));
+    let o = run(&[&"create", &"--chunk-size", &"64K", &a, &b]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let geo = Geometry::for_leg(size / 512, 128).unwrap();
+    // Leg b's chunk 5 differs from leg a's (as after a crash mid-write).
+    let at = (geo.data_offset + 5 * 128) * 512;
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&b)
+        .unwrap()
+        .write_all_at(&[7u8; 4096], at)
+        .unwrap();
+    let mark = |state: &str| {
+        for leg in [&a, &b] {
+            let o = run(&[
+                &"debug",
+                &"mark",
+                leg,
+                &"--chunks",
+                &"5",
+                &"--state",
+                &state,
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+    };
+    // Never written: covered (reads are pinned, nothing was stored).
+    let o = run(&[&"check", &a, &b]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("chunk 5: legs 0,1 differ; bitmap UNWRITTEN: covered"),
+        "{}",
+        stdout(&o)
+    );
+    // CLEAN but different: damage the bitmap does not explain.
+    mark("clean");
+    let o = run(&[&"check", &"--json", &a, &b]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["uncovered"], 1);
+    assert_eq!(v["differences"][0]["chunk"], 5);
+    assert_eq!(v["differences"][0]["bitmap"], "CLEAN");
+    // DIRTY: covered, and resync copies it.
+    mark("dirty");
+    let o = run(&[&"check", &a, &b]);
+    assert!(
+        o.status.success() && stdout(&o).contains("bitmap DIRTY: covered"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&[&"resync", &"--json", &a, &b]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["resynced"], 1, "{v}");
+    assert_eq!(v["clean_stop"], true);
+    let o = run(&[&"check", &a, &b]);
+    assert!(stdout(&o).contains(": 0 differ"), "{}", stdout(&o));
+    // Bad input: a leg of no mirror.
+    let c = image(&dir, "c.img", size);
+    let o = run(&[&"check", &a, &c]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no valid superblock"), "{}", stderr(&o));
+}
