@@ -1110,57 +1110,30 @@ fn the_fast_path_writes_to_all_sixteen_legs() {
     }
 }
 
-#[test]
-fn a_repair_is_dropped_when_a_write_started_and_ended_while_the_read_ran() {
+/// A fast read of chunk 0 failed and is retried on the other leg; the
+/// retry reaches the media before write 3 lands and completes after it.
+/// Write 3 is issued before the retry (`write_first`) or after it. Either
+/// way the retry's data may predate write 3: no repair.
+fn repair_under_a_write(write_first: bool) {
     let mut r = Rig::new(2);
     let fast = r.m.fast_path().clone();
     r.submit(1, ReqOp::Write, 0, CHUNK);
     r.run();
-    // A read failed on one leg; the core reads the other one again.
     let rd = fast.try_read(&read_req(2, 0, 4)).unwrap();
     fast.read_done(&rd);
-    r.m.retry_read(&rd).unwrap();
-    r.collect();
-    let read = r.queue.pop_front().unwrap();
-    assert!(r.queue.is_empty());
-    // The read reaches the media now, a write overtakes its completion.
-    let old = r.legs[r.disk_of_slot[usize::from(read.leg)].unwrap()].data[&read.sector];
-    r.reads.insert(2, vec![old; 4]);
-    r.submit(3, ReqOp::Write, 0, 4);
-    r.run();
-    assert_eq!(r.completed[&3], Ok(()));
-    r.m.complete(read.child, true);
-    r.collect();
-    r.run();
-    assert_eq!(r.completed[&2], Ok(()));
-    assert_eq!(
-        r.m.stats().read_repairs,
-        0,
-        "the data read predates write 3"
-    );
-    for leg in &r.legs {
-        assert_eq!(leg.data[&read.sector], 3);
+    if write_first {
+        r.submit(3, ReqOp::Write, 0, 4);
+        assert_eq!(r.data_writes_queued(), 2);
     }
-}
-
-#[test]
-fn a_repair_is_dropped_when_a_write_was_in_flight_as_the_read_started() {
-    let mut r = Rig::new(2);
-    let fast = r.m.fast_path().clone();
-    r.submit(1, ReqOp::Write, 0, CHUNK);
-    r.run();
-    let rd = fast.try_read(&read_req(2, 0, 4)).unwrap();
-    fast.read_done(&rd);
-    // Write 3 is issued to the legs; then the failed read is retried.
-    r.submit(3, ReqOp::Write, 0, 4);
-    assert_eq!(r.data_writes_queued(), 2);
     r.m.retry_read(&rd).unwrap();
     r.collect();
     let read = r.queue.pop_back().unwrap();
     assert_eq!(read.op, IoOp::Read);
-    // The read reaches the media before write 3 and completes after it.
     let old = r.legs[r.disk_of_slot[usize::from(read.leg)].unwrap()].data[&read.sector];
     r.reads.insert(2, vec![old; 4]);
+    if !write_first {
+        r.submit(3, ReqOp::Write, 0, 4);
+    }
     r.run();
     assert_eq!(r.completed[&3], Ok(()));
     r.m.complete(read.child, true);
@@ -1175,4 +1148,14 @@ fn a_repair_is_dropped_when_a_write_was_in_flight_as_the_read_started() {
     for leg in &r.legs {
         assert_eq!(leg.data[&read.sector], 3);
     }
+}
+
+#[test]
+fn a_repair_is_dropped_when_a_write_started_and_ended_while_the_read_ran() {
+    repair_under_a_write(false);
+}
+
+#[test]
+fn a_repair_is_dropped_when_a_write_was_in_flight_as_the_read_started() {
+    repair_under_a_write(true);
 }
