@@ -17,7 +17,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -81,7 +81,9 @@ impl Default for Options {
 
 /// Memory a request's child I/O reads from or writes into.
 struct ReqBuf {
-    data: Mutex<Vec<u8>>,
+    /// Read-locked by the writes of its data to each leg (they run
+    /// together), write-locked to copy in a read's parts.
+    data: RwLock<Vec<u8>>,
     done: Mutex<Option<Result<(), IoError>>>,
     cv: Condvar,
 }
@@ -369,7 +371,7 @@ impl Shared {
         buf: Vec<u8>,
     ) -> Result<Vec<u8>, EngineError> {
         let rb = Arc::new(ReqBuf {
-            data: Mutex::new(buf),
+            data: RwLock::new(buf),
             done: Mutex::new(None),
             cv: Condvar::new(),
         });
@@ -438,7 +440,7 @@ impl Shared {
             (IoOp::Discard, _) => punch_hole(f, at, len as u64),
             (IoOp::Write, Payload::Bytes(b)) => f.write_all_at(&b[..len], at).is_ok(),
             (IoOp::Write, Payload::Request(rb, off)) => {
-                let d = rb.data.lock().unwrap();
+                let d = rb.data.read().unwrap();
                 f.write_all_at(&d[*off..*off + len], at).is_ok()
             }
             (IoOp::Write, Payload::Resync(i)) => {
@@ -449,7 +451,7 @@ impl Shared {
                 let mut tmp = vec![0; len];
                 let ok = f.read_exact_at(&mut tmp, at).is_ok();
                 if ok {
-                    rb.data.lock().unwrap()[*off..*off + len].copy_from_slice(&tmp);
+                    rb.data.write().unwrap()[*off..*off + len].copy_from_slice(&tmp);
                 }
                 ok
             }
@@ -469,7 +471,7 @@ fn wait(rb: &ReqBuf) -> Result<Vec<u8>, EngineError> {
         done = rb.cv.wait(done).unwrap();
     }
     match done.take().expect("checked") {
-        Ok(()) => Ok(std::mem::take(&mut *rb.data.lock().unwrap())),
+        Ok(()) => Ok(std::mem::take(&mut *rb.data.write().unwrap())),
         Err(e) => Err(EngineError::Request(e)),
     }
 }

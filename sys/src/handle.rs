@@ -299,6 +299,18 @@ unsafe fn handle<'a>(m: *mut dmm_mirror) -> Option<&'a mut dmm_mirror> {
     unsafe { m.as_mut() }
 }
 
+/// Runs `f` on the mirror behind `m`: `DMM_ERR_ARG` when there is none.
+unsafe fn on_mirror(m: *mut dmm_mirror, f: impl FnOnce(&mut Mirror)) -> i32 {
+    // SAFETY: see `handle`.
+    match unsafe { handle(m) } {
+        Some(h) => {
+            f(&mut h.mirror);
+            DMM_OK
+        }
+        None => DMM_ERR_ARG,
+    }
+}
+
 /// Fills `*out` with the mirror's shape.
 #[no_mangle]
 pub unsafe extern "C" fn dmm_get_info(m: *mut dmm_mirror, out: *mut dmm_info) -> i32 {
@@ -354,22 +366,14 @@ pub unsafe extern "C" fn dmm_complete(m: *mut dmm_mirror, child: u32, success: b
 #[no_mangle]
 pub unsafe extern "C" fn dmm_tick(m: *mut dmm_mirror, now_ns: u64) -> i32 {
     // SAFETY: see `handle`.
-    let Some(h) = (unsafe { handle(m) }) else {
-        return DMM_ERR_ARG;
-    };
-    h.mirror.tick(now_ns);
-    DMM_OK
+    unsafe { on_mirror(m, |mirror| mirror.tick(now_ns)) }
 }
 
 /// Runs the slow path after `dmm_fast_write_done` said so.
 #[no_mangle]
 pub unsafe extern "C" fn dmm_kick(m: *mut dmm_mirror) -> i32 {
     // SAFETY: see `handle`.
-    let Some(h) = (unsafe { handle(m) }) else {
-        return DMM_ERR_ARG;
-    };
-    h.mirror.kick();
-    DMM_OK
+    unsafe { on_mirror(m, |mirror| mirror.kick()) }
 }
 
 /// Takes the next action into `*out`; false when there is none.
@@ -736,22 +740,14 @@ pub unsafe extern "C" fn dmm_set_resync_rate(
     max_kib: u32,
 ) -> i32 {
     // SAFETY: see `handle`.
-    let Some(h) = (unsafe { handle(m) }) else {
-        return DMM_ERR_ARG;
-    };
-    h.mirror.set_resync_rate(min_kib, max_kib);
-    DMM_OK
+    unsafe { on_mirror(m, |mirror| mirror.set_resync_rate(min_kib, max_kib)) }
 }
 
 /// Copies every chunk from the source leg to the others.
 #[no_mangle]
 pub unsafe extern "C" fn dmm_start_full_resync(m: *mut dmm_mirror) -> i32 {
     // SAFETY: see `handle`.
-    let Some(h) = (unsafe { handle(m) }) else {
-        return DMM_ERR_ARG;
-    };
-    h.mirror.start_full_resync();
-    DMM_OK
+    unsafe { on_mirror(m, |mirror| mirror.start_full_resync()) }
 }
 
 /// Starts a clean stop: no new resync, everything cleaned, superblocks
@@ -759,22 +755,14 @@ pub unsafe extern "C" fn dmm_start_full_resync(m: *mut dmm_mirror) -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn dmm_suspend(m: *mut dmm_mirror) -> i32 {
     // SAFETY: see `handle`.
-    let Some(h) = (unsafe { handle(m) }) else {
-        return DMM_ERR_ARG;
-    };
-    h.mirror.suspend();
-    DMM_OK
+    unsafe { on_mirror(m, |mirror| mirror.suspend()) }
 }
 
 /// Resumes after `dmm_suspend`.
 #[no_mangle]
 pub unsafe extern "C" fn dmm_resume(m: *mut dmm_mirror) -> i32 {
     // SAFETY: see `handle`.
-    let Some(h) = (unsafe { handle(m) }) else {
-        return DMM_ERR_ARG;
-    };
-    h.mirror.resume();
-    DMM_OK
+    unsafe { on_mirror(m, |mirror| mirror.resume()) }
 }
 
 /// Whether a suspend has finished.

@@ -1573,29 +1573,27 @@ impl Mirror {
                 // The primary is durable on every leg still writable: the
                 // staged bytes are now what a reader would find.
                 for c in first as usize..(first + u64::from(count)) as usize {
+                    if self.chunks[c].staged == NONE {
+                        continue;
+                    }
+                    self.queue_publish(c);
                     let ch = &mut self.chunks[c];
-                    if ch.staged != NONE {
-                        let status = ChunkByte::from_raw(ch.staged).map(|b| b.status());
-                        if status == Some(ChunkStatus::Clean) {
-                            self.stats.cleaned_chunks += 1;
-                        }
-                        ch.disk = ch.staged;
-                        ch.staged = NONE;
-                        if ch.flags & F_PUBLISH == 0 {
-                            ch.flags |= F_PUBLISH;
-                            self.publish_queue.push(c as u32);
-                        }
-                        // Durably UNWRITTEN (a whole-chunk discard): reads
-                        // are pinned as for resync, and nothing needs a copy.
-                        // (Unless another change is already wanted: it
-                        // may be DIRTY again, with the legs still different.)
-                        if status == Some(ChunkStatus::Unwritten)
-                            && ch.want == NONE
-                            && ch.flags & (F_NEEDS_RESYNC | F_LOCKED) == F_NEEDS_RESYNC
-                        {
-                            ch.flags &= !F_NEEDS_RESYNC;
-                            self.needs_resync -= 1;
-                        }
+                    let status = ChunkByte::from_raw(ch.staged).map(|b| b.status());
+                    if status == Some(ChunkStatus::Clean) {
+                        self.stats.cleaned_chunks += 1;
+                    }
+                    ch.disk = ch.staged;
+                    ch.staged = NONE;
+                    // Durably UNWRITTEN (a whole-chunk discard): reads
+                    // are pinned as for resync, and nothing needs a copy.
+                    // (Unless another change is already wanted: it
+                    // may be DIRTY again, with the legs still different.)
+                    if status == Some(ChunkStatus::Unwritten)
+                        && ch.want == NONE
+                        && ch.flags & (F_NEEDS_RESYNC | F_LOCKED) == F_NEEDS_RESYNC
+                    {
+                        ch.flags &= !F_NEEDS_RESYNC;
+                        self.needs_resync -= 1;
                     }
                 }
                 self.segments[s].phase = Phase::Secondary;

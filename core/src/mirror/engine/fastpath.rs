@@ -175,9 +175,11 @@ impl Mirror {
                 && matches!(status, Some(ChunkStatus::Clean | ChunkStatus::Dirty)));
         let bit = |on: bool, b: u64| if on { b } else { 0 };
         let set = bit(write_ok, WRITE_OK) | bit(modified, MODIFIED) | bit(read_ok, READ_OK);
-        let word = self.fast.word(c);
-        word.fetch_and(!(WRITE_OK | MODIFIED | READ_OK) | set, SeqCst);
-        word.fetch_or(set, SeqCst);
+        let mask = WRITE_OK | MODIFIED | READ_OK;
+        let _ = self
+            .fast
+            .word(c)
+            .fetch_update(SeqCst, SeqCst, |w| Some(w & !mask | set));
     }
 
     /// Publishes the queued chunks and the legs and flags fast requests use.
