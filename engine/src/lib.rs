@@ -6,7 +6,8 @@
 //! lock-free path and run in the caller's thread; everything else goes
 //! through the mirror under one mutex, whose child I/O a pool of worker
 //! threads runs (`pread`/`pwrite`; a flush is `fdatasync`; FUA is a write
-//! followed by `fdatasync` of that leg).
+//! followed by `fdatasync` of that leg; a discard punches a hole).
+#![forbid(unsafe_code)]
 
 use crossbeam_channel::{Receiver, Sender};
 use dmmirror_core::format::*;
@@ -477,13 +478,14 @@ fn wait(rb: &ReqBuf) -> Result<Vec<u8>, EngineError> {
 }
 
 fn punch_hole(f: &File, at: u64, len: u64) -> bool {
-    use std::os::fd::AsRawFd;
-    let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
-    // SAFETY: fallocate on an open descriptor with in-range arguments.
-    let r = unsafe { libc::fallocate(f.as_raw_fd(), mode, at as i64, len as i64) };
+    use rustix::fs::{fallocate, FallocateFlags};
+    let mode = FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE;
     // A device or file system without hole punching keeps the data: a
     // discard allows that.
-    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EOPNOTSUPP)
+    match fallocate(f, mode, at, len) {
+        Ok(()) => true,
+        Err(e) => e == rustix::io::Errno::OPNOTSUPP,
+    }
 }
 
 fn worker(s: &Shared, rx: &Receiver<Option<Job>>) {
