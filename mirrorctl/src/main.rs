@@ -2,6 +2,7 @@
 
 mod leg;
 mod offline;
+mod records;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use dmmirror_core::format::*;
@@ -31,6 +32,9 @@ enum Command {
         /// Overwrite legs that carry a filesystem, partition table or mirror metadata.
         #[arg(long)]
         force: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
         /// The legs: files or block devices.
         #[arg(required = true, num_args = 1..=MAX_LEGS)]
         legs: Vec<PathBuf>,
@@ -41,6 +45,9 @@ enum Command {
         /// Also list the chunks that are not CLEAN or UNWRITTEN, or that are MODIFIED.
         #[arg(long)]
         chunks: bool,
+        /// Print JSON (always with the chunk list).
+        #[arg(long)]
+        json: bool,
     },
     /// Compare the legs offline: every chunk where they differ, and whether
     /// the bitmap covers it (exit 3 if some difference is not covered).
@@ -88,6 +95,38 @@ enum Debug {
         /// first segment's primary copy, then stop.
         #[arg(long, value_parser = clap::value_parser!(u8).range(0..8))]
         tear_primary: Option<u8>,
+    },
+    /// Write numbered 4 KiB records through the engine with FUA, printing
+    /// "ack N" once record N is durable (kill it to test crash recovery).
+    Workload {
+        #[arg(long, default_value_t = 10_000)]
+        records: u64,
+        #[arg(long, default_value_t = 4)]
+        threads: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Spread the records over the first SPAN bytes (default: all).
+        #[arg(long, value_parser = parse_size)]
+        span: Option<u64>,
+        #[arg(required = true, num_args = 1..=MAX_LEGS)]
+        legs: Vec<PathBuf>,
+    },
+    /// Check that every record acknowledged in a workload's output is on
+    /// every leg given (exit 1 if one is missing).
+    Verify {
+        /// The workload's stdout.
+        #[arg(long)]
+        acked: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The workload's --span.
+        #[arg(long, value_parser = parse_size)]
+        span: Option<u64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true, num_args = 1..=MAX_LEGS)]
+        legs: Vec<PathBuf>,
     },
     /// Flip one byte of one metadata copy (silent media corruption).
     Corrupt {
@@ -158,9 +197,10 @@ fn main() -> ExitCode {
         Command::Create {
             chunk_size,
             force,
+            json,
             legs,
-        } => create(chunk_size, force, &legs),
-        Command::Examine { leg, chunks } => examine(&leg, chunks),
+        } => create(chunk_size, force, json, &legs),
+        Command::Examine { leg, chunks, json } => examine(&leg, chunks, json),
         Command::Check { json, legs } => offline::check(&legs, json),
         Command::Resync {
             force,
@@ -181,6 +221,20 @@ fn main() -> ExitCode {
             copy,
             byte,
         }) => corrupt(&leg, segment, copy.into(), byte),
+        Command::Debug(Debug::Workload {
+            records,
+            threads,
+            seed,
+            span,
+            legs,
+        }) => records::workload(&legs, records, threads, seed, span),
+        Command::Debug(Debug::Verify {
+            acked,
+            seed,
+            span,
+            json,
+            legs,
+        }) => records::verify(&legs, &acked, seed, span, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -197,7 +251,7 @@ fn random_uuid() -> std::io::Result<Uuid> {
     Ok(Uuid::from_random_bytes(bytes))
 }
 
-fn create(chunk_bytes: u64, force: bool, paths: &[PathBuf]) -> Outcome {
+fn create(chunk_bytes: u64, force: bool, json: bool, paths: &[PathBuf]) -> Outcome {
     if chunk_bytes % SECTOR_SIZE as u64 != 0
         || chunk_bytes / SECTOR_SIZE as u64 > u64::from(u32::MAX)
     {
@@ -245,6 +299,20 @@ fn create(chunk_bytes: u64, force: bool, paths: &[PathBuf]) -> Outcome {
         new_leg_blocks(&sb, |sector, block| leg.write_durable(sector, block))
             .map_err(io_err(&leg.path))?;
     }
+    let table = dmsetup_table(geometry.data_sectors, paths);
+    if json {
+        let out = serde_json::json!({
+            "mirror_uuid": mirror_uuid.to_string(),
+            "legs": paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "chunk_bytes": chunk_bytes,
+            "chunks": geometry.chunk_count,
+            "data_sectors": geometry.data_sectors,
+            "data_offset": geometry.data_offset,
+            "table": table,
+        });
+        println!("{out}");
+        return Ok(());
+    }
     println!(
         "mirror {mirror_uuid}: {} legs, {} chunks of {} KiB",
         legs.len(),
@@ -255,7 +323,15 @@ fn create(chunk_bytes: u64, force: bool, paths: &[PathBuf]) -> Outcome {
         "data: {} sectors at sector {} of each leg",
         geometry.data_sectors, geometry.data_offset
     );
+    println!("dmsetup table line (legs as the kernel will name them):");
+    println!("{table}");
     Ok(())
+}
+
+/// The dmsetup table line for these legs in the native syntax.
+fn dmsetup_table(data_sectors: u64, paths: &[PathBuf]) -> String {
+    let legs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    format!("0 {data_sectors} mirror {} {}", legs.len(), legs.join(" "))
 }
 
 fn copy_line<T>(
@@ -275,9 +351,16 @@ fn copy_line<T>(
     }
 }
 
-fn examine(path: &Path, list_chunks: bool) -> Outcome {
+fn examine(path: &Path, list_chunks: bool, json: bool) -> Outcome {
     let leg = Leg::open(path, false).map_err(io_err(path))?;
     let meta = LegMeta::read(&leg).map_err(io_err(path))?;
+    if json {
+        println!("{}", examine_json(path, &meta));
+        return match meta.superblock() {
+            Some(_) => Ok(()),
+            None => fail(1, format!("{}: no valid superblock copy", path.display())),
+        };
+    }
     let mut out = String::new();
     let w = &mut out;
     let _ = writeln!(w, "{}:", path.display());
@@ -412,6 +495,94 @@ fn examine(path: &Path, list_chunks: bool) -> Outcome {
     }
     print!("{out}");
     Ok(())
+}
+
+fn copy_json<T>(r: &Result<T, DecodeError>, serial: impl Fn(&T) -> Serial) -> serde_json::Value {
+    match r {
+        Ok(v) => serde_json::json!({ "valid": true, "serial": serial(v).get() }),
+        Err(e) => serde_json::json!({ "valid": false, "error": e.to_string() }),
+    }
+}
+
+fn chosen_name(c: Chosen) -> Option<&'static str> {
+    c.role().map(CopyRole::name)
+}
+
+/// `examine --json`: the same facts as the text, for scripts.
+fn examine_json(path: &Path, meta: &LegMeta) -> serde_json::Value {
+    use serde_json::json;
+    let sbl = &meta.superblocks;
+    let copies = json!({
+        "primary": copy_json(&sbl.copies[CopyRole::Primary.index()], |s| s.serial),
+        "secondary": copy_json(&sbl.copies[CopyRole::Secondary.index()], |s| s.serial),
+        "used": chosen_name(sbl.chosen),
+    });
+    let Some(sb) = meta.superblock() else {
+        return json!({ "leg": path.display().to_string(), "superblock": copies });
+    };
+    let g = &sb.geometry;
+    let members: Vec<_> = sb
+        .members
+        .iter()
+        .enumerate()
+        .filter_map(|(slot, m)| m.map(|m| (slot, m)))
+        .map(|(slot, m)| {
+            json!({
+                "slot": slot,
+                "uuid": m.uuid.to_string(),
+                "state": m.state.name(),
+                "since_event": m.state_event,
+                "rebuild_checkpoint": m.rebuild_checkpoint,
+                "full_copy": m.full_copy,
+            })
+        })
+        .collect();
+    let (mut clean, mut dirty, mut unwritten, mut modified) = (0u64, 0u64, 0u64, 0u64);
+    let mut listed = Vec::new();
+    for (i, &b) in meta.chunks.iter().enumerate() {
+        let cb = ChunkByte::from_raw(b).expect("loaded bytes are valid");
+        match cb.status() {
+            ChunkStatus::Clean => clean += 1,
+            ChunkStatus::Dirty => dirty += 1,
+            ChunkStatus::Unwritten => unwritten += 1,
+        }
+        modified += u64::from(cb.is_modified());
+        if cb.status() == ChunkStatus::Dirty || cb.is_modified() {
+            listed.push(json!({ "chunk": i, "state": format!("{:?}", cb.status()), "modified": cb.is_modified() }));
+        }
+    }
+    let segments: Vec<_> = meta
+        .segments
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.copies.iter().any(Result::is_err))
+        .map(|(i, l)| {
+            json!({
+                "segment": i,
+                "primary": copy_json(&l.copies[CopyRole::Primary.index()], |s| *s),
+                "secondary": copy_json(&l.copies[CopyRole::Secondary.index()], |s| *s),
+                "used": chosen_name(l.chosen),
+            })
+        })
+        .collect();
+    json!({
+        "leg": path.display().to_string(),
+        "superblock": copies,
+        "mirror_uuid": sb.mirror_uuid.to_string(),
+        "leg_uuid": sb.leg_uuid.to_string(),
+        "slot": sb.slot,
+        "event": sb.event,
+        "clean_shutdown": sb.clean,
+        "chunk_bytes": u64::from(g.chunk_sectors) * SECTOR_SIZE as u64,
+        "chunk_count": g.chunk_count,
+        "data_sectors": g.data_sectors,
+        "data_offset": g.data_offset,
+        "modified_since_event": sb.modified_since_event,
+        "members": members,
+        "bitmap": { "clean": clean, "dirty": dirty, "unwritten": unwritten, "modified": modified },
+        "damaged_segments": segments,
+        "chunks": listed,
+    })
 }
 
 fn mark(path: &Path, chunks: &[u64], state: StateArg, modified: bool, tear: Option<u8>) -> Outcome {

@@ -231,3 +231,79 @@ fn check_reports_differences_and_resync_repairs_them() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no valid superblock"), "{}", stderr(&o));
 }
+
+#[test]
+fn json_output_and_acknowledged_records() {
+    let dir = scratch("records");
+    let (a, b) = (
+        image(&dir, "a.img", 64 << 20),
+        image(&dir, "b.img", 64 << 20),
+    );
+    let o = run(&[&"create", &"--json", &a, &b]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let created: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sectors = created["data_sectors"].as_u64().unwrap();
+    assert_eq!(
+        created["table"].as_str().unwrap(),
+        format!("0 {sectors} mirror 2 {} {}", a.display(), b.display())
+    );
+
+    let acked = dir.join("acked");
+    let o = run(&[
+        &"debug",
+        &"workload",
+        &"--records",
+        &"300",
+        &"--threads",
+        &"3",
+        &"--seed",
+        &"9",
+        &a,
+        &b,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().filter(|l| l.starts_with("ack ")).count(),
+        300
+    );
+    fs::write(&acked, &o.stdout).unwrap();
+
+    let o = run(&[&"examine", &"--json", &a]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ex: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(ex["clean_shutdown"], true, "{ex}");
+    assert_eq!(ex["superblock"]["used"], "primary");
+    assert_eq!(ex["members"].as_array().unwrap().len(), 2);
+    let bm = &ex["bitmap"];
+    let total: u64 = ["clean", "dirty", "unwritten"]
+        .iter()
+        .map(|k| bm[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, ex["chunk_count"].as_u64().unwrap());
+    assert!(bm["clean"].as_u64().unwrap() + bm["dirty"].as_u64().unwrap() > 0);
+
+    let o = run(&[
+        &"debug", &"verify", &"--json", &"--seed", &"9", &"--acked", &acked, &a, &b,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["acknowledged"], 300);
+    assert_eq!(v["missing"].as_array().unwrap().len(), 0);
+
+    // The wrong seed finds nothing; so does a damaged record on one leg.
+    let o = run(&[&"debug", &"verify", &"--seed", &"8", &"--acked", &acked, &a]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("300 missing"), "{}", stdout(&o));
+    let data_offset = ex["data_offset"].as_u64().unwrap();
+    let f = fs::OpenOptions::new().write(true).open(&b).unwrap();
+    f.write_all_at(&[0xff; 512], data_offset * 512).unwrap();
+    let o = run(&[
+        &"debug", &"verify", &"--seed", &"9", &"--acked", &acked, &a, &b,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("1 missing"), "{}", stdout(&o));
+
+    let o = run(&[&"debug", &"workload", &"--records", &"999999999", &a, &b]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("do not fit"), "{}", stderr(&o));
+}
