@@ -23,6 +23,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const SECTOR: usize = 512;
+/// Writes at least this long go to the legs from parallel threads.
+const PARALLEL_WRITE_BYTES: usize = 256 * 1024;
 
 /// Why a request or the engine failed.
 #[derive(Debug)]
@@ -67,6 +69,10 @@ pub struct Options {
     pub workers: usize,
     /// Try the lock-free path first (off: every request takes the lock).
     pub fast_path: bool,
+    /// Off: a baseline for benchmarks only. Writes go straight to every leg
+    /// and reads to the first, bypassing the core: no bitmap, no crash
+    /// consistency, no failure handling.
+    pub bitmap: bool,
 }
 
 impl Default for Options {
@@ -76,6 +82,7 @@ impl Default for Options {
             force: false,
             workers: 4,
             fast_path: true,
+            bitmap: true,
         }
     }
 }
@@ -124,6 +131,8 @@ struct Shared {
     jobs: Sender<Option<Job>>,
     start: Instant,
     use_fast: bool,
+    /// With the bitmap off: the data offset on every leg, in bytes.
+    bypass_offset: Option<u64>,
 }
 
 /// A running mirror over files.
@@ -160,6 +169,8 @@ impl Engine {
         let asm = assemble_with(&mut FileReader(&files), files.len(), o.force)
             .map_err(EngineError::Assembly)?;
         let chunk_bytes = asm.template.geometry.chunk_sectors as usize * SECTOR;
+        let bypass_offset =
+            (!o.bitmap).then_some(asm.template.geometry.data_offset * SECTOR as u64);
         let mirror = Mirror::new(asm, o.config, 0);
         let fast = mirror.fast_path().clone();
         let (tx, rx) = crossbeam_channel::unbounded();
@@ -179,6 +190,7 @@ impl Engine {
             jobs: tx,
             start: Instant::now(),
             use_fast: o.fast_path,
+            bypass_offset,
         });
         let workers = (0..o.workers.max(1))
             .map(|_| {
@@ -214,6 +226,16 @@ impl Engine {
     /// Writes `data` at `sector` (durable on return if `fua`).
     pub fn write(&self, sector: u64, data: &[u8], fua: bool) -> Result<(), EngineError> {
         let r = self.request(ReqOp::Write, sector, data.len(), fua)?;
+        if let Some(offset) = self.shared.bypass_offset {
+            let at = offset + sector * SECTOR as u64;
+            let failed = self
+                .shared
+                .write_legs(self.shared.files.iter(), data, at, fua);
+            return match failed {
+                0 => Ok(()),
+                _ => Err(EngineError::Io(io::Error::other("a leg failed the write"))),
+            };
+        }
         if self.shared.use_fast {
             if let Some(w) = self.shared.fast.try_write(&r) {
                 return self.shared.fast_write(&w, data);
@@ -225,6 +247,9 @@ impl Engine {
     /// Reads into `out` from `sector`.
     pub fn read(&self, sector: u64, out: &mut [u8]) -> Result<(), EngineError> {
         let r = self.request(ReqOp::Read, sector, out.len(), false)?;
+        if let Some(offset) = self.shared.bypass_offset {
+            return Ok(self.shared.files[0].read_exact_at(out, offset + sector * SECTOR as u64)?);
+        }
         if self.shared.use_fast {
             if let Some(rd) = self.shared.fast.try_read(&r) {
                 let file = &self.shared.files[usize::from(rd.position)];
@@ -251,6 +276,12 @@ impl Engine {
 
     /// Makes every completed write durable.
     pub fn flush(&self) -> Result<(), EngineError> {
+        if self.shared.bypass_offset.is_some() {
+            for f in &self.shared.files {
+                f.sync_data()?;
+            }
+            return Ok(());
+        }
         let r = self.request(ReqOp::Flush, 0, 0, false)?;
         self.shared.run(r, Vec::new()).map(drop)
     }
@@ -334,21 +365,48 @@ impl Shared {
         self.start.elapsed().as_nanos() as u64
     }
 
+    /// Writes `data` at byte `at` of each leg in `files` (durably if
+    /// `fua`); returns a mask of the ones (by order) that failed. Large or
+    /// durable writes run on the legs in parallel, where a thread pays
+    /// for itself; small ones in turn from this thread.
+    fn write_legs<'a>(
+        &self,
+        files: impl Iterator<Item = &'a Arc<File>>,
+        data: &[u8],
+        at: u64,
+        fua: bool,
+    ) -> u32 {
+        let one = |f: &File| f.write_all_at(data, at).is_ok() && (!fua || f.sync_data().is_ok());
+        let files: Vec<&Arc<File>> = files.collect();
+        let parallel = fua || data.len() >= PARALLEL_WRITE_BYTES;
+        let results: Vec<bool> = match files.split_first() {
+            Some((first, rest)) if parallel && !rest.is_empty() => std::thread::scope(|s| {
+                let others: Vec<_> = rest.iter().map(|f| s.spawn(|| one(f))).collect();
+                let mut r = vec![one(first)];
+                r.extend(others.into_iter().map(|h| h.join().unwrap_or(false)));
+                r
+            }),
+            _ => files.iter().map(|f| one(f)).collect(),
+        };
+        results
+            .iter()
+            .enumerate()
+            .filter(|(_, ok)| !**ok)
+            .fold(0, |m, (i, _)| m | 1 << i)
+    }
+
     /// A lock-free write: every leg from this thread, then the verdict.
     fn fast_write(&self, w: &FastWrite, data: &[u8]) -> Result<(), EngineError> {
-        let mut failed = 0;
-        for slot in (0..MAX_LEGS).filter(|&l| w.legs & (1 << l) != 0) {
-            let file = &self.files[usize::from(w.positions[slot])];
-            let mut ok = file
-                .write_all_at(data, w.leg_sector * SECTOR as u64)
-                .is_ok();
-            if ok && w.request.fua {
-                ok = file.sync_data().is_ok();
-            }
-            if !ok {
-                failed |= 1 << slot;
-            }
-        }
+        let slots: Vec<usize> = (0..MAX_LEGS).filter(|&l| w.legs & (1 << l) != 0).collect();
+        let files = slots
+            .iter()
+            .map(|&l| &self.files[usize::from(w.positions[l])]);
+        let by_order = self.write_legs(files, data, w.leg_sector * SECTOR as u64, w.request.fua);
+        let failed = slots
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| by_order & (1 << i) != 0)
+            .fold(0, |m, (_, &l)| m | 1 << l);
         match self.fast.write_done(w, failed) {
             FastWriteDone::Complete { kick } => {
                 if kick {

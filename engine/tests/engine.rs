@@ -84,3 +84,46 @@ fn threads_write_and_read_back_and_the_legs_end_identical() {
     assert!(legs[0][data..].iter().any(|&b| b != 0), "data was written");
     let _ = std::fs::remove_dir_all(paths[0].parent().unwrap());
 }
+
+#[test]
+fn large_and_durable_writes_reach_every_leg_and_the_bitmap_off_baseline_bypasses_it() {
+    let (paths, geo) = new_legs("parallel", 64);
+    let big: Vec<u8> = (0..1 << 20).map(|i: u32| (i / 4096) as u8 ^ 0x5a).collect();
+    let e = Engine::open(&paths, &Options::default()).unwrap();
+    // Twice: the first goes through the lock, the second lock-free.
+    for _ in 0..2 {
+        e.write(0, &big, false).unwrap();
+        e.write(4096, &big[..4096], true).unwrap();
+    }
+    drop(e);
+    let at = geo.data_offset * 512;
+    for p in &paths {
+        let f = std::fs::File::open(p).unwrap();
+        let mut back = vec![0; big.len()];
+        f.read_exact_at(&mut back, at).unwrap();
+        assert!(back == big, "{}", p.display());
+    }
+
+    let o = Options {
+        bitmap: false,
+        ..Options::default()
+    };
+    let e = Engine::open(&paths, &o).unwrap();
+    let chunk_bytes = geo.chunk_sectors as usize * 512;
+    let beyond = (40 * chunk_bytes / 512) as u64;
+    e.write(beyond, &big[..8192], false).unwrap();
+    let mut back = vec![0; 8192];
+    e.read(beyond, &mut back).unwrap();
+    assert_eq!(back, big[..8192]);
+    e.flush().unwrap();
+    // Nothing went through the core: chunk 40 is still UNWRITTEN.
+    assert_eq!(
+        e.with_mirror(|m| m.chunk_byte(40)).map(|b| b.status()),
+        Some(ChunkStatus::Unwritten)
+    );
+    for p in &paths {
+        let f = std::fs::File::open(p).unwrap();
+        f.read_exact_at(&mut back, at + beyond * 512).unwrap();
+        assert_eq!(back, big[..8192]);
+    }
+}
