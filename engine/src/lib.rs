@@ -117,6 +117,8 @@ struct Slow {
     /// Buffers of the requests the mirror runs, by id.
     reqs: HashMap<ReqId, Arc<ReqBuf>>,
     log: Vec<LogEvent>,
+    /// The earliest time the mirror asked to be ticked at (ns).
+    wake_at: u64,
 }
 
 struct Shared {
@@ -126,13 +128,14 @@ struct Shared {
     fast: Arc<FastPath>,
     /// Legs by table position.
     files: Vec<Arc<File>>,
-    next_id: AtomicU64,
     resync: Vec<Mutex<Vec<u8>>>,
     jobs: Sender<Option<Job>>,
     start: Instant,
     use_fast: bool,
     /// With the bitmap off: the data offset on every leg, in bytes.
     bypass_offset: Option<u64>,
+    /// The ticker sleeps on this; `true` stops it.
+    ticker_wait: (Mutex<bool>, Condvar),
 }
 
 /// A running mirror over files.
@@ -140,7 +143,6 @@ pub struct Engine {
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
     ticker: Option<JoinHandle<()>>,
-    stop: Arc<(Mutex<bool>, Condvar)>,
 }
 
 struct FileReader<'a>(&'a [Arc<File>]);
@@ -179,11 +181,11 @@ impl Engine {
                 mirror,
                 reqs: HashMap::new(),
                 log: Vec::new(),
+                wake_at: u64::MAX,
             }),
             slot_free: Condvar::new(),
             fast,
             files,
-            next_id: AtomicU64::new(1),
             resync: (0..o.config.resync_depth)
                 .map(|_| Mutex::new(vec![0; chunk_bytes]))
                 .collect(),
@@ -191,6 +193,7 @@ impl Engine {
             start: Instant::now(),
             use_fast: o.fast_path,
             bypass_offset,
+            ticker_wait: (Mutex::new(false), Condvar::new()),
         });
         let workers = (0..o.workers.max(1))
             .map(|_| {
@@ -198,17 +201,15 @@ impl Engine {
                 std::thread::spawn(move || worker(&s, &rx))
             })
             .collect();
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let ticker = {
-            let (s, stop) = (shared.clone(), stop.clone());
-            Some(std::thread::spawn(move || ticker(&s, &stop)))
+            let s = shared.clone();
+            Some(std::thread::spawn(move || ticker(&s)))
         };
         shared.pump(&mut shared.slow.lock().unwrap());
         Ok(Engine {
             shared,
             workers,
             ticker,
-            stop,
         })
     }
 
@@ -228,9 +229,11 @@ impl Engine {
         let r = self.request(ReqOp::Write, sector, data.len(), fua)?;
         if let Some(offset) = self.shared.bypass_offset {
             let at = offset + sector * SECTOR as u64;
-            let failed = self
-                .shared
-                .write_legs(self.shared.files.iter(), data, at, fua);
+            let mut files: [&File; MAX_LEGS] = [&self.shared.files[0]; MAX_LEGS];
+            for (slot, f) in files.iter_mut().zip(&self.shared.files) {
+                *slot = f;
+            }
+            let failed = Shared::write_legs(&files[..self.shared.files.len()], data, at, fua);
             return match failed {
                 0 => Ok(()),
                 _ => Err(EngineError::Io(io::Error::other("a leg failed the write"))),
@@ -332,7 +335,7 @@ impl Engine {
         if bytes % SECTOR != 0 {
             return Err(EngineError::Unaligned);
         }
-        let id = self.shared.next_id.fetch_add(1, Relaxed);
+        let id = next_request_id();
         Ok(Request {
             id,
             op,
@@ -346,8 +349,8 @@ impl Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        *self.stop.0.lock().unwrap() = true;
-        self.stop.1.notify_all();
+        *self.shared.ticker_wait.0.lock().unwrap() = true;
+        self.shared.ticker_wait.1.notify_all();
         if let Some(t) = self.ticker.take() {
             let _ = t.join();
         }
@@ -366,47 +369,42 @@ impl Shared {
     }
 
     /// Writes `data` at byte `at` of each leg in `files` (durably if
-    /// `fua`); returns a mask of the ones (by order) that failed. Large or
+    /// `fua`); returns a mask of the ones (by index) that failed. Large or
     /// durable writes run on the legs in parallel, where a thread pays
     /// for itself; small ones in turn from this thread.
-    fn write_legs<'a>(
-        &self,
-        files: impl Iterator<Item = &'a Arc<File>>,
-        data: &[u8],
-        at: u64,
-        fua: bool,
-    ) -> u32 {
+    fn write_legs(files: &[&File], data: &[u8], at: u64, fua: bool) -> u32 {
         let one = |f: &File| f.write_all_at(data, at).is_ok() && (!fua || f.sync_data().is_ok());
-        let files: Vec<&Arc<File>> = files.collect();
-        let parallel = fua || data.len() >= PARALLEL_WRITE_BYTES;
-        let results: Vec<bool> = match files.split_first() {
-            Some((first, rest)) if parallel && !rest.is_empty() => std::thread::scope(|s| {
-                let others: Vec<_> = rest.iter().map(|f| s.spawn(|| one(f))).collect();
-                let mut r = vec![one(first)];
-                r.extend(others.into_iter().map(|h| h.join().unwrap_or(false)));
-                r
-            }),
-            _ => files.iter().map(|f| one(f)).collect(),
-        };
-        results
-            .iter()
-            .enumerate()
-            .filter(|(_, ok)| !**ok)
-            .fold(0, |m, (i, _)| m | 1 << i)
+        let mut failed = 0;
+        if files.len() > 1 && (fua || data.len() >= PARALLEL_WRITE_BYTES) {
+            std::thread::scope(|s| {
+                let others: Vec<_> = files[1..].iter().map(|f| s.spawn(|| one(f))).collect();
+                failed |= u32::from(!one(files[0]));
+                for (i, h) in others.into_iter().enumerate() {
+                    failed |= u32::from(!h.join().unwrap_or(false)) << (i + 1);
+                }
+            });
+        } else {
+            for (i, f) in files.iter().enumerate() {
+                failed |= u32::from(!one(f)) << i;
+            }
+        }
+        failed
     }
 
-    /// A lock-free write: every leg from this thread, then the verdict.
+    /// A lock-free write: every leg, then the verdict.
     fn fast_write(&self, w: &FastWrite, data: &[u8]) -> Result<(), EngineError> {
-        let slots: Vec<usize> = (0..MAX_LEGS).filter(|&l| w.legs & (1 << l) != 0).collect();
-        let files = slots
-            .iter()
-            .map(|&l| &self.files[usize::from(w.positions[l])]);
-        let by_order = self.write_legs(files, data, w.leg_sector * SECTOR as u64, w.request.fua);
-        let failed = slots
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| by_order & (1 << i) != 0)
-            .fold(0, |m, (_, &l)| m | 1 << l);
+        let mut files: [&File; MAX_LEGS] = [&self.files[0]; MAX_LEGS];
+        let mut slots = [0usize; MAX_LEGS];
+        let mut n = 0;
+        for slot in (0..MAX_LEGS).filter(|&l| w.legs & (1 << l) != 0) {
+            files[n] = &self.files[usize::from(w.positions[slot])];
+            slots[n] = slot;
+            n += 1;
+        }
+        let by_index = Self::write_legs(&files[..n], data, w.leg_sector * SECTOR as u64, w.request.fua);
+        let failed = (0..n)
+            .filter(|i| by_index & (1 << i) != 0)
+            .fold(0, |m, i| m | 1 << slots[i]);
         match self.fast.write_done(w, failed) {
             FastWriteDone::Complete { kick } => {
                 if kick {
@@ -483,7 +481,12 @@ impl Shared {
                     }
                     self.slot_free.notify_all();
                 }
-                Action::WakeAt(_) => {}
+                Action::WakeAt(t) => {
+                    s.wake_at = s.wake_at.min(t);
+                    if t <= self.now() {
+                        self.ticker_wait.1.notify_all();
+                    }
+                }
                 Action::Log(e) => s.log.push(e),
             }
         }
@@ -524,6 +527,25 @@ impl Shared {
     }
 }
 
+/// Request ids, unique in the process: each thread takes a block at a time
+/// so that writers do not share a counter's cache line.
+fn next_request_id() -> ReqId {
+    const BLOCK: u64 = 1 << 16;
+    static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static IDS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+    }
+    IDS.with(|ids| {
+        let (mut next, mut end) = ids.get();
+        if next == end {
+            next = NEXT_BLOCK.fetch_add(BLOCK, Relaxed);
+            end = next + BLOCK;
+        }
+        ids.set((next + 1, end));
+        next
+    })
+}
+
 fn wait(rb: &ReqBuf) -> Result<Vec<u8>, EngineError> {
     let mut done = rb.done.lock().unwrap();
     while done.is_none() {
@@ -555,18 +577,30 @@ fn worker(s: &Shared, rx: &Receiver<Option<Job>>) {
     }
 }
 
-/// Lets time pass for the cleaner, resync pacing and wake-ups.
-fn ticker(s: &Shared, stop: &(Mutex<bool>, Condvar)) {
-    let mut stopped = stop.0.lock().unwrap();
-    while !*stopped {
-        stopped = stop
-            .1
-            .wait_timeout(stopped, Duration::from_millis(10))
-            .unwrap()
-            .0;
+/// Lets time pass for the cleaner, resync pacing and wake-ups: at the
+/// time the mirror asked for, and at least every 10 ms.
+fn ticker(s: &Shared) {
+    const PERIOD_NS: u64 = 10_000_000;
+    let mut wait_ns = PERIOD_NS;
+    loop {
+        {
+            let stopped = s.ticker_wait.0.lock().unwrap();
+            if *stopped {
+                return;
+            }
+            if wait_ns > 0 {
+                let d = Duration::from_nanos(wait_ns);
+                let (stopped, _) = s.ticker_wait.1.wait_timeout(stopped, d).unwrap();
+                if *stopped {
+                    return;
+                }
+            }
+        }
         let mut slow = s.slow.lock().unwrap();
         let now = s.now();
+        slow.wake_at = u64::MAX;
         slow.mirror.tick(now);
         s.pump(&mut slow);
+        wait_ns = slow.wake_at.saturating_sub(s.now()).min(PERIOD_NS);
     }
 }

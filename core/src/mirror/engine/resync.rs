@@ -61,6 +61,16 @@ impl Mirror {
         if self.needs_resync == 0 {
             return;
         }
+        // Not even one chunk's budget: a scan would start no copy, and on a
+        // big mirror it costs more than the I/O it waits for. (With one
+        // leg nothing is copied: chunks finish without a budget.)
+        let chunk = self.geo.chunk_sectors;
+        let copies = self.writable() & !mask(source) != 0;
+        if copies && self.resync_rate().is_some() && self.resync_tokens < u64::from(chunk) {
+            let started = self.take_resync_tokens(chunk);
+            debug_assert!(!started, "short of tokens: nothing spent, a wake-up asked for");
+            return;
+        }
         let n = self.chunks.len() as u64;
         let mut scanned = 0;
         while scanned < n.min(SCAN_BUDGET) {
@@ -91,7 +101,10 @@ impl Mirror {
                     self.start_copy(slot, c, source, targets);
                 }
             }
-            self.resync_cursor = (self.resync_cursor + 1) % n;
+            self.resync_cursor += 1;
+            if self.resync_cursor == n {
+                self.resync_cursor = 0;
+            }
             scanned += 1;
         }
         if scanned == SCAN_BUDGET {
