@@ -1,6 +1,6 @@
 # dm-mirror: the front door. Every target installs what it needs.
 SHELL := /bin/bash
-.PHONY: all build setup test lint kernel-check fuzz demo soak clean
+.PHONY: all build setup test lint kernel-check fuzz demo soak bench clean
 
 all: build
 
@@ -28,12 +28,17 @@ test: setup lint kernel-check
 	cargo test --workspace 2>&1 | tee build/test.log; test $${PIPESTATUS[0]} -eq 0
 	scripts/fuzz.sh 20
 	scripts/demo.sh > build/demo.log 2>&1 || { cat build/demo.log; exit 1; }
+	scripts/bench.sh --quick > build/bench-quick.log 2>&1 || { cat build/bench-quick.log; exit 1; }
 	@tail -n 1 build/demo.log
 	@scripts/test-summary.sh build/test.log
 
 # Hours of simulation over fresh seeds: make soak HOURS=8
 soak: setup
 	scripts/soak.sh $(or $(HOURS),1)
+
+# Every benchmark; rewrites docs/bench.md and its plots (a few minutes).
+bench: setup
+	scripts/bench.sh
 
 # The README's main job (until the kernel rig exists).
 demo:

@@ -16,7 +16,7 @@ apt_install() { # apt_install PKG...: install the Debian packages that are missi
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-apt_install binutils gcc libc6-dev make
+apt_install binutils gcc libc6-dev make gnuplot-nox
 
 if ! rustup target list --installed | grep -qx x86_64-unknown-none; then
 	echo "setup: rustup target add x86_64-unknown-none"

@@ -15,7 +15,7 @@ impl Rng {
         Rng(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -24,7 +24,7 @@ impl Rng {
     }
 
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 }
 
@@ -333,7 +333,10 @@ mod tests {
         md.advance_to(MD_DAEMON_NS);
         assert_eq!(md.page_writes, 4, "first idle pass only counts down");
         md.advance_to(2 * MD_DAEMON_NS);
-        assert_eq!(md.page_writes, 8, "second pass clears and writes both pages");
+        assert_eq!(
+            md.page_writes, 8,
+            "second pass clears and writes both pages"
+        );
         md.batch(2 * MD_DAEMON_NS + 1, &[(0, 8)]);
         assert_eq!(md.page_writes, 10);
     }
@@ -348,20 +351,43 @@ mod tests {
         assert!(first > 0, "the DIRTY bit is written before the data");
         m.submit_write(8, 8);
         m.run();
-        assert_eq!(m.meta_writes - start, first, "an already DIRTY chunk costs nothing");
+        assert_eq!(
+            m.meta_writes - start,
+            first,
+            "an already DIRTY chunk costs nothing"
+        );
         // The scan flushes the data first, then cleans at the next scan.
         for step in 1..=100 {
             m.advance_to(step * 100_000_000);
         }
-        assert!(m.meta_writes - start > first, "the lazy clean writes the bitmap");
+        assert!(
+            m.meta_writes - start > first,
+            "the lazy clean writes the bitmap"
+        );
         assert_eq!(m.completed, 2);
     }
 
     #[test]
     fn metadata_counts_are_per_ten_thousand_writes() {
-        let c = metadata_writes(Workload::HotSet, 20_000, 16, 10_000, 12_000_000_000, 1 << 30, 1 << 20);
+        let c = metadata_writes(
+            Workload::HotSet,
+            20_000,
+            16,
+            10_000,
+            12_000_000_000,
+            1 << 30,
+            1 << 20,
+        );
         assert!(c.ours > 0.0 && c.md > 0.0, "{c:?}");
-        let s = metadata_writes(Workload::Sequential, 20_000, 16, 10_000, 12_000_000_000, 1 << 30, 1 << 20);
+        let s = metadata_writes(
+            Workload::Sequential,
+            20_000,
+            16,
+            10_000,
+            12_000_000_000,
+            1 << 30,
+            1 << 20,
+        );
         // 20000 4 KiB writes cross 79 chunks: each is set and later cleared.
         assert!(s.ours < 200.0, "{s:?}");
     }

@@ -49,7 +49,14 @@ fn args() -> Args {
             "--out" => a.out = path(),
             "--scratch" => a.scratch = path(),
             "--ram" => a.ram = path(),
-            "--only" => a.only = it.next().expect("sections").split(',').map(str::to_owned).collect(),
+            "--only" => {
+                a.only = it
+                    .next()
+                    .expect("sections")
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect()
+            }
             other => {
                 eprintln!("dmm-bench: unknown argument {other}");
                 std::process::exit(2);
@@ -60,7 +67,13 @@ fn args() -> Args {
 }
 
 /// Fresh sparse legs with metadata for `data_bytes` in `chunk_bytes` chunks.
-fn create_legs(dir: &Path, name: &str, legs: usize, data_bytes: u64, chunk_bytes: u64) -> Vec<PathBuf> {
+fn create_legs(
+    dir: &Path,
+    name: &str,
+    legs: usize,
+    data_bytes: u64,
+    chunk_bytes: u64,
+) -> Vec<PathBuf> {
     std::fs::create_dir_all(dir).expect("scratch directory");
     let chunk_sectors = (chunk_bytes / 512) as u32;
     let leg_sectors = data_bytes / 512 + 8192 + data_bytes / 512 / 512;
@@ -116,7 +129,12 @@ struct Stream {
 }
 
 /// Runs `s` from `threads` threads; returns MB/s.
-fn drive(threads: usize, s: Stream, write: &(dyn Fn(u64, &[u8]) + Sync), flush: &(dyn Fn() + Sync)) -> f64 {
+fn drive(
+    threads: usize,
+    s: Stream,
+    write: &(dyn Fn(u64, &[u8]) + Sync),
+    flush: &(dyn Fn() + Sync),
+) -> f64 {
     let next = AtomicU64::new(0);
     let slots = s.span / s.size as u64;
     let start = Instant::now();
@@ -160,10 +178,38 @@ fn engine_vs_files(a: &Args, threads: usize) -> Value {
     let q = a.quick;
     let span = if q { 64 * MIB } else { GIB };
     let streams = [
-        Stream { name: "sequential 1 MiB", size: MIB as usize, count: if q { 32 } else { 768 }, random: false, flush: false, span },
-        Stream { name: "sequential 1 MiB + flush", size: MIB as usize, count: if q { 8 } else { 192 }, random: false, flush: true, span },
-        Stream { name: "random 4 KiB", size: 4096, count: if q { 4000 } else { 200_000 }, random: true, flush: false, span },
-        Stream { name: "random 4 KiB + flush", size: 4096, count: if q { 100 } else { 2_000 }, random: true, flush: true, span },
+        Stream {
+            name: "sequential 1 MiB",
+            size: MIB as usize,
+            count: if q { 32 } else { 768 },
+            random: false,
+            flush: false,
+            span,
+        },
+        Stream {
+            name: "sequential 1 MiB + flush",
+            size: MIB as usize,
+            count: if q { 8 } else { 192 },
+            random: false,
+            flush: true,
+            span,
+        },
+        Stream {
+            name: "random 4 KiB",
+            size: 4096,
+            count: if q { 4000 } else { 200_000 },
+            random: true,
+            flush: false,
+            span,
+        },
+        Stream {
+            name: "random 4 KiB + flush",
+            size: 4096,
+            count: if q { 100 } else { 2_000 },
+            random: true,
+            flush: true,
+            span,
+        },
     ];
     let rounds = if q { 1 } else { 3 };
     let dir = &a.scratch;
@@ -196,7 +242,14 @@ fn engine_vs_files(a: &Args, threads: usize) -> Value {
         let e = Engine::open(&paths, &Options::default()).expect("engine");
         // Allocate every block once on both sides: the runs compare writes,
         // not the file system's first allocation.
-        let fill = Stream { name: "fill", size: MIB as usize, count: span / MIB, random: false, flush: false, span };
+        let fill = Stream {
+            name: "fill",
+            size: MIB as usize,
+            count: span / MIB,
+            random: false,
+            flush: false,
+            span,
+        };
         drive(threads, fill, &raw_write, &raw_flush);
         drive(threads, fill, &engine_write(&e), &|| e.flush().unwrap());
         e.flush().unwrap();
@@ -208,7 +261,11 @@ fn engine_vs_files(a: &Args, threads: usize) -> Value {
                 eng.push(drive(threads, s, &engine_write(&e), &|| e.flush().unwrap()));
             }
             let (r, m) = (median(raw), median(eng));
-            println!("engine {legs} leg(s) vs {legs} file(s), {}: {m:.0} vs {r:.0} MB/s = {:.3}", s.name, m / r);
+            println!(
+                "engine {legs} leg(s) vs {legs} file(s), {}: {m:.0} vs {r:.0} MB/s = {:.3}",
+                s.name,
+                m / r
+            );
             rows.push(json!({
                 "legs": legs, "workload": s.name, "engine_mbps": m, "files_mbps": r, "ratio": m / r,
                 "target": if s.random { 0.90 } else { 0.95 },
@@ -229,14 +286,33 @@ fn bitmap_cost(a: &Args, threads: usize) -> Value {
     let q = a.quick;
     let span = if q { 64 * MIB } else { 512 * MIB };
     let dir = a.ram.join(format!("dmm-bench-{}", std::process::id()));
-    let s = Stream { name: "random 4 KiB", size: 4096, count: if q { 20_000 } else { 400_000 }, random: true, flush: false, span };
+    let s = Stream {
+        name: "random 4 KiB",
+        size: 4096,
+        count: if q { 20_000 } else { 400_000 },
+        random: true,
+        flush: false,
+        span,
+    };
     let open = |bitmap: bool| {
         let paths = create_legs(&dir, if bitmap { "on" } else { "off" }, 2, span, MIB);
-        let e = Engine::open(&paths, &Options { bitmap, ..fast_resync() }).expect("engine");
+        let e = Engine::open(
+            &paths,
+            &Options {
+                bitmap,
+                ..fast_resync()
+            },
+        )
+        .expect("engine");
         // Steady state: every chunk written whole once (DIRTY; the page
         // cache of both leg sets filled the same way) before measuring;
         // the runs stay well inside the 5 s clean delay.
-        let fill = Stream { size: MIB as usize, count: span / MIB, random: false, ..s };
+        let fill = Stream {
+            size: MIB as usize,
+            count: span / MIB,
+            random: false,
+            ..s
+        };
         drive(threads, fill, &engine_write(&e), &|| ());
         wait_in_sync(&e);
         e
@@ -251,7 +327,10 @@ fn bitmap_cost(a: &Args, threads: usize) -> Value {
     drop((e_on, e_off));
     let (on, off) = (median(on), median(off));
     let _ = std::fs::remove_dir_all(&dir);
-    println!("bitmap on vs off, {threads} threads: {on:.0} vs {off:.0} MB/s = {:.3}", on / off);
+    println!(
+        "bitmap on vs off, {threads} threads: {on:.0} vs {off:.0} MB/s = {:.3}",
+        on / off
+    );
     println!("  (slow-path stats with the bitmap: {slow:?})");
     json!({ "threads": threads, "bitmap_mbps": on, "no_bitmap_mbps": off, "ratio": on / off, "target": 0.98 })
 }
@@ -262,7 +341,12 @@ fn metadata(a: &Args) -> Value {
         .iter()
         .map(|&w| {
             let c = metadata_writes(w, writes, 16, 10_000, 12_000_000_000, 16 * GIB, MIB);
-            println!("metadata writes per 10^4 writes, {}: ours {:.1}, md model {:.1}", w.name(), c.ours, c.md);
+            println!(
+                "metadata writes per 10^4 writes, {}: ours {:.1}, md model {:.1}",
+                w.name(),
+                c.ours,
+                c.md
+            );
             json!({ "workload": w.name(), "ours": c.ours, "md": c.md })
         })
         .collect();
@@ -288,7 +372,11 @@ fn fast_resync() -> Options {
 
 /// Recovery after a crash with 16 dirty chunks, as the volume grows.
 fn recovery(a: &Args) -> Value {
-    let sizes: &[u64] = if a.quick { &[1, 4] } else { &[1, 8, 64, 512, 1024] };
+    let sizes: &[u64] = if a.quick {
+        &[1, 4]
+    } else {
+        &[1, 8, 64, 512, 1024]
+    };
     let mut rows = Vec::new();
     for &gib in sizes {
         let paths = create_legs(&a.scratch, "recovery", 2, gib * GIB, MIB);
@@ -296,7 +384,8 @@ fn recovery(a: &Args) -> Value {
         let chunks = e.with_mirror(|m| m.geometry().chunk_count);
         let block = vec![0x3cu8; 4096];
         for k in 0..16 {
-            e.write(k * (chunks / 16) * (MIB / 512), &block, false).unwrap();
+            e.write(k * (chunks / 16) * (MIB / 512), &block, false)
+                .unwrap();
         }
         // The crash: no clean shutdown, the 16 chunks stay DIRTY on disk.
         drop(e);
@@ -325,7 +414,14 @@ fn full_resync(a: &Args) -> Value {
     let paths = create_legs(&a.scratch, "full", 2, bytes, MIB);
     let e = Engine::open(&paths, &Options::default()).expect("engine");
     let data = e.data_sectors() * 512;
-    let fill = Stream { name: "fill", size: MIB as usize, count: data / MIB, random: false, flush: false, span: data };
+    let fill = Stream {
+        name: "fill",
+        size: MIB as usize,
+        count: data / MIB,
+        random: false,
+        flush: false,
+        span: data,
+    };
     drive(2, fill, &engine_write(&e), &|| ());
     e.with_mirror(|m| m.suspend());
     while !e.with_mirror(|m| m.is_suspended()) {
@@ -361,7 +457,11 @@ fn full_resync(a: &Args) -> Value {
     let (p, o) = (median(plain), median(ours));
     remove(&paths);
     let _ = std::fs::remove_file(copy_path);
-    println!("full resync vs plain copy, {} MiB: {o:.0} vs {p:.0} MB/s = {:.3}", data / MIB, o / p);
+    println!(
+        "full resync vs plain copy, {} MiB: {o:.0} vs {p:.0} MB/s = {:.3}",
+        data / MIB,
+        o / p
+    );
     json!({ "mib": data / MIB, "resync_mbps": o, "copy_mbps": p, "ratio": o / p })
 }
 
@@ -382,7 +482,11 @@ fn criterion_results() -> Value {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!(
@@ -409,12 +513,26 @@ fn report(r: &Value, out: &Path) -> String {
     let c = &r["core"];
     let _ = writeln!(w, "## Core CPU cost per 4 KiB write (criterion)\n");
     let _ = writeln!(w, "Submit to completion on legs that finish every I/O at once, for a chunk already durably DIRTY (the steady state); target under 200 ns.\n");
-    let _ = writeln!(w, "| path | ns per write | × a 4 KiB memcpy | target |\n|---|---|---|---|");
+    let _ = writeln!(
+        w,
+        "| path | ns per write | × a 4 KiB memcpy | target |\n|---|---|---|---|"
+    );
     let copy = c["copy_4k_ns"].as_f64();
-    for (name, key) in [("lock-free (fast path)", "lock_free_ns"), ("through the lock (submit, actions, completions)", "locked_ns")] {
+    for (name, key) in [
+        ("lock-free (fast path)", "lock_free_ns"),
+        (
+            "through the lock (submit, actions, completions)",
+            "locked_ns",
+        ),
+    ] {
         match (c[key].as_f64(), copy) {
             (Some(ns), Some(cp)) => {
-                let _ = writeln!(w, "| {name} | {ns:.0} | {:.1} | {} |", ns / cp, met(ns < 200.0));
+                let _ = writeln!(
+                    w,
+                    "| {name} | {ns:.0} | {:.1} | {} |",
+                    ns / cp,
+                    met(ns < 200.0)
+                );
             }
             _ => {
                 let _ = writeln!(w, "| {name} | not run | | |");
@@ -425,31 +543,61 @@ fn report(r: &Value, out: &Path) -> String {
         let _ = writeln!(w, "\nBaseline: copying 4 KiB takes {cp:.0} ns here.");
     }
 
-    let _ = writeln!(w, "\n## Engine throughput against the same writes straight to files\n");
+    let _ = writeln!(
+        w,
+        "\n## Engine throughput against the same writes straight to files\n"
+    );
     let _ = writeln!(w, "{} writer threads; legs and baseline files on the same disk-backed file system (page cache, `fdatasync` for flushes). A 1-leg mirror does exactly the I/O of one file, so its ratio is the engine's own cost; a 2-leg mirror is compared with the same writes to two files.\n", r["threads"]);
     let _ = writeln!(w, "| legs | workload | engine MB/s | files MB/s | ratio | target |\n|---|---|---|---|---|---|");
     for row in r["engine"].as_array().into_iter().flatten() {
         let ratio = row["ratio"].as_f64().unwrap_or(0.0);
         let target = row["target"].as_f64().unwrap_or(1.0);
-        let _ = writeln!(w, "| {} | {} | {:.0} | {:.0} | {ratio:.3} | ≥ {target:.2} {} |", row["legs"], row["workload"].as_str().unwrap_or(""), row["engine_mbps"].as_f64().unwrap_or(0.0), row["files_mbps"].as_f64().unwrap_or(0.0), met(ratio >= target));
+        let _ = writeln!(
+            w,
+            "| {} | {} | {:.0} | {:.0} | {ratio:.3} | ≥ {target:.2} {} |",
+            row["legs"],
+            row["workload"].as_str().unwrap_or(""),
+            row["engine_mbps"].as_f64().unwrap_or(0.0),
+            row["files_mbps"].as_f64().unwrap_or(0.0),
+            met(ratio >= target)
+        );
     }
 
     let b = &r["bitmap"];
     let ratio = b["ratio"].as_f64().unwrap_or(0.0);
-    let _ = writeln!(w, "\n## The bitmap's cost at high queue depth (RAM-backed legs)\n");
+    let _ = writeln!(
+        w,
+        "\n## The bitmap's cost at high queue depth (RAM-backed legs)\n"
+    );
     let _ = writeln!(w, "4 KiB random writes from {} threads over 2 legs in tmpfs, the same engine with the bitmap on and switched off (`Options::bitmap = false`: writes go straight to both legs).\n", b["threads"]);
     let _ = writeln!(w, "| bitmap on MB/s | bitmap off MB/s | ratio | target | md llbitmap | md classic bitmap |\n|---|---|---|---|---|---|");
-    let _ = writeln!(w, "| {:.0} | {:.0} | {ratio:.3} | ≥ 0.98 {} | ≈ 0.98 (reported) | ≈ 0.26 (reported) |", b["bitmap_mbps"].as_f64().unwrap_or(0.0), b["no_bitmap_mbps"].as_f64().unwrap_or(0.0), met(ratio >= 0.98));
+    let _ = writeln!(
+        w,
+        "| {:.0} | {:.0} | {ratio:.3} | ≥ 0.98 {} | ≈ 0.98 (reported) | ≈ 0.26 (reported) |",
+        b["bitmap_mbps"].as_f64().unwrap_or(0.0),
+        b["no_bitmap_mbps"].as_f64().unwrap_or(0.0),
+        met(ratio >= 0.98)
+    );
 
     let m = &r["metadata"];
     let _ = writeln!(w, "\n## Metadata writes per 10^4 writes\n");
     let _ = writeln!(w, "{} writes of 4 KiB, {} at a time, {} per second, on a {} GiB volume with {} MiB chunks, then 12 s idle; the same trace replayed through the core and through a model of md's bitmap policy (set before write with writes queued together sharing a page write; clear on the daemon's second 5 s pass without writes). Both count block writes per member disk; ours writes two copies of a 4 KiB segment (1 byte per chunk) per update, md one 4 KiB page (1 bit per chunk).\n", m["writes"], m["queue_depth"], m["iops"], m["volume_gib"], m["chunk_mib"]);
-    let _ = writeln!(w, "| workload | ours | md model | ours / md |\n|---|---|---|---|");
+    let _ = writeln!(
+        w,
+        "| workload | ours | md model | ours / md |\n|---|---|---|---|"
+    );
     let mut dat = String::from("# workload ours md\n");
     for row in m["rows"].as_array().into_iter().flatten() {
-        let (o, md) = (row["ours"].as_f64().unwrap_or(0.0), row["md"].as_f64().unwrap_or(0.0));
+        let (o, md) = (
+            row["ours"].as_f64().unwrap_or(0.0),
+            row["md"].as_f64().unwrap_or(0.0),
+        );
         let name = row["workload"].as_str().unwrap_or("");
-        let _ = writeln!(w, "| {name} | {o:.1} | {md:.1} | {:.2} |", o / md.max(f64::MIN_POSITIVE));
+        let _ = writeln!(
+            w,
+            "| {name} | {o:.1} | {md:.1} | {:.2} |",
+            o / md.max(f64::MIN_POSITIVE)
+        );
         let _ = writeln!(dat, "{name} {o:.2} {md:.2}");
     }
     let _ = std::fs::write(out.join("bench/metadata.dat"), dat);
@@ -457,26 +605,59 @@ fn report(r: &Value, out: &Path) -> String {
 
     let _ = writeln!(w, "\n## Recovery after a crash as the volume grows\n");
     let _ = writeln!(w, "Sparse legs, 1 MiB chunks, 16 chunks DIRTY after the crash (a 4 KiB write each, the engine dropped without a clean shutdown); time from opening the legs to every chunk in sync, resync unthrottled.\n");
-    let _ = writeln!(w, "| volume | chunks | resynced | assembly ms | in sync after ms |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        w,
+        "| volume | chunks | resynced | assembly ms | in sync after ms |\n|---|---|---|---|---|"
+    );
     let mut dat = String::from("# GiB assembly_ms in_sync_ms\n");
     let rows: Vec<&Value> = r["recovery"].as_array().into_iter().flatten().collect();
     for row in &rows {
-        let _ = writeln!(w, "| {} GiB | {} | {} | {:.1} | {:.1} |", row["gib"], row["chunks"], row["resynced"], row["assembly_ms"].as_f64().unwrap_or(0.0), row["in_sync_ms"].as_f64().unwrap_or(0.0));
-        let _ = writeln!(dat, "{} {:.3} {:.3}", row["gib"], row["assembly_ms"].as_f64().unwrap_or(0.0), row["in_sync_ms"].as_f64().unwrap_or(0.0));
+        let _ = writeln!(
+            w,
+            "| {} GiB | {} | {} | {:.1} | {:.1} |",
+            row["gib"],
+            row["chunks"],
+            row["resynced"],
+            row["assembly_ms"].as_f64().unwrap_or(0.0),
+            row["in_sync_ms"].as_f64().unwrap_or(0.0)
+        );
+        let _ = writeln!(
+            dat,
+            "{} {:.3} {:.3}",
+            row["gib"],
+            row["assembly_ms"].as_f64().unwrap_or(0.0),
+            row["in_sync_ms"].as_f64().unwrap_or(0.0)
+        );
     }
     if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
-        let growth = last["in_sync_ms"].as_f64().unwrap_or(0.0) / first["in_sync_ms"].as_f64().unwrap_or(1.0);
+        let growth = last["in_sync_ms"].as_f64().unwrap_or(0.0)
+            / first["in_sync_ms"].as_f64().unwrap_or(1.0);
         let size = last["gib"].as_f64().unwrap_or(1.0) / first["gib"].as_f64().unwrap_or(1.0);
-        let _ = writeln!(w, "\nThe volume grows {size:.0}×; the time to in-sync grows {growth:.2}×.");
+        let _ = writeln!(
+            w,
+            "\nThe volume grows {size:.0}×; the time to in-sync grows {growth:.2}×."
+        );
     }
     let _ = std::fs::write(out.join("bench/recovery.dat"), dat);
-    let _ = writeln!(w, "\n![recovery time against volume size](bench/recovery.png)");
+    let _ = writeln!(
+        w,
+        "\n![recovery time against volume size](bench/recovery.png)"
+    );
 
     let f = &r["full_resync"];
     let _ = writeln!(w, "\n## Full resync against a plain copy\n");
     let _ = writeln!(w, "A {} MiB leg: the core's full resync (read one leg, write the other, chunk by chunk, {} chunks at a time) against a single-threaded 1 MiB read/write copy of the same data to another file, each ending with `fdatasync`.\n", f["mib"], Config::default().resync_depth);
-    let _ = writeln!(w, "| full resync MB/s | plain copy MB/s | ratio |\n|---|---|---|");
-    let _ = writeln!(w, "| {:.0} | {:.0} | {:.3} |", f["resync_mbps"].as_f64().unwrap_or(0.0), f["copy_mbps"].as_f64().unwrap_or(0.0), f["ratio"].as_f64().unwrap_or(0.0));
+    let _ = writeln!(
+        w,
+        "| full resync MB/s | plain copy MB/s | ratio |\n|---|---|---|"
+    );
+    let _ = writeln!(
+        w,
+        "| {:.0} | {:.0} | {:.3} |",
+        f["resync_mbps"].as_f64().unwrap_or(0.0),
+        f["copy_mbps"].as_f64().unwrap_or(0.0),
+        f["ratio"].as_f64().unwrap_or(0.0)
+    );
     let _ = writeln!(w, "\n## Notes\n");
     let _ = write!(w, "{}", include_str!("notes.md"));
     d
@@ -512,8 +693,7 @@ fn main() {
     if run("engine") {
         r["engine"] = engine_vs_files(&a, threads);
     }
-    std::fs::write(&results, serde_json::to_string_pretty(&r).unwrap() + "\n")
-        .expect("results");
+    std::fs::write(&results, serde_json::to_string_pretty(&r).unwrap() + "\n").expect("results");
     std::fs::write(a.out.join("bench.md"), report(&r, &a.out)).expect("bench.md");
     println!("wrote {}", a.out.join("bench.md").display());
 }

@@ -401,7 +401,12 @@ impl Shared {
             slots[n] = slot;
             n += 1;
         }
-        let by_index = Self::write_legs(&files[..n], data, w.leg_sector * SECTOR as u64, w.request.fua);
+        let by_index = Self::write_legs(
+            &files[..n],
+            data,
+            w.leg_sector * SECTOR as u64,
+            w.request.fua,
+        );
         let failed = (0..n)
             .filter(|i| by_index & (1 << i) != 0)
             .fold(0, |m, i| m | 1 << slots[i]);

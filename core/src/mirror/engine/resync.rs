@@ -68,7 +68,10 @@ impl Mirror {
         let copies = self.writable() & !mask(source) != 0;
         if copies && self.resync_rate().is_some() && self.resync_tokens < u64::from(chunk) {
             let started = self.take_resync_tokens(chunk);
-            debug_assert!(!started, "short of tokens: nothing spent, a wake-up asked for");
+            debug_assert!(
+                !started,
+                "short of tokens: nothing spent, a wake-up asked for"
+            );
             return;
         }
         let n = self.chunks.len() as u64;
