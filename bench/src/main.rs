@@ -257,7 +257,12 @@ fn engine_vs_files(a: &Args, threads: usize) -> Value {
         for s in streams {
             let (mut raw, mut eng) = (Vec::new(), Vec::new());
             for _ in 0..rounds {
+                // Each run starts with no dirty pages from the one before.
+                raw_flush();
+                e.flush().unwrap();
                 raw.push(drive(threads, s, &raw_write, &raw_flush));
+                raw_flush();
+                e.flush().unwrap();
                 eng.push(drive(threads, s, &engine_write(&e), &|| e.flush().unwrap()));
             }
             let (r, m) = (median(raw), median(eng));
