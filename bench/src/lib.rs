@@ -7,26 +7,8 @@ use dmmirror_core::format::*;
 use dmmirror_core::mirror::*;
 use std::collections::{BTreeSet, HashMap};
 
-/// A deterministic generator (splitmix64).
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-}
+/// The simulator's deterministic generator.
+pub use dmmirror_sim::rng::Rng;
 
 struct MetaBlocks<'a>(&'a [HashMap<u64, [u8; BLOCK_SIZE]>]);
 
