@@ -5,9 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-none
-export RUSTFLAGS="-C code-model=kernel -C relocation-model=static"
+# Nightly, to rebuild core and alloc with the same flags (the prebuilt ones
+# are position independent) and to call through PLT32 relocations: module
+# loaders (Linux 6.1, the BSDs' kernel linkers) know 64, 32S, PC32 and
+# PLT32, not the GOTPCREL that stable's default -Z plt=no emits.
+export RUSTFLAGS="-C code-model=kernel -C relocation-model=static -C embed-bitcode=no -Z plt=yes"
 export CARGO_TARGET_DIR=target/kernel
-cargo build -q --release --target "$target" -p dmmirror-core -p dmmirror-sys
+cargo +nightly build -q --release --target "$target" \
+	-Z build-std=core,alloc,compiler_builtins -Z build-std-features=compiler-builtins-mem \
+	-p dmmirror-sys
 lib="$CARGO_TARGET_DIR/$target/release/libdmmirror.a"
 [ -f "$lib" ] || { echo "kernel-check: FAIL: $lib not built" >&2; exit 1; }
 # A kernel module links only what its C side calls: partial-link the
@@ -29,5 +35,21 @@ if [ -n "$sse" ]; then
 	head <<<"$sse" >&2
 	exit 1
 fi
+# Kernel stacks are 16 KiB (8 KiB on some BSD configurations): no frame
+# may take more than 4 KiB.
+big=$(perl -ne 'if (/^[0-9a-f]+ <(.*)>:$/) { $f = $1 } elsif (/sub\s+\$0x([0-9a-f]+),%r(sp|11)/ && hex($1) > 4096 && $f !~ /probestack/) { print "$f: ", hex($1), "\n" }' <<<"$disasm")
+if [ -n "$big" ]; then
+	echo "kernel-check: FAIL: stack frames over 4 KiB:" >&2
+	echo "$big" >&2
+	exit 1
+fi
+# What a module ships: no debug info, no embedded bitcode.
+objcopy --strip-debug --remove-section=.llvmbc --remove-section=.llvmcmd "$obj"
+relocs=$(readelf -rW "$obj" | awk '/^ *[0-9a-f]+ +[0-9a-f]+ R_X86/ { print $3 }' | sort -u)
+odd=$(grep -vxE 'R_X86_64_(64|32S|PC32|PLT32)' <<<"$relocs" || true)
+if [ -n "$odd" ]; then
+	echo "kernel-check: FAIL: relocations a module loader refuses: $odd" >&2
+	exit 1
+fi
 undefined=$(readelf -sW "$obj" | awk '$7 == "UND" && $8 != "" { print $8 }' | sort -u | tr '\n' ' ')
-echo "kernel-check: ok: $(wc -w <<<"$exports") exports, $(stat -c %s "$obj") bytes linked for $target, no SSE/AVX; undefined: ${undefined:-none}"
+echo "kernel-check: ok: $(wc -w <<<"$exports") exports, $(stat -c %s "$obj") bytes linked for $target, no SSE/AVX, relocations $(tr '\n' ' ' <<<"$relocs"); undefined: ${undefined:-none}"

@@ -13,10 +13,12 @@ apt_install() { # apt_install PKG...: install the Debian packages that are missi
 	local sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 apt_install binutils gcc libc6-dev make gnuplot-nox
+# The QEMU rig (make vm-test): the emulator, and what the guest is built from.
+apt_install qemu-system-x86 cpio busybox-static dmsetup lvm2 mdadm
 
 if ! rustup target list --installed | grep -qx x86_64-unknown-none; then
 	echo "setup: rustup target add x86_64-unknown-none"
@@ -30,6 +32,9 @@ if ! rustup run nightly rustc --version >/dev/null 2>&1; then
 	echo "setup: rustup toolchain install nightly"
 	rustup toolchain install nightly --profile minimal
 fi
+# The kernel build rebuilds core and alloc from source (build-std).
+rustup component list --toolchain nightly --installed | grep -q '^rust-src' ||
+	rustup component add rust-src --toolchain nightly
 if ! cargo fuzz --version >/dev/null 2>&1; then
 	echo "setup: cargo install cargo-fuzz"
 	cargo install --locked cargo-fuzz

@@ -114,7 +114,7 @@ impl Rig {
     fn assemble(legs: Vec<Leg>, cfg: Config) -> Rig {
         let asm = assemble(&mut Legs(&legs), legs.len()).expect("assembles");
         let geo = asm.template.geometry;
-        let disk_of_slot = asm.legs.map(|l| l.map(|l| l.pos));
+        let disk_of_slot = core::array::from_fn(|s| asm.legs[s].map(|l| l.pos));
         let mut rig = Rig {
             m: Mirror::new(asm, cfg, 0),
             legs,

@@ -1242,7 +1242,8 @@ fn start_mirror(
 ) -> Result<(Mirror, [Option<usize>; MAX_LEGS]), String> {
     let asm = assemble(&mut Reader { disks, table }, table.len())
         .map_err(|e| format!("assembly after a crash failed: {e}"))?;
-    let disk_of_slot = asm.legs.map(|l| l.and_then(|l| table[l.pos]));
+    let disk_of_slot: [Option<usize>; MAX_LEGS] =
+        core::array::from_fn(|s| asm.legs[s].and_then(|l| table[l.pos]));
     #[allow(unused_mut)]
     let mut mirror = Mirror::new(asm, cfg, now);
     #[cfg(feature = "mutations")]

@@ -3,9 +3,16 @@
 #ifndef DM_MIRROR_H
 #define DM_MIRROR_H
 
+#if defined(__KERNEL__)
+#include <linux/types.h>
+#elif defined(_KERNEL)
+#include <sys/types.h>
+#include <sys/stdint.h>
+#else
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#endif
 
 /*
  Success.

@@ -684,17 +684,15 @@ pub unsafe extern "C" fn dmm_add_leg(
             format_args!("no mirror, callback or uuid"),
         );
     };
-    let mut blocks = [[0u8; BLOCK_SIZE]; 2];
+    // On the heap: a kernel stack has no room for three blocks.
+    let mut blocks = alloc::vec![[0u8; BLOCK_SIZE]; 2];
     let mut reader = Reader { read, ctx };
-    let mut got = [false; 2];
     for (k, sector) in geometry::SUPERBLOCK_SECTOR.iter().enumerate() {
-        got[k] = reader.read_block(position as usize, *sector, &mut blocks[k]);
+        if !reader.read_block(position as usize, *sector, &mut blocks[k]) {
+            blocks[k].fill(0);
+        }
     }
-    let zero = [0u8; BLOCK_SIZE];
-    let load = SuperblockLoad::read(
-        if got[0] { &blocks[0] } else { &zero },
-        if got[1] { &blocks[1] } else { &zero },
-    );
+    let load = SuperblockLoad::read(&blocks[0], &blocks[1]);
     let found: Option<Superblock> = load.superblock().copied();
     let mut id = [0u8; 16];
     // SAFETY: the caller passes 16 readable bytes.

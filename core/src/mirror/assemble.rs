@@ -107,7 +107,8 @@ pub struct Assembly {
     /// The newest superblock: membership, event, geometry.
     pub template: Superblock,
     /// By slot: the leg found there.
-    pub legs: [Option<FoundLeg>; MAX_LEGS],
+    /// (A vector, not an array: kernel stacks are small.)
+    pub legs: Vec<Option<FoundLeg>>,
     /// The bitmap, merged over the trusted legs: one byte per chunk.
     pub chunks: Vec<u8>,
     /// Per segment, the newest serial found on any leg.
@@ -121,15 +122,17 @@ pub struct Assembly {
 
 /// The trusted superblock of the leg at `pos`, and whether its secondary
 /// copy is damaged (unreadable or invalid).
+/// `blocks` (on the heap: kernel stacks are small) receives both copies.
 fn read_superblock<R: BlockReader>(
     r: &mut R,
     pos: usize,
+    blocks: &mut [[u8; BLOCK_SIZE]],
 ) -> Result<(Superblock, bool), AssemblyError> {
-    let mut p = [0u8; BLOCK_SIZE];
-    let mut s = [0u8; BLOCK_SIZE];
+    let (p, s) = blocks.split_at_mut(1);
+    let (p, s) = (&mut p[0], &mut s[0]);
     let [ps, ss] = geometry::SUPERBLOCK_SECTOR;
-    let ok_p = r.read_block(pos, ps, &mut p);
-    let ok_s = r.read_block(pos, ss, &mut s);
+    let ok_p = r.read_block(pos, ps, p);
+    let ok_s = r.read_block(pos, ss, s);
     if !ok_p && !ok_s {
         return Err(AssemblyError::ReadFailed { pos });
     }
@@ -139,7 +142,7 @@ fn read_superblock<R: BlockReader>(
     if !ok_s {
         s.fill(0);
     }
-    let load = SuperblockLoad::read(&p, &s);
+    let load = SuperblockLoad::read(p, s);
     let damaged = !ok_s || load.copies[1].is_err();
     load.superblock()
         .map(|sb| (*sb, damaged))
@@ -216,8 +219,9 @@ pub fn assemble_with<R: BlockReader>(
     let mut positions: Vec<usize> = Vec::with_capacity(count);
     let mut unusable = Vec::new();
     let mut secondary_damaged: Vec<bool> = Vec::with_capacity(count);
+    let mut blocks = vec![[0u8; BLOCK_SIZE]; 2];
     for pos in 0..count {
-        let sb = match read_superblock(reader, pos) {
+        let sb = match read_superblock(reader, pos, &mut blocks) {
             Ok((sb, damaged)) => {
                 secondary_damaged.push(damaged);
                 sb
@@ -331,7 +335,7 @@ pub fn assemble_with<R: BlockReader>(
             }
         }
     }
-    let mut legs = [None; MAX_LEGS];
+    let mut legs = vec![None; MAX_LEGS];
     for (k, sb) in sbs.iter().enumerate() {
         let pos = positions[k];
         let member = template.members[usize::from(sb.slot)].filter(|m| m.uuid == sb.leg_uuid);
@@ -359,7 +363,6 @@ pub fn assemble_with<R: BlockReader>(
     let mut lost_segments = 0;
     let mut first = true;
     let mut seg_buf = vec![0u8; CHUNKS_PER_SEGMENT];
-    let mut blocks = [[0u8; BLOCK_SIZE]; 2];
     for leg in legs.iter().flatten().filter(|l| l.in_sync) {
         for index in 0..g.segment_count {
             for role in CopyRole::BOTH {

@@ -283,12 +283,15 @@ pub struct Mirror {
     cfg: Config,
     geo: Geometry,
     template: Superblock,
-    legs: [Leg; MAX_LEGS],
+    /// By slot (a vector: a kernel stack cannot hold a mirror's worth).
+    legs: Vec<Leg>,
     chunks: Vec<Chunk>,
     segments: Vec<Segment>,
     seg_queue: VecDeque<u32>,
     seg_bufs_free: Vec<u16>,
     meta: Vec<[u8; BLOCK_SIZE]>,
+    /// A segment's chunk bytes while it is encoded (not on the stack).
+    seg_scratch: Vec<u8>,
     children: Vec<Child>,
     child_free: Vec<u32>,
     reqs: Vec<Req>,
@@ -350,36 +353,37 @@ impl Mirror {
     pub fn new(asm: Assembly, cfg: Config, now: u64) -> Mirror {
         let geo = asm.template.geometry;
         let template = asm.template;
-        let found = asm.legs;
-        let legs = core::array::from_fn(|slot| {
-            let health = match (template.members[slot], asm.legs[slot]) {
-                (None, _) => LegHealth::Empty,
-                (Some(m), None) if m.state == MemberState::Removed => LegHealth::Failed,
-                (Some(_), None) => LegHealth::Missing,
-                (Some(_), Some(found)) if found.in_sync => LegHealth::Alive,
-                (Some(_), Some(_)) => LegHealth::Failed,
-            };
-            let (serial, event) = asm.legs[slot].map_or((Serial::NEVER, 0), |f| {
-                (f.superblock.serial, f.superblock.event)
-            });
-            Leg {
-                health,
-                sb_serial: serial,
-                sb_phase: Phase::Idle,
-                sb_first: match asm.legs[slot] {
-                    Some(f) if f.secondary_damaged => CopyRole::Secondary,
-                    _ => CopyRole::Primary,
-                },
-                sb_writing_event: 0,
-                sb_durable_event: event,
-                pending: 0,
-                writing: None,
-                position: asm.legs[slot].map(|f| f.pos),
-                fail_cause: b'D',
-                rebuild: None,
-                read_stream_end: u64::MAX,
-            }
-        });
+        let legs = (0..MAX_LEGS)
+            .map(|slot| {
+                let health = match (template.members[slot], asm.legs[slot]) {
+                    (None, _) => LegHealth::Empty,
+                    (Some(m), None) if m.state == MemberState::Removed => LegHealth::Failed,
+                    (Some(_), None) => LegHealth::Missing,
+                    (Some(_), Some(found)) if found.in_sync => LegHealth::Alive,
+                    (Some(_), Some(_)) => LegHealth::Failed,
+                };
+                let (serial, event) = asm.legs[slot].map_or((Serial::NEVER, 0), |f| {
+                    (f.superblock.serial, f.superblock.event)
+                });
+                Leg {
+                    health,
+                    sb_serial: serial,
+                    sb_phase: Phase::Idle,
+                    sb_first: match asm.legs[slot] {
+                        Some(f) if f.secondary_damaged => CopyRole::Secondary,
+                        _ => CopyRole::Primary,
+                    },
+                    sb_writing_event: 0,
+                    sb_durable_event: event,
+                    pending: 0,
+                    writing: None,
+                    position: asm.legs[slot].map(|f| f.pos),
+                    fail_cause: b'D',
+                    rebuild: None,
+                    read_stream_end: u64::MAX,
+                }
+            })
+            .collect();
         let mut needs_resync = 0;
         let chunks = asm
             .chunks
@@ -426,6 +430,7 @@ impl Mirror {
             segments,
             seg_bufs_free: (0..cfg.max_segment_updates as u16).rev().collect(),
             meta: vec![[0u8; BLOCK_SIZE]; cfg.max_segment_updates + MAX_LEGS],
+            seg_scratch: vec![0; CHUNKS_PER_SEGMENT],
             children: vec![
                 Child {
                     owner: Owner::Free,
@@ -491,7 +496,7 @@ impl Mirror {
         for c in 0..m.chunks.len() {
             m.queue_publish(c);
         }
-        m.settle_members(&found);
+        m.settle_members(&asm.legs);
         if needs_resync > 0 {
             m.push(Action::Log(LogEvent::ResyncStarted {
                 chunks: needs_resync,
@@ -520,6 +525,8 @@ impl Mirror {
             + Self::action_capacity(cfg) * size_of::<Action>()
             + arc_header
             + size_of::<FastPath>()
+            + MAX_LEGS * size_of::<Leg>()
+            + CHUNKS_PER_SEGMENT
     }
 
     fn max_children(cfg: &Config) -> usize {
@@ -1511,8 +1518,8 @@ impl Mirror {
     fn write_segment(&mut self, s: usize, role: CopyRole) {
         let seg = self.segments[s];
         let (first, count) = self.geo.segment_chunks(s as u32);
-        let mut content = [0u8; CHUNKS_PER_SEGMENT];
-        for (k, b) in content[..count as usize].iter_mut().enumerate() {
+        let content = &mut self.seg_scratch[..count as usize];
+        for (k, b) in content.iter_mut().enumerate() {
             let ch = &self.chunks[first as usize + k];
             *b = if ch.staged != NONE {
                 ch.staged
@@ -1529,7 +1536,7 @@ impl Mirror {
         };
         encode_segment(
             &header,
-            &content[..count as usize],
+            &self.seg_scratch[..count as usize],
             &mut self.meta[usize::from(seg.buf)],
         )
         .expect("valid chunk bytes");

@@ -1,0 +1,121 @@
+/*
+ * OS-neutral dispatch between the dm-mirror core (dm_mirror.h) and a
+ * kernel's block layer. The glue turns the core's actions into child I/O
+ * on the legs, feeds completions back, completes parent requests and runs
+ * the worker (timers, retries, adopted writes). One lock guards every core
+ * call; child I/O is issued with the lock dropped.
+ *
+ * An adapter (kmod/<os>/) supplies the dmm_os_* functions below and calls
+ * the dmm_glue_* entry points. Nothing here names an OS.
+ */
+#ifndef DMM_GLUE_H
+#define DMM_GLUE_H
+
+#include "dm_mirror.h"
+
+/* Why a child I/O exists. */
+#define DMM_CHILD_CORE		0	/* the core issued it (id in child) */
+#define DMM_CHILD_FAST_WRITE	1	/* one leg of a lock-free write */
+#define DMM_CHILD_FAST_READ	2	/* a lock-free read */
+
+/* What a child I/O reads into or writes from. */
+#define DMM_DATA_NONE		0	/* flush, discard */
+#define DMM_DATA_PARENT		1	/* part of the parent's data */
+#define DMM_DATA_KERNEL		2	/* a kernel buffer (metadata, resync) */
+
+struct dmm_preq;
+
+/* One child I/O, as the adapter must issue it and hand back on completion. */
+struct dmm_child {
+	uint32_t	 kind;		/* DMM_CHILD_* */
+	uint32_t	 id;		/* the core's child id (DMM_CHILD_CORE) */
+	uint32_t	 position;	/* the leg's table position */
+	uint32_t	 op;		/* DMM_OP_* */
+	uint32_t	 fua;
+	uint32_t	 data;		/* DMM_DATA_* */
+	uint64_t	 sector;	/* on the leg, before the table offset */
+	uint32_t	 sectors;
+	uint32_t	 parent_offset;	/* sectors into the parent's data */
+	struct dmm_preq	*parent;	/* DMM_DATA_PARENT, and fast children */
+	uint8_t		*kbuf;		/* DMM_DATA_KERNEL */
+	uint32_t	 slot;		/* a fast write's member slot */
+};
+
+/* Parent request states. */
+#define DMM_PREQ_SLOW		0	/* submitted to the core */
+#define DMM_PREQ_FAST_WRITE	1
+#define DMM_PREQ_FAST_READ	2
+#define DMM_PREQ_ADOPT		3	/* fast write handed to the core */
+#define DMM_PREQ_RETRY		4	/* fast read handed to the core */
+
+/*
+ * A parent request. The adapter provides the memory (per-request data)
+ * and keeps it until dmm_os_complete_parent(); its address is the core's
+ * request id.
+ */
+struct dmm_preq {
+	void			*parent;	/* the adapter's request */
+	struct dmm_preq		*next;		/* waiting lists */
+	struct dmm_request	 req;
+	uint32_t		 state;		/* DMM_PREQ_* */
+	uint32_t		 pending;	/* fast children in flight */
+	uint32_t		 failed;	/* fast write: failed slots */
+	struct dmm_fast_write	 fw;
+	struct dmm_fast_read	 fr;
+};
+
+struct dmm_glue {
+	struct dmm_mirror	*m;
+	const struct dmm_fast	*fast;
+	void			*os;		/* the adapter's target state */
+	struct dmm_info		 info;
+	uint8_t			**resync_bufs;	/* info.resync_buffers of a chunk */
+	struct dmm_preq		*waiting;	/* for a request slot (FIFO) */
+	struct dmm_preq		**waiting_tail;
+	struct dmm_preq		*handoff;	/* fast requests for the worker */
+	uint64_t		 wake_at;	/* earliest tick asked for (ns) */
+	int			 use_fast;
+	int			 kick;		/* a fast write asked for dmm_kick() */
+};
+
+/* ---- supplied by the adapter ---- */
+uint64_t dmm_os_now_ns(void);
+void	*dmm_os_alloc(size_t size);	/* may sleep; zeroed */
+void	 dmm_os_free(void *p, size_t size);
+void	 dmm_os_lock(void *os);		/* the core lock; usable from completions */
+void	 dmm_os_unlock(void *os);
+/* Issue a child I/O; when it ends, call dmm_glue_child_done(). */
+void	 dmm_os_issue(void *os, const struct dmm_child *c);
+/* Complete a parent request: 0 or an errno. */
+void	 dmm_os_complete_parent(void *os, struct dmm_preq *pr, int error);
+/* Run dmm_glue_work() soon, from a context that may issue I/O. */
+void	 dmm_os_wake_worker(void *os);
+/* Run dmm_glue_work() in about delay_ns (replaces a later request). */
+void	 dmm_os_schedule(void *os, uint64_t delay_ns);
+void	 dmm_os_log(void *os, const char *text);
+
+/* ---- entry points ---- */
+/*
+ * Creates the mirror from a table; `read` reads legs' metadata blocks.
+ * Returns a DMM_ERR_* code with err filled in.
+ */
+int	dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
+	    const char *const *argv, dmm_read_block_fn read, void *ctx,
+	    struct dmm_error *err);
+void	dmm_glue_destroy(struct dmm_glue *g);
+/*
+ * A new parent request (req->id is set here). The parent completes
+ * through dmm_os_complete_parent(), perhaps before this returns.
+ */
+void	dmm_glue_submit(struct dmm_glue *g, struct dmm_preq *pr, void *parent,
+	    uint32_t op, uint32_t flags, uint64_t sector, uint32_t sectors);
+/* A child I/O ended; any context the adapter's completions run in. */
+void	dmm_glue_child_done(struct dmm_glue *g, const struct dmm_child *c,
+	    int ok);
+/* The worker: time, hand-offs and actions. Process context. */
+void	dmm_glue_work(struct dmm_glue *g);
+/* Runs f(m, arg) under the lock, then issues what it asked for. */
+int	dmm_glue_call(struct dmm_glue *g,
+	    int (*f)(struct dmm_mirror *, void *), void *arg);
+
+#endif /* DMM_GLUE_H */

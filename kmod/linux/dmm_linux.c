@@ -1,0 +1,672 @@
+// SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0
+/*
+ * dm-mirror as a Linux device-mapper target: the thin adapter between
+ * struct bio and the OS-neutral glue (kmod/common). It exists so that the
+ * same core and glue the BSD modules load can be crash-tested in a real
+ * kernel under QEMU (vm-test/).
+ *
+ * Target name: "dmmirror"; with register_as_mirror=1, "mirror" (for LVM,
+ * with Linux's own dm-mirror not loaded).
+ */
+#include <linux/module.h>
+#include <linux/device-mapper.h>
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/vmalloc.h>
+#include <linux/workqueue.h>
+#include <linux/ktime.h>
+#include <linux/delay.h>
+#include <linux/random.h>
+#include <linux/spinlock.h>
+
+#include "dmm_glue.h"
+
+#define DM_MSG_PREFIX "dmmirror"
+
+static bool register_as_mirror;
+module_param(register_as_mirror, bool, 0444);
+MODULE_PARM_DESC(register_as_mirror, "register the target as \"mirror\"");
+
+struct dmm_target {
+	struct dm_target	*ti;
+	struct dmm_glue		 g;
+	spinlock_t		 lock;
+	unsigned long		 lock_flags;
+	struct workqueue_struct	*wq;
+	struct work_struct	 work;
+	struct delayed_work	 tick;
+	struct bio_set		 bs;
+	bool			 stopping;
+	unsigned int		 nlegs;
+	struct dm_dev		*devs[DMM_MAX_LEGS];
+	sector_t		 offsets[DMM_MAX_LEGS];
+	char			 names[DMM_MAX_LEGS][16];
+	/* Metadata blocks read ahead for add_leg (its read runs locked). */
+	u8			*cache[2];
+	int			 cache_ok[2];
+	unsigned int		 cache_pos;
+};
+
+/* A child bio with what the glue needs back on completion. */
+struct dmm_child_bio {
+	struct dmm_target	*t;
+	struct dmm_child	 c;
+	struct bio		 bio;
+};
+
+/* ---- memory for the core (its only undefined symbols) ---- */
+
+uint8_t *
+dmm_kernel_alloc(size_t size, size_t align)
+{
+	gfp_t gfp = (in_atomic() || irqs_disabled()) ? GFP_ATOMIC : GFP_KERNEL;
+
+	if (size >= PAGE_SIZE && align <= PAGE_SIZE && gfp == GFP_KERNEL)
+		return kvmalloc(size, gfp);
+	/* kmalloc aligns power-of-two sizes naturally. */
+	if (align > ARCH_KMALLOC_MINALIGN)
+		size = roundup_pow_of_two(max(size, align));
+	return kmalloc(size, gfp);
+}
+
+void
+dmm_kernel_free(uint8_t *ptr, size_t size, size_t align)
+{
+	kvfree(ptr);
+}
+
+/* ---- the glue's OS interface ---- */
+
+uint64_t
+dmm_os_now_ns(void)
+{
+	return ktime_get_ns();
+}
+
+void *
+dmm_os_alloc(size_t size)
+{
+	return kvzalloc(size, GFP_KERNEL);
+}
+
+void
+dmm_os_free(void *p, size_t size)
+{
+	kvfree(p);
+}
+
+void
+dmm_os_lock(void *os)
+{
+	struct dmm_target *t = os;
+	unsigned long flags;
+
+	spin_lock_irqsave(&t->lock, flags);
+	t->lock_flags = flags;
+}
+
+void
+dmm_os_unlock(void *os)
+{
+	struct dmm_target *t = os;
+
+	spin_unlock_irqrestore(&t->lock, t->lock_flags);
+}
+
+static void
+child_endio(struct bio *bio)
+{
+	struct dmm_child_bio *cb = container_of(bio, struct dmm_child_bio, bio);
+	struct dmm_target *t = cb->t;
+	struct dmm_child c = cb->c;
+	int ok = bio->bi_status == BLK_STS_OK;
+
+	bio_put(bio);
+	dmm_glue_child_done(&t->g, &c, ok);
+}
+
+static struct bio *
+parent_bio(struct dmm_preq *pr)
+{
+	return dm_bio_from_per_bio_data(pr, sizeof(struct dmm_preq));
+}
+
+static unsigned int
+pages_of(const u8 *p, unsigned int len)
+{
+	return min_t(unsigned int, BIO_MAX_VECS,
+	    DIV_ROUND_UP(offset_in_page(p) + len, PAGE_SIZE));
+}
+
+/*
+ * A bio over a kernel buffer (kmalloc'd or vmalloc'd), page by page. A
+ * buffer longer than one bio holds (a resync of a chunk over 1 MiB) is
+ * split into bios chained to the last one, which is returned unsubmitted.
+ */
+static struct bio *
+kernel_buf_bio(struct dmm_target *t, struct block_device *bdev,
+    blk_opf_t opf, sector_t sector, u8 *p, unsigned int len)
+{
+	struct bio *bio, *next;
+
+	bio = bio_alloc_bioset(bdev, pages_of(p, len), opf, GFP_NOIO, &t->bs);
+	bio->bi_iter.bi_sector = sector;
+	while (len > 0) {
+		unsigned int off = offset_in_page(p);
+		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
+		struct page *pg = is_vmalloc_addr(p) ? vmalloc_to_page(p) :
+		    virt_to_page(p);
+
+		if (bio_add_page(bio, pg, n, off) != n) {
+			next = bio_alloc_bioset(bdev, pages_of(p, len), opf,
+			    GFP_NOIO, &t->bs);
+			next->bi_iter.bi_sector = bio_end_sector(bio);
+			bio_chain(bio, next);
+			submit_bio_noacct(bio);
+			bio = next;
+			continue;
+		}
+		p += n;
+		len -= n;
+	}
+	return bio;
+}
+
+void
+dmm_os_issue(void *os, const struct dmm_child *c)
+{
+	struct dmm_target *t = os;
+	struct block_device *bdev = t->devs[c->position]->bdev;
+	sector_t sector = c->sector + t->offsets[c->position];
+	struct dmm_child_bio *cb;
+	struct bio *bio;
+	blk_opf_t opf;
+	unsigned int bytes = c->sectors << SECTOR_SHIFT;
+
+	switch (c->op) {
+	case DMM_OP_READ:
+		opf = REQ_OP_READ;
+		break;
+	case DMM_OP_WRITE:
+		opf = REQ_OP_WRITE | REQ_SYNC | (c->fua ? REQ_FUA : 0);
+		break;
+	case DMM_OP_FLUSH:
+		opf = REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC;
+		break;
+	default:
+		opf = REQ_OP_DISCARD;
+		break;
+	}
+	if (c->data == DMM_DATA_PARENT) {
+		bio = bio_alloc_clone(bdev, parent_bio(c->parent), GFP_NOIO,
+		    &t->bs);
+		bio->bi_opf = opf;
+		if (c->parent_offset != 0 || bio_sectors(bio) != c->sectors)
+			bio_trim(bio, c->parent_offset, c->sectors);
+		bio->bi_iter.bi_sector = sector;
+	} else if (c->data == DMM_DATA_KERNEL) {
+		bio = kernel_buf_bio(t, bdev, opf, sector, c->kbuf, bytes);
+	} else {
+		bio = bio_alloc_bioset(bdev, 0, opf, GFP_NOIO, &t->bs);
+		bio->bi_iter.bi_sector = sector;
+		if (c->op == DMM_OP_DISCARD)
+			bio->bi_iter.bi_size = bytes;
+	}
+	cb = container_of(bio, struct dmm_child_bio, bio);
+	cb->t = t;
+	cb->c = *c;
+	bio->bi_end_io = child_endio;
+	submit_bio_noacct(bio);
+}
+
+void
+dmm_os_complete_parent(void *os, struct dmm_preq *pr, int error)
+{
+	struct bio *bio = parent_bio(pr);
+
+	bio->bi_status = error ? BLK_STS_IOERR : BLK_STS_OK;
+	bio_endio(bio);
+}
+
+void
+dmm_os_wake_worker(void *os)
+{
+	struct dmm_target *t = os;
+
+	if (!READ_ONCE(t->stopping))
+		queue_work(t->wq, &t->work);
+}
+
+void
+dmm_os_schedule(void *os, uint64_t delay_ns)
+{
+	struct dmm_target *t = os;
+
+	if (!READ_ONCE(t->stopping))
+		mod_delayed_work(t->wq, &t->tick, nsecs_to_jiffies(delay_ns));
+}
+
+void
+dmm_os_log(void *os, const char *text)
+{
+	struct dmm_target *t = os;
+
+	DMINFO("%s: %s", dm_table_device_name(t->ti->table), text);
+}
+
+static void
+work_fn(struct work_struct *w)
+{
+	dmm_glue_work(&container_of(w, struct dmm_target, work)->g);
+}
+
+static void
+tick_fn(struct work_struct *w)
+{
+	dmm_glue_work(&container_of(to_delayed_work(w), struct dmm_target,
+	    tick)->g);
+}
+
+/* ---- metadata reads for assembly ---- */
+
+static bool
+read_block_dev(struct dmm_target *t, u32 position, u64 sector, u8 *block)
+{
+	struct page *pg;
+	struct bio *bio;
+	bool ok;
+
+	if (position >= t->nlegs)
+		return false;
+	pg = alloc_page(GFP_KERNEL);
+	if (pg == NULL)
+		return false;
+	bio = bio_alloc(t->devs[position]->bdev, 1, REQ_OP_READ, GFP_KERNEL);
+	bio->bi_iter.bi_sector = sector + t->offsets[position];
+	__bio_add_page(bio, pg, DMM_BLOCK_SIZE, 0);
+	ok = submit_bio_wait(bio) == 0;
+	if (ok)
+		memcpy(block, page_address(pg), DMM_BLOCK_SIZE);
+	bio_put(bio);
+	__free_page(pg);
+	return ok;
+}
+
+static bool
+read_block_cb(void *ctx, uint32_t position, uint64_t sector, uint8_t *block)
+{
+	return read_block_dev(ctx, position, sector, block);
+}
+
+/* Serves add_leg's superblock reads from blocks read before the lock. */
+static bool
+read_cached_cb(void *ctx, uint32_t position, uint64_t sector, uint8_t *block)
+{
+	struct dmm_target *t = ctx;
+	int k = sector == 0 ? 0 : 1;
+
+	if (position != t->cache_pos || !t->cache_ok[k])
+		return false;
+	memcpy(block, t->cache[k], DMM_BLOCK_SIZE);
+	return true;
+}
+
+/* ---- the target ---- */
+
+static void
+dmm_free_target(struct dmm_target *t)
+{
+	unsigned int i;
+
+	if (t->wq != NULL) {
+		WRITE_ONCE(t->stopping, true);
+		cancel_delayed_work_sync(&t->tick);
+		cancel_work_sync(&t->work);
+		cancel_delayed_work_sync(&t->tick);
+		destroy_workqueue(t->wq);
+	}
+	dmm_glue_destroy(&t->g);
+	bioset_exit(&t->bs);
+	for (i = 0; i < t->nlegs; i++)
+		if (t->devs[i] != NULL)
+			dm_put_device(t->ti, t->devs[i]);
+	kfree(t->cache[0]);
+	kfree(t->cache[1]);
+	kfree(t);
+}
+
+static int
+dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct dmm_leg_spec specs[DMM_MAX_LEGS];
+	struct dmm_error err = { 0 };
+	struct dmm_target *t;
+	u32 n, i;
+	int rc;
+
+	if (dmm_table_legs(argc, (const char *const *)argv, specs,
+	    DMM_MAX_LEGS, &n, &err) != DMM_OK) {
+		DMERR("bad table: %s", err.message);
+		ti->error = "bad table (see the kernel log)";
+		return -EINVAL;
+	}
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (t == NULL) {
+		ti->error = "out of memory";
+		return -ENOMEM;
+	}
+	t->ti = ti;
+	spin_lock_init(&t->lock);
+	INIT_WORK(&t->work, work_fn);
+	INIT_DELAYED_WORK(&t->tick, tick_fn);
+	t->cache[0] = kmalloc(DMM_BLOCK_SIZE, GFP_KERNEL);
+	t->cache[1] = kmalloc(DMM_BLOCK_SIZE, GFP_KERNEL);
+	rc = bioset_init(&t->bs, 64, offsetof(struct dmm_child_bio, bio),
+	    BIOSET_NEED_BVECS);
+	if (rc != 0 || t->cache[0] == NULL || t->cache[1] == NULL) {
+		ti->error = "out of memory";
+		kfree(t->cache[0]);
+		kfree(t->cache[1]);
+		kfree(t);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		rc = dm_get_device(ti, argv[specs[i].argv_index],
+		    dm_table_get_mode(ti->table), &t->devs[i]);
+		t->nlegs = i + 1;
+		if (rc != 0) {
+			t->devs[i] = NULL;
+			ti->error = "cannot open a leg";
+			goto fail;
+		}
+		t->offsets[i] = specs[i].offset;
+		format_dev_t(t->names[i], t->devs[i]->bdev->bd_dev);
+	}
+	rc = dmm_glue_create(&t->g, t, argc, (const char *const *)argv,
+	    read_block_cb, t, &err);
+	if (rc != DMM_OK) {
+		DMERR("cannot create the mirror: %s", err.message);
+		ti->error = "cannot create the mirror (see the kernel log)";
+		rc = rc == DMM_ERR_NOMEM ? -ENOMEM : -EINVAL;
+		goto fail;
+	}
+	if (ti->len > t->g.info.data_sectors) {
+		DMERR("table length %llu exceeds the mirror's %llu sectors",
+		    (unsigned long long)ti->len,
+		    (unsigned long long)t->g.info.data_sectors);
+		ti->error = "table length exceeds the mirror's data size";
+		rc = -EINVAL;
+		goto fail;
+	}
+	t->wq = alloc_ordered_workqueue("dmmirror", WQ_MEM_RECLAIM);
+	if (t->wq == NULL) {
+		ti->error = "cannot create a workqueue";
+		rc = -ENOMEM;
+		goto fail;
+	}
+	ti->num_flush_bios = 1;
+	ti->num_discard_bios = 1;
+	ti->per_io_data_size = sizeof(struct dmm_preq);
+	ti->private = t;
+	dmm_os_wake_worker(t);
+	return 0;
+fail:
+	dmm_free_target(t);
+	return rc;
+}
+
+static void
+dmm_dtr(struct dm_target *ti)
+{
+	dmm_free_target(ti->private);
+}
+
+static int
+dmm_map(struct dm_target *ti, struct bio *bio)
+{
+	struct dmm_target *t = ti->private;
+	struct dmm_preq *pr = dm_per_bio_data(bio, sizeof(struct dmm_preq));
+	u32 op, flags = 0;
+
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+		op = DMM_OP_READ;
+		break;
+	case REQ_OP_WRITE:
+		if (bio_sectors(bio) == 0) {
+			op = DMM_OP_FLUSH;
+			break;
+		}
+		op = DMM_OP_WRITE;
+		if (bio->bi_opf & REQ_FUA)
+			flags |= DMM_REQ_FUA;
+		if (bio->bi_opf & REQ_PREFLUSH)
+			flags |= DMM_REQ_PREFLUSH;
+		break;
+	case REQ_OP_DISCARD:
+		op = DMM_OP_DISCARD;
+		break;
+	default:
+		return DM_MAPIO_KILL;
+	}
+	dmm_glue_submit(&t->g, pr, bio, op, flags,
+	    dm_target_offset(ti, bio->bi_iter.bi_sector), bio_sectors(bio));
+	return DM_MAPIO_SUBMITTED;
+}
+
+struct status_call {
+	const char *const	*names;
+	char			*buf;
+	size_t			 len;
+	int			 table;
+};
+
+static int
+status_fn(struct dmm_mirror *m, void *arg)
+{
+	struct status_call *s = arg;
+
+	return s->table ? dmm_table(m, s->buf, s->len) :
+	    dmm_status(m, s->names, s->buf, s->len);
+}
+
+static void
+dmm_status_cb(struct dm_target *ti, status_type_t type,
+    unsigned int status_flags, char *result, unsigned int maxlen)
+{
+	struct dmm_target *t = ti->private;
+	const char *names[DMM_MAX_LEGS];
+	struct status_call s = { names, result, maxlen, 0 };
+	unsigned int i;
+
+	for (i = 0; i < t->nlegs; i++)
+		names[i] = t->names[i];
+	switch (type) {
+	case STATUSTYPE_INFO:
+		break;
+	case STATUSTYPE_TABLE:
+		s.table = 1;
+		break;
+	default:
+		if (maxlen > 0)
+			result[0] = '\0';
+		return;
+	}
+	if (dmm_glue_call(&t->g, status_fn, &s) != DMM_OK && maxlen > 0)
+		result[0] = '\0';
+}
+
+struct admin_call {
+	int			 what;
+	u32			 a, b;
+	struct dmm_target	*t;
+	struct dmm_error	 err;
+};
+
+enum { A_FAIL, A_REMOVE, A_ADD, A_POLICY, A_RATE, A_FULL, A_SUSPEND,
+	A_RESUME, A_SUSPENDED };
+
+static int
+admin_fn(struct dmm_mirror *m, void *arg)
+{
+	struct admin_call *c = arg;
+	u8 uuid[16];
+	u32 slot;
+	sector_t size;
+
+	switch (c->what) {
+	case A_FAIL:
+		return dmm_fail_leg(m, c->a, &c->err);
+	case A_REMOVE:
+		return dmm_remove_leg(m, c->a, &c->err);
+	case A_ADD:
+		get_random_bytes(uuid, sizeof(uuid));
+		size = bdev_nr_sectors(c->t->devs[c->a]->bdev) -
+		    c->t->offsets[c->a];
+		return dmm_add_leg(m, c->a, read_cached_cb, c->t, uuid, size,
+		    &slot, &c->err);
+	case A_POLICY:
+		return dmm_set_read_policy(m, c->a);
+	case A_RATE:
+		return dmm_set_resync_rate(m, c->a, c->b);
+	case A_FULL:
+		return dmm_start_full_resync(m);
+	case A_SUSPEND:
+		return dmm_suspend(m);
+	case A_RESUME:
+		return dmm_resume(m);
+	default:
+		return dmm_is_suspended(m) ? 1 : 0;
+	}
+}
+
+static int
+dmm_message(struct dm_target *ti, unsigned int argc, char **argv,
+    char *result, unsigned int maxlen)
+{
+	struct dmm_target *t = ti->private;
+	struct admin_call c = { .t = t };
+	int rc;
+
+	if (argc == 2 && !strcmp(argv[0], "fail_leg"))
+		c.what = A_FAIL;
+	else if (argc == 2 && !strcmp(argv[0], "remove_leg"))
+		c.what = A_REMOVE;
+	else if (argc == 2 && !strcmp(argv[0], "add_leg"))
+		c.what = A_ADD;
+	else if (argc == 2 && !strcmp(argv[0], "read_policy"))
+		c.what = A_POLICY;
+	else if (argc == 3 && !strcmp(argv[0], "resync_rate"))
+		c.what = A_RATE;
+	else if (argc == 1 && !strcmp(argv[0], "full_resync"))
+		c.what = A_FULL;
+	else {
+		DMWARN("unknown message; try fail_leg N, remove_leg N, "
+		    "add_leg POSITION, read_policy least-pending|round-robin|"
+		    "prefer, resync_rate MIN MAX, full_resync");
+		return -EINVAL;
+	}
+	if (c.what == A_POLICY) {
+		if (!strcmp(argv[1], "least-pending"))
+			c.a = DMM_POLICY_LEAST_PENDING;
+		else if (!strcmp(argv[1], "round-robin"))
+			c.a = DMM_POLICY_ROUND_ROBIN;
+		else if (!strcmp(argv[1], "prefer"))
+			c.a = DMM_POLICY_PREFER;
+		else
+			return -EINVAL;
+	} else if (argc >= 2 && kstrtou32(argv[1], 10, &c.a) != 0) {
+		return -EINVAL;
+	}
+	if (argc == 3 && kstrtou32(argv[2], 10, &c.b) != 0)
+		return -EINVAL;
+	if (c.what == A_ADD) {
+		if (c.a >= t->nlegs)
+			return -EINVAL;
+		/* Its superblocks, read before the lock is taken. */
+		t->cache_pos = c.a;
+		t->cache_ok[0] = read_block_dev(t, c.a, 0, t->cache[0]);
+		t->cache_ok[1] = read_block_dev(t, c.a, DMM_BLOCK_SIZE / 512,
+		    t->cache[1]);
+	}
+	rc = dmm_glue_call(&t->g, admin_fn, &c);
+	if (rc != DMM_OK) {
+		DMWARN("%s refused: %s", argv[0], c.err.message);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* After dm has drained the I/O: a clean shutdown of the metadata. */
+static void
+dmm_postsuspend(struct dm_target *ti)
+{
+	struct dmm_target *t = ti->private;
+	struct admin_call c = { .t = t, .what = A_SUSPEND };
+	int i;
+
+	dmm_glue_call(&t->g, admin_fn, &c);
+	c.what = A_SUSPENDED;
+	for (i = 0; i < 30000 && dmm_glue_call(&t->g, admin_fn, &c) == 0; i++)
+		msleep(1);
+	if (i == 30000)
+		DMWARN("%s: the superblocks were not marked clean",
+		    dm_table_device_name(ti->table));
+}
+
+static void
+dmm_resume_cb(struct dm_target *ti)
+{
+	struct dmm_target *t = ti->private;
+	struct admin_call c = { .t = t, .what = A_RESUME };
+
+	dmm_glue_call(&t->g, admin_fn, &c);
+}
+
+static int
+dmm_iterate_devices(struct dm_target *ti, iterate_devices_callout_fn fn,
+    void *data)
+{
+	struct dmm_target *t = ti->private;
+	unsigned int i;
+	int rc = 0;
+
+	for (i = 0; i < t->nlegs && rc == 0; i++)
+		rc = fn(ti, t->devs[i], t->offsets[i], ti->len, data);
+	return rc;
+}
+
+static struct target_type dmm_target_type = {
+	.name = "dmmirror",
+	.version = { 1, 0, 0 },
+	.module = THIS_MODULE,
+	.ctr = dmm_ctr,
+	.dtr = dmm_dtr,
+	.map = dmm_map,
+	.status = dmm_status_cb,
+	.message = dmm_message,
+	.postsuspend = dmm_postsuspend,
+	.resume = dmm_resume_cb,
+	.iterate_devices = dmm_iterate_devices,
+};
+
+static int __init
+dmm_init(void)
+{
+	if (register_as_mirror)
+		dmm_target_type.name = "mirror";
+	return dm_register_target(&dmm_target_type);
+}
+
+static void __exit
+dmm_exit(void)
+{
+	dm_unregister_target(&dmm_target_type);
+}
+
+module_init(dmm_init);
+module_exit(dmm_exit);
+MODULE_DESCRIPTION("dm-mirror: RAID1 with a write-intent bitmap (test rig)");
+MODULE_LICENSE("Dual BSD/GPL");
