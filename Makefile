@@ -1,6 +1,6 @@
 # dm-mirror: the front door. Every target installs what it needs.
 SHELL := /bin/bash
-.PHONY: all build setup test lint kernel-check fuzz demo soak bench clean
+.PHONY: all build setup test lint kernel-check fuzz demo soak bench vm-test vm-soak clean
 
 all: build
 
@@ -39,6 +39,15 @@ soak: setup
 # Every benchmark; rewrites docs/bench.md and its plots (a few minutes).
 bench: setup
 	scripts/bench.sh
+
+# The kernel path for real: the Linux dm module in a QEMU guest, crashed
+# and failed on purpose (vm-test/run.sh). CRASH_SEEDS sets the kills.
+vm-test: setup
+	vm-test/run.sh --crash-seeds $(or $(CRASH_SEEDS),3)
+
+# The crash scenario over many kills: make vm-soak CRASH_SEEDS=100
+vm-soak: setup
+	vm-test/run.sh --crash-seeds $(or $(CRASH_SEEDS),50) crash
 
 # The README's main job (until the kernel rig exists).
 demo:

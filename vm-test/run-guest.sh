@@ -15,5 +15,5 @@ accel=${DMM_ACCEL:-tcg}
 exec timeout --foreground -s KILL "$timeout_s" qemu-system-x86_64 -accel "$accel" -m 1024 -smp 2 \
 	-nographic -no-reboot -nodefaults -serial stdio \
 	-kernel build/vm/vmlinuz -initrd build/vm/initrd.img \
-	-append "console=ttyS0 quiet panic=-1 dmm.scenario=$scenario dmm.args=$args" \
+	-append "console=ttyS0 quiet panic=-1 dmm.scenario=$scenario dmm.args=$args dmm.run=${DMM_RUN_ID:-0}" \
 	"${drives[@]}" > "$log" 2>&1 < /dev/null
