@@ -191,10 +191,18 @@ fn memory_bound(geo: &Geometry, cfg: &Config, words: &[String]) -> usize {
     use core::mem::size_of;
     let text: usize = words.iter().map(|w| w.len()).sum();
     // Held while the mirror is built: the assembly's merged bitmap and
-    // serials, its list of unusable legs, and the table words (twice:
-    // read once to check, once to keep).
-    let assembly =
-        geo.chunk_count as usize + geo.segment_count as usize * size_of::<Serial>() + MAX_LEGS * 32;
+    // serials, its legs, its list of unusable legs, its two block buffers,
+    // the superblocks it read, the segment buffer, and the table words
+    // (twice: read once to check, once to keep).
+    let assembly = geo.chunk_count as usize
+        + geo.segment_count as usize * size_of::<Serial>()
+        + MAX_LEGS
+            * (32
+                + size_of::<Option<dmmirror_core::mirror::FoundLeg>>()
+                + size_of::<Superblock>()
+                + 16)
+        + 2 * BLOCK_SIZE
+        + dmmirror_core::format::CHUNKS_PER_SEGMENT;
     Mirror::memory_bound(geo, cfg)
         + assembly
         + size_of::<dmm_mirror>()
