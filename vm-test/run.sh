@@ -12,7 +12,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-scenarios=("${@:-basic crash}")
+scenarios=("${@:-basic crash legfail readd oneleg}")
 # shellcheck disable=SC2206
 scenarios=(${scenarios[*]})
 out=build/vm-test
@@ -107,6 +107,56 @@ scenario_crash() {
 		record crash PASS "$ok/$crash_seeds kills: every acknowledged record on both legs, legs identical after resync"
 	else
 		record crash FAIL "$ok/$crash_seeds kills survived"
+	fi
+}
+
+scenario_legfail() {
+	local d=$out/legfail sectors
+	sectors=$(new_legs "$d" 2 256M)
+	truncate -s 256M "$d/new.img"
+	vm-test/run-guest.sh "$d/guest.log" 300 legfail "$sectors" "$d/leg0.img" "$d/leg1.img" "$d/new.img" || true
+	local acked failed
+	acked=$(grep -c '^ack ' "$d/guest.log" || true)
+	failed=$(grep -m1 'status after failure' "$d/guest.log" | tr -d '\r' | sed 's/.*dmmirror //' || true)
+	if guest_passed "$d/guest.log" legfail &&
+		"$ctl" debug verify --seed 11 --span 64M --acked "$d/guest.log" "$d/leg0.img" "$d/new.img" > "$d/verify.txt" &&
+		legs_identical "$d/leg0.img" "$d/new.img"; then
+		record legfail PASS "$acked records, none failed; status: $failed; new disk rebuilt, identical"
+	else
+		record legfail FAIL "see $d/guest.log"
+	fi
+}
+
+scenario_readd() {
+	local d=$out/readd sectors
+	sectors=$(new_legs "$d" 2 256M)
+	vm-test/run-guest.sh "$d/guest.log" 300 readd "$sectors" "$d/leg0.img" "$d/leg1.img" || true
+	local modified rebuilt
+	modified=$(grep -m1 'readd: degraded writes' "$d/guest.log" | sed -n 's/.*modified=\([0-9]*\).*/\1/p')
+	rebuilt=$(grep 'readd: log:.*rebuil' "$d/guest.log" | tail -n 1 | tr -d '\r' | sed 's/.*readd: log: //')
+	if guest_passed "$d/guest.log" readd && [ -n "$modified" ] && [ "$modified" -le 6 ] &&
+		grep -q "rebuild of leg 1 started (MODIFIED chunks only)" "$d/guest.log" &&
+		"$ctl" debug verify --seed 12 --span 5M --acked "$d/guest.log" "$d/leg0.img" "$d/leg1.img" > "$d/verify.txt" &&
+		legs_identical "$d"/leg*.img; then
+		record readd PASS "64 chunks written, $modified MODIFIED while out; $rebuilt; legs identical"
+	else
+		record readd FAIL "modified=${modified:-?}; see $d/guest.log"
+	fi
+}
+
+scenario_oneleg() {
+	local d=$out/oneleg sectors
+	sectors=$(new_legs "$d" 2 256M)
+	vm-test/run-guest.sh "$d/phase1.log" 300 oneleg "$sectors,1" "$d/leg0.img" "$d/leg1.img" || true
+	vm-test/run-guest.sh "$d/phase2.log" 300 oneleg "$sectors,2" "$d/leg0.img" || true
+	sed -n 's/^ack2 /ack /p' "$d/phase1.log" > "$d/acks2"
+	if guest_passed "$d/phase1.log" oneleg && guest_passed "$d/phase2.log" oneleg &&
+		"$ctl" debug verify --seed 13 --span 32M --acked "$d/phase1.log" "$d/leg0.img" > "$d/verify1.txt" &&
+		"$ctl" debug verify --seed 14 --span 32M --base 64M --acked "$d/acks2" "$d/leg0.img" > "$d/verify2.txt" &&
+		[ "$(grep -c '^ack ' "$d/acks2")" -eq 200 ]; then
+		record oneleg PASS "leg 1 failed; 200 + 200 records on leg 0; rebooted from leg 0 alone: $(grep -m1 'from one leg' "$d/phase2.log" | tr -d '\r' | sed 's/.*dmmirror //')"
+	else
+		record oneleg FAIL "see $d/phase1.log, $d/phase2.log"
 	fi
 }
 

@@ -391,6 +391,29 @@ fn the_last_in_sync_leg_cannot_be_failed_or_removed() {
 }
 
 #[test]
+fn a_replaced_disk_shows_alive_at_its_table_position() {
+    let mut r = Rig::new(2);
+    r.m.fail_leg(1).unwrap();
+    r.collect();
+    r.settle();
+    assert_eq!(r.m.position_health_char(1), 'D');
+    r.m.remove_leg(1).unwrap();
+    r.collect();
+    r.settle();
+    // The new disk at position 1 takes another slot; status shows it.
+    let sectors = r.geo.data_offset + r.geo.data_sectors;
+    r.legs[1] = Leg::default();
+    let slot = r.m.add_leg(1, None, Uuid([7; 16]), sectors).unwrap();
+    assert_ne!(slot, 1);
+    r.disk_of_slot[slot] = Some(1);
+    r.collect();
+    assert_eq!(r.m.position_health_char(1), 'A');
+    r.settle();
+    assert_eq!(r.m.position_health_char(0), 'A');
+    assert_eq!(r.m.position_health_char(1), 'A');
+}
+
+#[test]
 fn a_blank_leg_is_added_and_receives_only_the_written_chunks() {
     let mut r = Rig::new(1);
     for (id, chunk) in (1..=5).zip([0u64, 3, 4, 10, 63]) {

@@ -122,6 +122,10 @@ enum Debug {
         /// The workload's --span.
         #[arg(long, value_parser = parse_size)]
         span: Option<u64>,
+        /// Bytes into the mirror where the records start (a workload
+        /// written at an offset, as vm-test's recwrite can).
+        #[arg(long, value_parser = parse_size, default_value = "0")]
+        base: u64,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -232,9 +236,10 @@ fn main() -> ExitCode {
             acked,
             seed,
             span,
+            base,
             json,
             legs,
-        }) => records::verify(&legs, &acked, seed, span, json),
+        }) => records::verify(&legs, &acked, seed, span, base, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

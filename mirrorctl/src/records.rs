@@ -140,6 +140,7 @@ pub fn verify(
     acked: &Path,
     seed: u64,
     span: Option<u64>,
+    base: u64,
     json: bool,
 ) -> Outcome {
     let numbers = acked_records(acked)?;
@@ -154,7 +155,7 @@ pub fn verify(
         let mut buf = vec![0u8; RECORD_BYTES];
         for &n in &numbers {
             let sector = record_sector(span_sectors(g.data_sectors, span), n);
-            let at = (g.data_offset + sector) * 512;
+            let at = (g.data_offset + sector) * 512 + base;
             leg.read_bytes(at, &mut buf).map_err(io_err(p))?;
             if buf != record(seed, n) {
                 missing.push((p.display().to_string(), n));

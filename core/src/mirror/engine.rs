@@ -673,11 +673,15 @@ impl Mirror {
     /// LVM's status letter for the leg at table position `pos`: A alive,
     /// D write error (or missing), F flush error, S sync error, R read error.
     pub fn position_health_char(&self, pos: usize) -> char {
-        let leg = self.legs.iter().find(|l| l.position == Some(pos));
-        match leg {
-            Some(l) if l.health.is_writable() => 'A',
-            Some(l) if l.health == LegHealth::Failed => char::from(l.fail_cause),
-            _ => 'D',
+        // A slot given up keeps its position; the device there may since
+        // serve a new member in another slot, which is the one to show.
+        let mut at = self.legs.iter().filter(|l| l.position == Some(pos));
+        if at.clone().any(|l| l.health.is_writable()) {
+            return 'A';
+        }
+        match at.find(|l| l.health == LegHealth::Failed) {
+            Some(l) => char::from(l.fail_cause),
+            None => 'D',
         }
     }
 
