@@ -1,6 +1,6 @@
 # dm-mirror: the front door. Every target installs what it needs.
 SHELL := /bin/bash
-.PHONY: all build setup test lint kernel-check fuzz demo soak bench vm-test vm-soak clean
+.PHONY: all build setup test lint kernel-check fuzz demo demo-engine soak bench vm-test vm-soak clean
 
 all: build
 
@@ -49,8 +49,13 @@ vm-test: setup
 vm-soak: setup
 	vm-test/run.sh --crash-seeds $(or $(CRASH_SEEDS),50) crash
 
-# The README's main job (until the kernel rig exists).
-demo:
+# The README's main job: the kernel module in a QEMU guest, written to,
+# failed, crashed and recovered (vm-test/demo.sh).
+demo: setup
+	vm-test/demo.sh
+
+# The same story in userspace, through the engine (make test runs it).
+demo-engine:
 	scripts/demo.sh
 
 clean:
