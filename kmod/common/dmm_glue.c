@@ -198,10 +198,28 @@ dmm_glue_destroy(struct dmm_glue *g)
 	g->m = NULL;
 }
 
+/* One child of a lock-free request: the parent's data on one leg. */
+static void
+issue_fast_child(struct dmm_glue *g, struct dmm_preq *pr, uint32_t kind,
+    uint32_t position, uint32_t op, uint64_t sector, uint32_t slot)
+{
+	struct dmm_child c = { 0 };
+
+	c.kind = kind;
+	c.position = position;
+	c.op = op;
+	c.fua = op == DMM_OP_WRITE && (pr->req.flags & DMM_REQ_FUA) != 0;
+	c.data = DMM_DATA_PARENT;
+	c.sector = sector;
+	c.sectors = pr->req.sectors;
+	c.parent = pr;
+	c.slot = slot;
+	dmm_os_issue(g->os, &c);
+}
+
 static void
 issue_fast_write(struct dmm_glue *g, struct dmm_preq *pr)
 {
-	struct dmm_child c;
 	uint32_t slot, n;
 
 	n = 0;
@@ -212,44 +230,19 @@ issue_fast_write(struct dmm_glue *g, struct dmm_preq *pr)
 	pr->failed = 0;
 	/* Every child counts before the first can complete. */
 	__atomic_store_n(&pr->pending, n, __ATOMIC_SEQ_CST);
-	for (slot = 0; slot < DMM_MAX_LEGS; slot++) {
-		if (!(pr->fw.legs & (1U << slot)))
-			continue;
-		c.kind = DMM_CHILD_FAST_WRITE;
-		c.id = 0;
-		c.position = pr->fw.positions[slot];
-		c.op = DMM_OP_WRITE;
-		c.fua = (pr->req.flags & DMM_REQ_FUA) != 0;
-		c.data = DMM_DATA_PARENT;
-		c.sector = pr->fw.leg_sector;
-		c.sectors = pr->req.sectors;
-		c.parent_offset = 0;
-		c.parent = pr;
-		c.kbuf = NULL;
-		c.slot = slot;
-		dmm_os_issue(g->os, &c);
-	}
+	for (slot = 0; slot < DMM_MAX_LEGS; slot++)
+		if (pr->fw.legs & (1U << slot))
+			issue_fast_child(g, pr, DMM_CHILD_FAST_WRITE,
+			    pr->fw.positions[slot], DMM_OP_WRITE,
+			    pr->fw.leg_sector, slot);
 }
 
 static void
 issue_fast_read(struct dmm_glue *g, struct dmm_preq *pr)
 {
-	struct dmm_child c;
-
 	pr->state = DMM_PREQ_FAST_READ;
-	c.kind = DMM_CHILD_FAST_READ;
-	c.id = 0;
-	c.position = pr->fr.position;
-	c.op = DMM_OP_READ;
-	c.fua = 0;
-	c.data = DMM_DATA_PARENT;
-	c.sector = pr->fr.leg_sector;
-	c.sectors = pr->req.sectors;
-	c.parent_offset = 0;
-	c.parent = pr;
-	c.kbuf = NULL;
-	c.slot = pr->fr.leg;
-	dmm_os_issue(g->os, &c);
+	issue_fast_child(g, pr, DMM_CHILD_FAST_READ, pr->fr.position,
+	    DMM_OP_READ, pr->fr.leg_sector, pr->fr.leg);
 }
 
 void
