@@ -13,6 +13,10 @@
 
 #include "dm_mirror.h"
 
+#ifndef NULL
+#define NULL	((void *)0)
+#endif
+
 /* Why a child I/O exists. */
 #define DMM_CHILD_CORE		0	/* the core issued it (id in child) */
 #define DMM_CHILD_FAST_WRITE	1	/* one leg of a lock-free write */
