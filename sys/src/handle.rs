@@ -8,12 +8,10 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_void, CStr};
 use core::fmt::Write;
-use dmmirror_core::format::{
-    geometry, Geometry, Serial, Superblock, SuperblockLoad, Uuid, BLOCK_SIZE, MAX_LEGS,
-};
+use dmmirror_core::format::{Geometry, Serial, Superblock, Uuid, BLOCK_SIZE, MAX_LEGS};
 use dmmirror_core::mirror::{
-    assemble_with, AdminError, BlockReader, ChildId, Config, FastPath, FastWriteDone, LegHealth,
-    Mirror, ReadPolicy,
+    assemble_with, leg_superblock, AdminError, BlockReader, ChildId, Config, FastPath,
+    FastWriteDone, LegHealth, Mirror, ReadPolicy,
 };
 use dmmirror_core::table::{self, Table};
 
@@ -692,16 +690,7 @@ pub unsafe extern "C" fn dmm_add_leg(
             format_args!("no mirror, callback or uuid"),
         );
     };
-    // On the heap: a kernel stack has no room for three blocks.
-    let mut blocks = alloc::vec![[0u8; BLOCK_SIZE]; 2];
-    let mut reader = Reader { read, ctx };
-    for (k, sector) in geometry::SUPERBLOCK_SECTOR.iter().enumerate() {
-        if !reader.read_block(position as usize, *sector, &mut blocks[k]) {
-            blocks[k].fill(0);
-        }
-    }
-    let load = SuperblockLoad::read(&blocks[0], &blocks[1]);
-    let found: Option<Superblock> = load.superblock().copied();
+    let found = leg_superblock(&mut Reader { read, ctx }, position as usize);
     let mut id = [0u8; 16];
     // SAFETY: the caller passes 16 readable bytes.
     id.copy_from_slice(unsafe { core::slice::from_raw_parts(uuid, 16) });

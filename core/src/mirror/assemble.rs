@@ -149,6 +149,15 @@ fn read_superblock<R: BlockReader>(
         .ok_or(AssemblyError::NoMetadata { pos })
 }
 
+/// The trusted superblock of the device at `pos`, if it holds one: what
+/// an operator's `add_leg` needs to tell a returning member from a new disk.
+pub fn leg_superblock<R: BlockReader>(reader: &mut R, pos: usize) -> Option<Superblock> {
+    let mut blocks = vec![[0u8; BLOCK_SIZE]; 2];
+    read_superblock(reader, pos, &mut blocks)
+        .ok()
+        .map(|(sb, _)| sb)
+}
+
 /// The event at which `table` recorded the leg `uuid` as out, if it did.
 fn recorded_out(table: &Superblock, uuid: Uuid) -> Option<u64> {
     table

@@ -12,7 +12,9 @@ mod engine;
 mod fast;
 mod types;
 
-pub use assemble::{assemble, assemble_with, Assembly, AssemblyError, BlockReader, FoundLeg};
+pub use assemble::{
+    assemble, assemble_with, leg_superblock, Assembly, AssemblyError, BlockReader, FoundLeg,
+};
 #[cfg(feature = "mutations")]
 pub use engine::Mutation;
 pub use engine::{LegHealth, Mirror, Stats};
