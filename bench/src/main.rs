@@ -428,10 +428,7 @@ fn full_resync(a: &Args) -> Value {
         span: data,
     };
     drive(2, fill, &engine_write(&e), &|| ());
-    e.with_mirror(|m| m.suspend());
-    while !e.with_mirror(|m| m.is_suspended()) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    assert!(e.stop_cleanly(Duration::from_secs(600)), "no clean stop");
     let offset = e.with_mirror(|m| m.geometry().data_offset) * 512;
     drop(e);
     let (copy_path, copy) = scratch_file(&a.scratch, "copy.img", data);

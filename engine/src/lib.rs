@@ -229,11 +229,7 @@ impl Engine {
         let r = self.request(ReqOp::Write, sector, data.len(), fua)?;
         if let Some(offset) = self.shared.bypass_offset {
             let at = offset + sector * SECTOR as u64;
-            let mut files: [&File; MAX_LEGS] = [&self.shared.files[0]; MAX_LEGS];
-            for (slot, f) in files.iter_mut().zip(&self.shared.files) {
-                *slot = f;
-            }
-            let failed = Shared::write_legs(&files[..self.shared.files.len()], data, at, fua);
+            let failed = Shared::write_legs(&self.shared.files, data, at, fua);
             return match failed {
                 0 => Ok(()),
                 _ => Err(EngineError::Io(io::Error::other("a leg failed the write"))),
@@ -312,17 +308,31 @@ impl Engine {
     /// Waits until the mirror is idle and every chunk is resynced and clean,
     /// or `timeout` passes; returns whether it came to rest.
     pub fn settle(&self, timeout: Duration) -> bool {
+        self.wait_until(timeout, |m| {
+            m.is_idle() && m.chunks_needing_resync() == 0 && m.dirty_and_modified().0 == 0
+        })
+    }
+
+    /// A clean stop: the mirror suspends (flushes, cleans every chunk and
+    /// marks the superblocks clean); returns whether that finished within
+    /// `timeout`.
+    pub fn stop_cleanly(&self, timeout: Duration) -> bool {
+        self.with_mirror(|m| m.suspend());
+        self.wait_until(timeout, |m| m.is_suspended())
+    }
+
+    /// Polls `done` on the mirror until it holds or `timeout` passes.
+    fn wait_until(&self, timeout: Duration, done: impl Fn(&Mirror) -> bool) -> bool {
         let end = Instant::now() + timeout;
-        while Instant::now() < end {
-            let rest = self.with_mirror(|m| {
-                m.is_idle() && m.chunks_needing_resync() == 0 && m.dirty_and_modified().0 == 0
-            });
-            if rest {
+        loop {
+            if self.with_mirror(|m| done(m)) {
                 return true;
+            }
+            if Instant::now() >= end {
+                return false;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        false
     }
 
     fn request(
@@ -372,13 +382,18 @@ impl Shared {
     /// `fua`); returns a mask of the ones (by index) that failed. Large or
     /// durable writes run on the legs in parallel, where a thread pays
     /// for itself; small ones in turn from this thread.
-    fn write_legs(files: &[&File], data: &[u8], at: u64, fua: bool) -> u32 {
+    fn write_legs<F: std::ops::Deref<Target = File> + Sync>(
+        files: &[F],
+        data: &[u8],
+        at: u64,
+        fua: bool,
+    ) -> u32 {
         let one = |f: &File| f.write_all_at(data, at).is_ok() && (!fua || f.sync_data().is_ok());
         let mut failed = 0;
         if files.len() > 1 && (fua || data.len() >= PARALLEL_WRITE_BYTES) {
             std::thread::scope(|s| {
                 let others: Vec<_> = files[1..].iter().map(|f| s.spawn(|| one(f))).collect();
-                failed |= u32::from(!one(files[0]));
+                failed |= u32::from(!one(&files[0]));
                 for (i, h) in others.into_iter().enumerate() {
                     failed |= u32::from(!h.join().unwrap_or(false)) << (i + 1);
                 }

@@ -193,13 +193,8 @@ pub fn resync(paths: &[PathBuf], force: bool, timeout_s: u64, json: bool) -> Out
     let e = Engine::open(paths, &o).map_err(|e| Failure(1, format!("assembly: {e}")))?;
     let needing = e.with_mirror(|m| m.chunks_needing_resync());
     let rested = e.settle(Duration::from_secs(timeout_s));
-    e.with_mirror(|m| m.suspend());
-    let end = std::time::Instant::now() + Duration::from_secs(timeout_s);
-    while !e.with_mirror(|m| m.is_suspended()) && std::time::Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let (stats, left, suspended) =
-        e.with_mirror(|m| (m.stats(), m.chunks_needing_resync(), m.is_suspended()));
+    let suspended = e.stop_cleanly(Duration::from_secs(timeout_s));
+    let (stats, left) = e.with_mirror(|m| (m.stats(), m.chunks_needing_resync()));
     let log = e.take_log();
     drop(e);
     if json {

@@ -106,9 +106,8 @@ pub fn workload(
             });
         }
     });
-    e.with_mirror(|m| m.suspend());
-    while !e.with_mirror(|m| m.is_suspended()) {
-        std::thread::sleep(std::time::Duration::from_millis(5));
+    if !e.stop_cleanly(std::time::Duration::from_secs(600)) {
+        return fail(1, "the mirror did not stop cleanly within 600 s");
     }
     match failed.load(Relaxed) {
         0 => Ok(()),
