@@ -10,6 +10,8 @@
 
 #define DMM_BATCH	8
 #define DMM_NEVER	(~(uint64_t)0)
+/* EIO, the same number on Linux and the BSDs. */
+#define DMM_EIO		5
 #define DMM_IDLE_TICK_NS	(1000ULL * 1000 * 1000)
 
 static struct dmm_preq *
@@ -115,7 +117,7 @@ drain(struct dmm_glue *g)
 				break;
 			case DMM_ACTION_COMPLETE:
 				done[ndone] = preq_of(a.value);
-				errs[ndone++] = a.result == DMM_IO_OK ? 0 : 5;
+				errs[ndone++] = a.result == DMM_IO_OK ? 0 : DMM_EIO;
 				break;
 			case DMM_ACTION_WAKE:
 				if (a.value < g->wake_at)

@@ -367,10 +367,8 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	    BIOSET_NEED_BVECS);
 	if (rc != 0 || t->cache[0] == NULL || t->cache[1] == NULL) {
 		ti->error = "out of memory";
-		kfree(t->cache[0]);
-		kfree(t->cache[1]);
-		kfree(t);
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto fail;
 	}
 	for (i = 0; i < n; i++) {
 		rc = dm_get_device(ti, argv[specs[i].argv_index],
