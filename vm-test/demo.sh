@@ -15,15 +15,8 @@ step "host: mirrorctl create"
 "$ctl" create --json "$d/leg0.img" "$d/leg1.img" > "$d/create.json"
 sectors=$(sed -n 's/.*"data_sectors":\([0-9]*\).*/\1/p' "$d/create.json")
 step "guest: dmsetup create, write, fail leg 1, write, then the host kills the VM"
-DMM_RUN_ID=demo vm-test/run-guest.sh "$d/phase1.log" 300 demo "$sectors,1" "$d/leg0.img" "$d/leg1.img" &
-guest=$!
-for _ in $(seq 1 1500); do
-	grep -q "until the host pulls the plug" "$d/phase1.log" 2>/dev/null && break
-	sleep 0.2
-done
-sleep 2
-pkill -KILL -f "dmm.run=demo " || true
-wait "$guest" 2>/dev/null || true
+DMM_KILL_PATTERN="until the host pulls the plug" DMM_KILL_DELAY=2 \
+	vm-test/run-guest.sh "$d/phase1.log" 300 demo "$sectors,1" "$d/leg0.img" "$d/leg1.img" || true
 grep '^demo:' "$d/phase1.log" | tr -d '\r'
 echo "(QEMU killed with SIGKILL mid-write)"
 step "host: examine leg 0 after the crash"

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Boots the guest once: vm-test/run-guest.sh LOG TIMEOUT_S SCENARIO ARGS LEG...
 # ARGS is comma separated ("-" for none). Prints nothing; the serial
-# console goes to LOG. Exit status: QEMU's, or 124 on timeout.
+# console goes to LOG. Exit status: QEMU's, or 137 when it was killed (on
+# timeout, or on purpose).
+#
+# The crash: with DMM_KILL_PATTERN set, QEMU gets SIGKILL once LOG holds
+# DMM_KILL_COUNT (default 1) lines matching that pattern, DMM_KILL_DELAY
+# seconds (default 0) later.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$1 timeout_s=$2 scenario=$3 args=$4
@@ -12,8 +17,24 @@ for leg in "$@"; do
 done
 accel=${DMM_ACCEL:-tcg}
 [ "$args" = "-" ] && args=
-exec timeout --foreground -s KILL "$timeout_s" qemu-system-x86_64 -accel "$accel" -m 1024 -smp 2 \
+qemu-system-x86_64 -accel "$accel" -m 1024 -smp 2 \
 	-nographic -no-reboot -nodefaults -serial stdio \
 	-kernel build/vm/vmlinuz -initrd build/vm/initrd.img \
-	-append "console=ttyS0 quiet panic=-1 dmm.scenario=$scenario dmm.args=$args dmm.run=${DMM_RUN_ID:-0}" \
-	"${drives[@]}" > "$log" 2>&1 < /dev/null
+	-append "console=ttyS0 quiet panic=-1 dmm.scenario=$scenario dmm.args=$args" \
+	"${drives[@]}" > "$log" 2>&1 < /dev/null &
+qemu=$!
+end=$(( SECONDS + timeout_s ))
+while kill -0 "$qemu" 2>/dev/null; do
+	if [ "$SECONDS" -ge "$end" ]; then
+		kill -KILL "$qemu"
+		break
+	fi
+	if [ -n "${DMM_KILL_PATTERN:-}" ] &&
+		[ "$(grep -c -- "$DMM_KILL_PATTERN" "$log" || true)" -ge "${DMM_KILL_COUNT:-1}" ]; then
+		sleep "${DMM_KILL_DELAY:-0}"
+		kill -KILL "$qemu"
+		break
+	fi
+	sleep 0.1
+done
+{ wait "$qemu"; } 2>/dev/null

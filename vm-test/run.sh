@@ -68,21 +68,11 @@ scenario_basic() {
 # One crash: boot the workload, kill QEMU after a random number of
 # acknowledged records, boot again to recover, check from the host.
 crash_once() { # crash_once SEED
-	local seed=$1 d=$out/crash-$1 sectors target acked i secs
+	local seed=$1 d=$out/crash-$1 sectors target acked secs
 	sectors=$(new_legs "$d" 2 256M)
 	target=$(( 50 + (seed * 7919) % 400 ))
-	DMM_RUN_ID="crash$seed" vm-test/run-guest.sh "$d/write.log" 300 crash-write \
-		"$sectors,$seed,67108864,100000" "$d/leg0.img" "$d/leg1.img" &
-	local guest=$!
-	disown "$guest" 2>/dev/null || true
-	for i in $(seq 1 1200); do
-		acked=$(grep -c '^ack ' "$d/write.log" 2>/dev/null || true)
-		[ "${acked:-0}" -ge "$target" ] && break
-		kill -0 "$guest" 2>/dev/null || break
-		sleep 0.1
-	done
-	pkill -KILL -f "dmm.run=crash$seed " || true
-	wait "$guest" 2>/dev/null || true
+	DMM_KILL_PATTERN='^ack ' DMM_KILL_COUNT=$target vm-test/run-guest.sh "$d/write.log" 300 \
+		crash-write "$sectors,$seed,67108864,100000" "$d/leg0.img" "$d/leg1.img" || true
 	acked=$(grep -c '^ack ' "$d/write.log" || true)
 	"$ctl" examine "$d/leg0.img" > "$d/examine-after-crash.txt" || true
 	vm-test/run-guest.sh "$d/recover.log" 300 recover "$sectors" "$d/leg0.img" "$d/leg1.img" || true
@@ -174,18 +164,9 @@ peers_once() { # peers_once PEER: prints "seq fsync bytes seconds"
 		rm -f "$d/leg0.img" "$d/leg1.img"
 		truncate -s 256M "$d/leg0.img" "$d/leg1.img"
 	fi
-	DMM_RUN_ID="peers$peer" vm-test/run-guest.sh "$d/phase1.log" 300 peers "$peer,1,$sectors" \
-		"$d/leg0.img" "$d/leg1.img" "$d/log.img" &
-	local guest=$! i
-	disown "$guest" 2>/dev/null || true
-	for i in $(seq 1 1500); do
-		grep -q "until the host pulls the plug" "$d/phase1.log" 2>/dev/null && break
-		kill -0 "$guest" 2>/dev/null || break
-		sleep 0.2
-	done
-	sleep 3
-	pkill -KILL -f "dmm.run=peers$peer " || true
-	wait "$guest" 2>/dev/null || true
+	DMM_KILL_PATTERN="until the host pulls the plug" DMM_KILL_DELAY=3 \
+		vm-test/run-guest.sh "$d/phase1.log" 300 peers "$peer,1,$sectors" \
+		"$d/leg0.img" "$d/leg1.img" "$d/log.img" || true
 	vm-test/run-guest.sh "$d/phase2.log" 400 peers "$peer,2,$sectors" \
 		"$d/leg0.img" "$d/leg1.img" "$d/log.img" || true
 	guest_passed "$d/phase2.log" peers || return 1
