@@ -46,6 +46,25 @@ new_legs() {
 	done
 	"$ctl" create --json --chunk-size 1M "${legs[@]}" | sed -n 's/.*"data_sectors":\([0-9]*\).*/\1/p'
 }
+# failed NAME LOG...: records NAME as failed with the first reason the
+# guest logs give, and shows their ends (CI keeps only this output).
+failed() {
+	local name=$1 log why=
+	shift
+	for log in "$@"; do
+		[ -z "$why" ] || break
+		if grep -q "RESULT FAIL" "$log"; then
+			why=$(grep -m1 "RESULT FAIL" "$log" | tr -d '\r' | sed 's/^RESULT FAIL //')
+		elif ! grep -q "DMM-END" "$log"; then
+			why="the guest did not finish ($log)"
+		fi
+	done
+	for log in "$@"; do
+		echo "--- end of $log"
+		grep -v '^ack' "$log" | tr -d '\r' | tail -n 25
+	done
+	record "$name" FAIL "${why:-the host check of the legs failed}; see $*"
+}
 guest_passed() { # guest_passed LOG SCENARIO
 	grep -q "DMM-END $2 rc=0" "$1" && grep -q "RESULT PASS" "$1"
 }
@@ -61,7 +80,7 @@ scenario_basic() {
 		"$ctl" examine "$d/leg0.img" | grep -q "shutdown:      clean"; then
 		record basic PASS "write/read back 16 MiB; $(grep -m1 '^status:' "$d/guest.log" | cut -c1-60)...; legs identical, clean"
 	else
-		record basic FAIL "see $d/guest.log"
+		failed basic "$d/guest.log"
 	fi
 }
 
@@ -85,6 +104,7 @@ crash_once() { # crash_once SEED
 		return 0
 	fi
 	echo "  seed $seed: FAILED ($acked acknowledged; see $d)"
+	grep -h -v '^ack' "$d/write.log" "$d/recover.log" | tr -d '\r' | tail -n 25
 	return 1
 }
 
@@ -105,15 +125,16 @@ scenario_legfail() {
 	sectors=$(new_legs "$d" 2 256M)
 	truncate -s 256M "$d/new.img"
 	vm-test/run-guest.sh "$d/guest.log" 300 legfail "$sectors" "$d/leg0.img" "$d/leg1.img" "$d/new.img" || true
-	local acked failed
+	local acked after at
 	acked=$(grep -c '^ack ' "$d/guest.log" || true)
-	failed=$(grep -m1 'status after failure' "$d/guest.log" | tr -d '\r' | sed 's/.*dmmirror //' || true)
+	after=$(grep -m1 'status after failure' "$d/guest.log" | tr -d '\r' | sed 's/.*dmmirror //' || true)
+	at=$(sed -n 's/.*fails every I\/O from record \([0-9]*\) on.*/\1/p' "$d/guest.log" | head -n 1)
 	if guest_passed "$d/guest.log" legfail &&
 		"$ctl" debug verify --seed 11 --span 64M --acked "$d/guest.log" "$d/leg0.img" "$d/new.img" > "$d/verify.txt" &&
 		legs_identical "$d/leg0.img" "$d/new.img"; then
-		record legfail PASS "$acked records, none failed; status: $failed; new disk rebuilt, identical"
+		record legfail PASS "$acked records, leg 1 failing from record $at on, none failed; status: $after; new disk rebuilt, identical"
 	else
-		record legfail FAIL "see $d/guest.log"
+		failed legfail "$d/guest.log"
 	fi
 }
 
@@ -130,7 +151,7 @@ scenario_readd() {
 		legs_identical "$d"/leg*.img; then
 		record readd PASS "64 chunks written, $modified MODIFIED while out; $rebuilt; legs identical"
 	else
-		record readd FAIL "modified=${modified:-?}; see $d/guest.log"
+		failed readd "$d/guest.log"
 	fi
 }
 
@@ -146,7 +167,7 @@ scenario_oneleg() {
 		[ "$(grep -c '^ack ' "$d/acks2")" -eq 200 ]; then
 		record oneleg PASS "leg 1 failed; 200 + 200 records on leg 0; rebooted from leg 0 alone: $(grep -m1 'from one leg' "$d/phase2.log" | tr -d '\r' | sed 's/.*dmmirror //')"
 	else
-		record oneleg FAIL "see $d/phase1.log, $d/phase2.log"
+		failed oneleg "$d/phase1.log" "$d/phase2.log"
 	fi
 }
 
