@@ -136,7 +136,7 @@ impl core::fmt::Display for TableError<'_> {
             TableFault::NotANumber => f.write_str("not a number"),
             TableFault::OutOfRange(what) => write!(f, "{what}"),
             TableFault::Unknown(what) => write!(f, "unknown {what}"),
-            TableFault::Trailing => f.write_str("unexpected argument after the end of the table"),
+            TableFault::Trailing => f.write_str("unexpected argument after the end"),
             TableFault::Repeated => f.write_str("given twice"),
             TableFault::KeepLogWithoutHandleErrors => f.write_str("keep_log needs handle_errors"),
             TableFault::DuplicateLeg => f.write_str("this device is already a leg"),
@@ -191,6 +191,98 @@ impl<'a> Args<'a, '_> {
     fn done(&self) -> bool {
         self.at >= self.args.len()
     }
+
+    fn read_policy(&mut self) -> Result<ReadPolicy, TableError<'a>> {
+        let at = self.at;
+        match self.next("a read policy")? {
+            "least-pending" => Ok(ReadPolicy::LeastPending),
+            "round-robin" => Ok(ReadPolicy::RoundRobin),
+            "prefer" => Ok(ReadPolicy::Prefer),
+            _ => self.err(
+                at,
+                TableFault::Unknown("read policy (least-pending, round-robin, prefer)"),
+            ),
+        }
+    }
+
+    /// `<min KiB/s> <max KiB/s>`.
+    fn resync_rate(&mut self) -> Result<(u32, u32), TableError<'a>> {
+        let rate = |a: &mut Self, what, min, range| {
+            a.number(what, min, u64::from(u32::MAX), range)
+                .map(|n| n as u32)
+        };
+        let min = rate(self, "a minimum rate in KiB/s", 0, "rate too large")?;
+        let max_at = self.at;
+        let max = rate(
+            self,
+            "a maximum rate in KiB/s",
+            1,
+            "the maximum must be at least 1",
+        )?;
+        if max < min {
+            return self.err(
+                max_at,
+                TableFault::OutOfRange("the maximum rate is below the minimum"),
+            );
+        }
+        Ok((min, max))
+    }
+
+    fn end<T>(&self, value: T) -> Result<T, TableError<'a>> {
+        if self.done() {
+            Ok(value)
+        } else {
+            self.err(self.at, TableFault::Trailing)
+        }
+    }
+}
+
+/// An operator's message (`dmsetup message <dev> 0 <words>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// `fail_leg <position>`: take the leg out; it stays a member.
+    FailLeg(u32),
+    /// `remove_leg <position>`: give the leg's slot up.
+    RemoveLeg(u32),
+    /// `add_leg <position>`: (re)admit the device at that table position.
+    AddLeg(u32),
+    /// `read_policy <least-pending|round-robin|prefer>`.
+    ReadPolicy(ReadPolicy),
+    /// `resync_rate <min KiB/s> <max KiB/s>`.
+    ResyncRate(u32, u32),
+    /// `full_resync`: copy every chunk again.
+    FullResync,
+}
+
+/// The messages, for an error listing them.
+pub const MESSAGES: &str = "message (fail_leg N, remove_leg N, add_leg N, read_policy least-pending|round-robin|prefer, resync_rate MIN MAX, full_resync)";
+
+/// Parses a message's words. Positions are table positions (0-based),
+/// checked against the table's legs by the mirror, not here.
+pub fn parse_message<'a>(words: &[&'a str]) -> Result<Message, TableError<'a>> {
+    let mut a = Args { args: words, at: 0 };
+    let position = |a: &mut Args<'a, '_>| {
+        a.number(
+            "a leg position",
+            0,
+            MAX_LEGS as u64 - 1,
+            "a leg position is 0 to 15",
+        )
+        .map(|n| n as u32)
+    };
+    let m = match a.next("a message")? {
+        "fail_leg" => Message::FailLeg(position(&mut a)?),
+        "remove_leg" => Message::RemoveLeg(position(&mut a)?),
+        "add_leg" => Message::AddLeg(position(&mut a)?),
+        "read_policy" => Message::ReadPolicy(a.read_policy()?),
+        "resync_rate" => {
+            let (min, max) = a.resync_rate()?;
+            Message::ResyncRate(min, max)
+        }
+        "full_resync" => Message::FullResync,
+        _ => return a.err(0, TableFault::Unknown(MESSAGES)),
+    };
+    a.end(m)
 }
 
 fn empty<'a>(syntax: Syntax<'a>) -> Table<'a> {
@@ -297,18 +389,7 @@ fn parse_native<'a>(a: &mut Args<'a, '_>) -> Result<Table<'a>, TableError<'a>> {
         match key {
             "read_policy" => {
                 repeated(t.read_policy.is_some())?;
-                let at = a.at;
-                t.read_policy = Some(match a.next("a read policy")? {
-                    "least-pending" => ReadPolicy::LeastPending,
-                    "round-robin" => ReadPolicy::RoundRobin,
-                    "prefer" => ReadPolicy::Prefer,
-                    _ => {
-                        return a.err(
-                            at,
-                            TableFault::Unknown("read policy (least-pending, round-robin, prefer)"),
-                        )
-                    }
-                });
+                t.read_policy = Some(a.read_policy()?);
             }
             "chunk_size" => {
                 repeated(t.chunk_sectors.is_some())?;
@@ -325,26 +406,7 @@ fn parse_native<'a>(a: &mut Args<'a, '_>) -> Result<Table<'a>, TableError<'a>> {
             }
             "resync_rate" => {
                 repeated(t.resync_rate.is_some())?;
-                let min = a.number(
-                    "a minimum rate in KiB/s",
-                    0,
-                    u64::from(u32::MAX),
-                    "rate too large",
-                )? as u32;
-                let max_at = a.at;
-                let max = a.number(
-                    "a maximum rate in KiB/s",
-                    1,
-                    u64::from(u32::MAX),
-                    "the maximum must be at least 1",
-                )? as u32;
-                if max < min {
-                    return a.err(
-                        max_at,
-                        TableFault::OutOfRange("the maximum rate is below the minimum"),
-                    );
-                }
-                t.resync_rate = Some((min, max));
+                t.resync_rate = Some(a.resync_rate()?);
             }
             "force" => {
                 repeated(t.force)?;

@@ -195,3 +195,50 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn messages_parse() {
+    let cases = [
+        ("fail_leg 1", Message::FailLeg(1)),
+        ("remove_leg 0", Message::RemoveLeg(0)),
+        ("add_leg 15", Message::AddLeg(15)),
+        (
+            "read_policy prefer",
+            Message::ReadPolicy(ReadPolicy::Prefer),
+        ),
+        (
+            "read_policy round-robin",
+            Message::ReadPolicy(ReadPolicy::RoundRobin),
+        ),
+        ("resync_rate 0 5000", Message::ResyncRate(0, 5000)),
+        ("full_resync", Message::FullResync),
+    ];
+    for (line, want) in cases {
+        assert_eq!(parse_message(&words(line)), Ok(want), "{line}");
+    }
+}
+
+#[test]
+fn bad_messages_say_which_word_and_why() {
+    let cases = [
+        ("", "argument 1: missing a message"),
+        ("grow 2", "argument 1 ('grow'): unknown message (fail_leg N"),
+        ("fail_leg", "argument 2: missing a leg position"),
+        ("fail_leg x", "argument 2 ('x'): not a number"),
+        ("add_leg 16", "argument 2 ('16'): a leg position is 0 to 15"),
+        (
+            "read_policy fastest",
+            "argument 2 ('fastest'): unknown read policy",
+        ),
+        (
+            "resync_rate 10 5",
+            "argument 3 ('5'): the maximum rate is below the minimum",
+        ),
+        ("full_resync now", "argument 2 ('now'): unexpected argument"),
+        ("remove_leg 1 2", "argument 3 ('2'): unexpected argument"),
+    ];
+    for (line, want) in cases {
+        let e = parse_message(&words(line)).expect_err(line).to_string();
+        assert!(e.starts_with(want), "{line}: got {e:?}, want {want:?}");
+    }
+}

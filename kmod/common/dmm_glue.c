@@ -145,10 +145,15 @@ drain(struct dmm_glue *g)
 	} while (more);
 }
 
+static bool
+read_block(void *os, uint32_t position, uint64_t sector, uint8_t *block)
+{
+	return (dmm_os_read_block(os, position, sector, block) != 0);
+}
+
 int
 dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
-    const char *const *argv, dmm_read_block_fn read, void *ctx,
-    struct dmm_error *err)
+    const char *const *argv, struct dmm_error *err)
 {
 	uint32_t i;
 	int rc;
@@ -160,7 +165,7 @@ dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
 	g->wake_at = DMM_NEVER;
 	g->use_fast = 1;
 	g->kick = 0;
-	rc = dmm_create(argc, argv, read, ctx, dmm_os_now_ns(), &g->m, err);
+	rc = dmm_create(argc, argv, read_block, os, dmm_os_now_ns(), &g->m, err);
 	if (rc != DMM_OK)
 		return (rc);
 	dmm_get_info(g->m, &g->info);

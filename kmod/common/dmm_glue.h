@@ -97,15 +97,24 @@ void	 dmm_os_wake_worker(void *os);
 /* Run dmm_glue_work() in about delay_ns (replaces a later request). */
 void	 dmm_os_schedule(void *os, uint64_t delay_ns);
 void	 dmm_os_log(void *os, const char *text);
+/*
+ * Reads the 4 KiB block at `sector` (before the table offset) of the leg
+ * at table `position`, waiting for it; process context. 1 if read.
+ */
+int	 dmm_os_read_block(void *os, uint32_t position, uint64_t sector,
+	    uint8_t *block);
+/* The leg's size in sectors from its table offset on. */
+uint64_t dmm_os_leg_sectors(void *os, uint32_t position);
+void	 dmm_os_random(void *buf, size_t len);
+void	 dmm_os_sleep_ms(unsigned int ms);
 
 /* ---- entry points ---- */
 /*
- * Creates the mirror from a table; `read` reads legs' metadata blocks.
- * Returns a DMM_ERR_* code with err filled in.
+ * Creates the mirror from a table, reading the legs' metadata with
+ * dmm_os_read_block(). Returns a DMM_ERR_* code with err filled in.
  */
 int	dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
-	    const char *const *argv, dmm_read_block_fn read, void *ctx,
-	    struct dmm_error *err);
+	    const char *const *argv, struct dmm_error *err);
 void	dmm_glue_destroy(struct dmm_glue *g);
 /*
  * A new parent request (req->id is set here). The parent completes
@@ -121,5 +130,25 @@ void	dmm_glue_work(struct dmm_glue *g);
 /* Runs f(m, arg) under the lock, then issues what it asked for. */
 int	dmm_glue_call(struct dmm_glue *g,
 	    int (*f)(struct dmm_mirror *, void *), void *arg);
+
+/* ---- the operator's side (dmm_admin.c); process context ---- */
+/*
+ * Carries out a `dmsetup message` (words as given, see docs/tables.md).
+ * DMM_OK, or a DMM_ERR_* code with err saying why.
+ */
+int	dmm_glue_message(struct dmm_glue *g, uint32_t argc,
+	    const char *const *argv, struct dmm_error *err);
+/*
+ * The `dmsetup status` (table == 0) or `dmsetup table` line into buf;
+ * names: each leg's device name in table order. DMM_OK or DMM_ERR_SPACE.
+ */
+int	dmm_glue_status(struct dmm_glue *g, int table, const char *const *names,
+	    char *buf, size_t len);
+/*
+ * A clean stop: waits (at most 30 s) until the superblocks are marked
+ * clean. 1 if they are.
+ */
+int	dmm_glue_suspend(struct dmm_glue *g);
+void	dmm_glue_resume(struct dmm_glue *g);
 
 #endif /* DMM_GLUE_H */

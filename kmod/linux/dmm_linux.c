@@ -43,10 +43,6 @@ struct dmm_target {
 	struct dm_dev		*devs[DMM_MAX_LEGS];
 	sector_t		 offsets[DMM_MAX_LEGS];
 	char			 names[DMM_MAX_LEGS][16];
-	/* Metadata blocks read ahead for add_leg (its read runs locked). */
-	u8			*cache[2];
-	int			 cache_ok[2];
-	unsigned int		 cache_pos;
 };
 
 /* A child bio with what the glue needs back on completion. */
@@ -269,20 +265,21 @@ tick_fn(struct work_struct *w)
 	    tick)->g);
 }
 
-/* ---- metadata reads for assembly ---- */
+/* ---- synchronous reads and the rest of the admin interface ---- */
 
-static bool
-read_block_dev(struct dmm_target *t, u32 position, u64 sector, u8 *block)
+int
+dmm_os_read_block(void *os, uint32_t position, uint64_t sector, uint8_t *block)
 {
+	struct dmm_target *t = os;
 	struct page *pg;
 	struct bio *bio;
-	bool ok;
+	int ok;
 
 	if (position >= t->nlegs)
-		return false;
+		return 0;
 	pg = alloc_page(GFP_KERNEL);
 	if (pg == NULL)
-		return false;
+		return 0;
 	bio = bio_alloc(t->devs[position]->bdev, 1, REQ_OP_READ, GFP_KERNEL);
 	bio->bi_iter.bi_sector = sector + t->offsets[position];
 	__bio_add_page(bio, pg, DMM_BLOCK_SIZE, 0);
@@ -294,23 +291,26 @@ read_block_dev(struct dmm_target *t, u32 position, u64 sector, u8 *block)
 	return ok;
 }
 
-static bool
-read_block_cb(void *ctx, uint32_t position, uint64_t sector, uint8_t *block)
+uint64_t
+dmm_os_leg_sectors(void *os, uint32_t position)
 {
-	return read_block_dev(ctx, position, sector, block);
+	struct dmm_target *t = os;
+
+	if (position >= t->nlegs)
+		return 0;
+	return bdev_nr_sectors(t->devs[position]->bdev) - t->offsets[position];
 }
 
-/* Serves add_leg's superblock reads from blocks read before the lock. */
-static bool
-read_cached_cb(void *ctx, uint32_t position, uint64_t sector, uint8_t *block)
+void
+dmm_os_random(void *buf, size_t len)
 {
-	struct dmm_target *t = ctx;
-	int k = sector == 0 ? 0 : 1;
+	get_random_bytes(buf, len);
+}
 
-	if (position != t->cache_pos || !t->cache_ok[k])
-		return false;
-	memcpy(block, t->cache[k], DMM_BLOCK_SIZE);
-	return true;
+void
+dmm_os_sleep_ms(unsigned int ms)
+{
+	msleep(ms);
 }
 
 /* ---- the target ---- */
@@ -332,8 +332,6 @@ dmm_free_target(struct dmm_target *t)
 	for (i = 0; i < t->nlegs; i++)
 		if (t->devs[i] != NULL)
 			dm_put_device(t->ti, t->devs[i]);
-	kfree(t->cache[0]);
-	kfree(t->cache[1]);
 	kfree(t);
 }
 
@@ -361,11 +359,9 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	spin_lock_init(&t->lock);
 	INIT_WORK(&t->work, work_fn);
 	INIT_DELAYED_WORK(&t->tick, tick_fn);
-	t->cache[0] = kmalloc(DMM_BLOCK_SIZE, GFP_KERNEL);
-	t->cache[1] = kmalloc(DMM_BLOCK_SIZE, GFP_KERNEL);
 	rc = bioset_init(&t->bs, 64, offsetof(struct dmm_child_bio, bio),
 	    BIOSET_NEED_BVECS);
-	if (rc != 0 || t->cache[0] == NULL || t->cache[1] == NULL) {
+	if (rc != 0) {
 		ti->error = "out of memory";
 		rc = -ENOMEM;
 		goto fail;
@@ -382,8 +378,7 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		t->offsets[i] = specs[i].offset;
 		format_dev_t(t->names[i], t->devs[i]->bdev->bd_dev);
 	}
-	rc = dmm_glue_create(&t->g, t, argc, (const char *const *)argv,
-	    read_block_cb, t, &err);
+	rc = dmm_glue_create(&t->g, t, argc, (const char *const *)argv, &err);
 	if (rc != DMM_OK) {
 		DMERR("cannot create the mirror: %s", err.message);
 		ti->error = "cannot create the mirror (see the kernel log)";
@@ -454,90 +449,21 @@ dmm_map(struct dm_target *ti, struct bio *bio)
 	return DM_MAPIO_SUBMITTED;
 }
 
-struct status_call {
-	const char *const	*names;
-	char			*buf;
-	size_t			 len;
-	int			 table;
-};
-
-static int
-status_fn(struct dmm_mirror *m, void *arg)
-{
-	struct status_call *s = arg;
-
-	return s->table ? dmm_table(m, s->buf, s->len) :
-	    dmm_status(m, s->names, s->buf, s->len);
-}
-
 static void
 dmm_status_cb(struct dm_target *ti, status_type_t type,
     unsigned int status_flags, char *result, unsigned int maxlen)
 {
 	struct dmm_target *t = ti->private;
 	const char *names[DMM_MAX_LEGS];
-	struct status_call s = { names, result, maxlen, 0 };
 	unsigned int i;
 
 	for (i = 0; i < t->nlegs; i++)
 		names[i] = t->names[i];
-	switch (type) {
-	case STATUSTYPE_INFO:
-		break;
-	case STATUSTYPE_TABLE:
-		s.table = 1;
-		break;
-	default:
-		if (maxlen > 0)
-			result[0] = '\0';
-		return;
-	}
-	if (dmm_glue_call(&t->g, status_fn, &s) != DMM_OK && maxlen > 0)
+	if (type == STATUSTYPE_INFO || type == STATUSTYPE_TABLE)
+		dmm_glue_status(&t->g, type == STATUSTYPE_TABLE, names, result,
+		    maxlen);
+	else if (maxlen > 0)
 		result[0] = '\0';
-}
-
-struct admin_call {
-	int			 what;
-	u32			 a, b;
-	struct dmm_target	*t;
-	struct dmm_error	 err;
-};
-
-enum { A_FAIL, A_REMOVE, A_ADD, A_POLICY, A_RATE, A_FULL, A_SUSPEND,
-	A_RESUME, A_SUSPENDED };
-
-static int
-admin_fn(struct dmm_mirror *m, void *arg)
-{
-	struct admin_call *c = arg;
-	u8 uuid[16];
-	u32 slot;
-	sector_t size;
-
-	switch (c->what) {
-	case A_FAIL:
-		return dmm_fail_leg(m, c->a, &c->err);
-	case A_REMOVE:
-		return dmm_remove_leg(m, c->a, &c->err);
-	case A_ADD:
-		get_random_bytes(uuid, sizeof(uuid));
-		size = bdev_nr_sectors(c->t->devs[c->a]->bdev) -
-		    c->t->offsets[c->a];
-		return dmm_add_leg(m, c->a, read_cached_cb, c->t, uuid, size,
-		    &slot, &c->err);
-	case A_POLICY:
-		return dmm_set_read_policy(m, c->a);
-	case A_RATE:
-		return dmm_set_resync_rate(m, c->a, c->b);
-	case A_FULL:
-		return dmm_start_full_resync(m);
-	case A_SUSPEND:
-		return dmm_suspend(m);
-	case A_RESUME:
-		return dmm_resume(m);
-	default:
-		return dmm_is_suspended(m) ? 1 : 0;
-	}
 }
 
 static int
@@ -545,53 +471,12 @@ dmm_message(struct dm_target *ti, unsigned int argc, char **argv,
     char *result, unsigned int maxlen)
 {
 	struct dmm_target *t = ti->private;
-	struct admin_call c = { .t = t };
-	int rc;
+	struct dmm_error err;
 
-	if (argc == 2 && !strcmp(argv[0], "fail_leg"))
-		c.what = A_FAIL;
-	else if (argc == 2 && !strcmp(argv[0], "remove_leg"))
-		c.what = A_REMOVE;
-	else if (argc == 2 && !strcmp(argv[0], "add_leg"))
-		c.what = A_ADD;
-	else if (argc == 2 && !strcmp(argv[0], "read_policy"))
-		c.what = A_POLICY;
-	else if (argc == 3 && !strcmp(argv[0], "resync_rate"))
-		c.what = A_RATE;
-	else if (argc == 1 && !strcmp(argv[0], "full_resync"))
-		c.what = A_FULL;
-	else {
-		DMWARN("unknown message; try fail_leg N, remove_leg N, "
-		    "add_leg POSITION, read_policy least-pending|round-robin|"
-		    "prefer, resync_rate MIN MAX, full_resync");
-		return -EINVAL;
-	}
-	if (c.what == A_POLICY) {
-		if (!strcmp(argv[1], "least-pending"))
-			c.a = DMM_POLICY_LEAST_PENDING;
-		else if (!strcmp(argv[1], "round-robin"))
-			c.a = DMM_POLICY_ROUND_ROBIN;
-		else if (!strcmp(argv[1], "prefer"))
-			c.a = DMM_POLICY_PREFER;
-		else
-			return -EINVAL;
-	} else if (argc >= 2 && kstrtou32(argv[1], 10, &c.a) != 0) {
-		return -EINVAL;
-	}
-	if (argc == 3 && kstrtou32(argv[2], 10, &c.b) != 0)
-		return -EINVAL;
-	if (c.what == A_ADD) {
-		if (c.a >= t->nlegs)
-			return -EINVAL;
-		/* Its superblocks, read before the lock is taken. */
-		t->cache_pos = c.a;
-		t->cache_ok[0] = read_block_dev(t, c.a, 0, t->cache[0]);
-		t->cache_ok[1] = read_block_dev(t, c.a, DMM_BLOCK_SIZE / 512,
-		    t->cache[1]);
-	}
-	rc = dmm_glue_call(&t->g, admin_fn, &c);
-	if (rc != DMM_OK) {
-		DMWARN("%s refused: %s", argv[0], c.err.message);
+	if (dmm_glue_message(&t->g, argc, (const char *const *)argv,
+	    &err) != DMM_OK) {
+		DMWARN("%s: message refused: %s",
+		    dm_table_device_name(ti->table), err.message);
 		return -EINVAL;
 	}
 	return 0;
@@ -602,14 +487,8 @@ static void
 dmm_postsuspend(struct dm_target *ti)
 {
 	struct dmm_target *t = ti->private;
-	struct admin_call c = { .t = t, .what = A_SUSPEND };
-	int i;
 
-	dmm_glue_call(&t->g, admin_fn, &c);
-	c.what = A_SUSPENDED;
-	for (i = 0; i < 30000 && dmm_glue_call(&t->g, admin_fn, &c) == 0; i++)
-		msleep(1);
-	if (i == 30000)
+	if (!dmm_glue_suspend(&t->g))
 		DMWARN("%s: the superblocks were not marked clean",
 		    dm_table_device_name(ti->table));
 }
@@ -618,9 +497,8 @@ static void
 dmm_resume_cb(struct dm_target *ti)
 {
 	struct dmm_target *t = ti->private;
-	struct admin_call c = { .t = t, .what = A_RESUME };
 
-	dmm_glue_call(&t->g, admin_fn, &c);
+	dmm_glue_resume(&t->g);
 }
 
 static int

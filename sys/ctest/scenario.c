@@ -201,6 +201,25 @@ bad_tables(struct rig *r)
 	CHECK(r, dmm_create(3, missing, NULL, r, 0, &m, &err) == DMM_ERR_ARG);
 }
 
+static void
+messages(struct rig *r)
+{
+	const char *rate[] = { "resync_rate", "100", "2000" };
+	const char *policy[] = { "read_policy", "prefer" };
+	const char *bad[] = { "add_leg", "sixteen" };
+	struct dmm_message msg;
+	struct dmm_error err;
+
+	CHECK(r, dmm_parse_message(3, rate, &msg, &err) == DMM_OK);
+	CHECK(r, msg.kind == DMM_MSG_RESYNC_RATE && msg.a == 100 &&
+	    msg.b == 2000);
+	CHECK(r, dmm_parse_message(2, policy, &msg, &err) == DMM_OK);
+	CHECK(r, msg.kind == DMM_MSG_READ_POLICY &&
+	    msg.a == DMM_POLICY_PREFER);
+	CHECK(r, dmm_parse_message(2, bad, &msg, &err) == DMM_ERR_TABLE);
+	CHECK(r, strstr((const char *)err.message, "not a number") != NULL);
+}
+
 int
 dmm_c_scenario(uint8_t *leg0, uint8_t *leg1, uint64_t leg_bytes)
 {
@@ -225,6 +244,7 @@ dmm_c_scenario(uint8_t *leg0, uint8_t *leg1, uint64_t leg_bytes)
 		r->data[i] = calloc(64, SECTOR);
 
 	bad_tables(r);
+	messages(r);
 
 	/* The adapter learns which words name devices, then opens them. */
 	CHECK(r, dmm_table_legs(6, table, specs, DMM_MAX_LEGS, &count,

@@ -194,6 +194,21 @@
 #define DMM_MESSAGE_LEN 160
 
 /*
+ Operator messages (`dmm_parse_message`).
+ */
+#define DMM_MSG_FAIL_LEG 1
+
+#define DMM_MSG_REMOVE_LEG 2
+
+#define DMM_MSG_ADD_LEG 3
+
+#define DMM_MSG_READ_POLICY 4
+
+#define DMM_MSG_RESYNC_RATE 5
+
+#define DMM_MSG_FULL_RESYNC 6
+
+/*
  The lock-free side of a mirror. Opaque to C.
  */
 struct dmm_fast;
@@ -218,6 +233,16 @@ struct dmm_leg_spec {
 struct dmm_error {
   int32_t code;
   uint8_t message[DMM_MESSAGE_LEN];
+};
+
+/*
+ A parsed operator message: `kind` (`DMM_MSG_*`) and its arguments
+ (a leg position, a `DMM_POLICY_*`, or the minimum and maximum rate).
+ */
+struct dmm_message {
+  uint32_t kind;
+  uint32_t a;
+  uint32_t b;
 };
 
 /*
@@ -384,6 +409,16 @@ int32_t dmm_table_legs(uint32_t argc,
                        uint32_t cap,
                        uint32_t *count,
                        struct dmm_error *err);
+
+/*
+ Parses an operator message (`dmsetup message` words) into `out`;
+ `DMM_ERR_TABLE` with the word at fault and why. Positions are checked
+ by the call that carries the message out.
+ */
+int32_t dmm_parse_message(uint32_t argc,
+                          const char *const *argv,
+                          struct dmm_message *out,
+                          struct dmm_error *err);
 
 /*
  Bytes a mirror over legs of `leg_sectors` with `chunk_sectors` chunks

@@ -175,6 +175,24 @@ pub struct dmm_fast_read {
     pub position: u32,
 }
 
+/// Operator messages (`dmm_parse_message`).
+pub const DMM_MSG_FAIL_LEG: u32 = 1;
+pub const DMM_MSG_REMOVE_LEG: u32 = 2;
+pub const DMM_MSG_ADD_LEG: u32 = 3;
+pub const DMM_MSG_READ_POLICY: u32 = 4;
+pub const DMM_MSG_RESYNC_RATE: u32 = 5;
+pub const DMM_MSG_FULL_RESYNC: u32 = 6;
+
+/// A parsed operator message: `kind` (`DMM_MSG_*`) and its arguments
+/// (a leg position, a `DMM_POLICY_*`, or the minimum and maximum rate).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct dmm_message {
+    pub kind: u32,
+    pub a: u32,
+    pub b: u32,
+}
+
 /// A leg named by a table: its word in the table and its offset on the
 /// device (0 in the native syntax).
 #[repr(C)]

@@ -13,7 +13,7 @@ use dmmirror_core::mirror::{
     assemble_with, leg_superblock, AdminError, BlockReader, ChildId, Config, FastPath,
     FastWriteDone, LegHealth, Mirror, ReadPolicy,
 };
-use dmmirror_core::table::{self, Table};
+use dmmirror_core::table::{self, Message, Table};
 
 /// Most words a table may have (16 legs with offsets, a log, options).
 const MAX_TABLE_WORDS: usize = 64;
@@ -159,6 +159,52 @@ pub unsafe extern "C" fn dmm_table_legs(
         unsafe { *count = t.leg_count as u32 };
         ok(err)
     })
+}
+
+/// Parses an operator message (`dmsetup message` words) into `out`;
+/// `DMM_ERR_TABLE` with the word at fault and why. Positions are checked
+/// by the call that carries the message out.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_parse_message(
+    argc: u32,
+    argv: *const *const c_char,
+    out: *mut dmm_message,
+    err: *mut dmm_error,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    let Some(words) = (unsafe { table_words(argc, argv, err) }) else {
+        return DMM_ERR_TABLE;
+    };
+    let mut refs = [""; MAX_TABLE_WORDS];
+    for (r, w) in refs.iter_mut().zip(&words) {
+        *r = w.as_str();
+    }
+    let msg = match table::parse_message(&refs[..words.len()]) {
+        Ok(m) => m,
+        Err(e) => return set_error(err, DMM_ERR_TABLE, format_args!("{e}")),
+    };
+    let (kind, a, b) = match msg {
+        Message::FailLeg(p) => (DMM_MSG_FAIL_LEG, p, 0),
+        Message::RemoveLeg(p) => (DMM_MSG_REMOVE_LEG, p, 0),
+        Message::AddLeg(p) => (DMM_MSG_ADD_LEG, p, 0),
+        Message::ReadPolicy(p) => (DMM_MSG_READ_POLICY, policy_code(p), 0),
+        Message::ResyncRate(min, max) => (DMM_MSG_RESYNC_RATE, min, max),
+        Message::FullResync => (DMM_MSG_FULL_RESYNC, 0, 0),
+    };
+    // SAFETY: the caller passes null or a valid, writable dmm_message.
+    match unsafe { out.as_mut() } {
+        Some(o) => *o = dmm_message { kind, a, b },
+        None => return set_error(err, DMM_ERR_ARG, format_args!("no place for the message")),
+    }
+    ok(err)
+}
+
+fn policy_code(p: ReadPolicy) -> u32 {
+    match p {
+        ReadPolicy::LeastPending => DMM_POLICY_LEAST_PENDING,
+        ReadPolicy::RoundRobin => DMM_POLICY_ROUND_ROBIN,
+        ReadPolicy::Prefer => DMM_POLICY_PREFER,
+    }
 }
 
 /// Bytes a mirror over legs of `leg_sectors` with `chunk_sectors` chunks
