@@ -1,0 +1,635 @@
+/*
+ * dm-mirror as DragonFly BSD's device-mapper "mirror" target: the thin
+ * adapter between struct buf/struct bio and the OS-neutral glue
+ * (kmod/common). docs/dragonfly.md maps every field.
+ *
+ * Contexts: strategy, init, destroy, table/info and message run in thread
+ * context and may sleep; bio_done callbacks may run in an interrupt
+ * thread and only take spinlocks. A kernel thread per mirror runs the
+ * glue's worker (timers, resync, metadata, retries).
+ */
+#include <sys/param.h>
+#include <sys/systm.h>
+#include <sys/kernel.h>
+#include <sys/malloc.h>
+#include <sys/buf.h>
+#include <sys/buf2.h>
+#include <sys/bio.h>
+#include <sys/vnode.h>
+#include <sys/kthread.h>
+#include <sys/objcache.h>
+#include <sys/spinlock.h>
+#include <sys/spinlock2.h>
+#include <sys/time.h>
+#include <sys/libkern.h>
+#include <sys/thread.h>
+#include <sys/globaldata.h>
+#include <dev/disk/dm/dm.h>
+
+#include "dmm_glue.h"
+
+MALLOC_DEFINE(M_DMMIRROR, "dm_mirror", "Device Mapper Target Mirror");
+
+#define DMM_NAME		"mirror"
+#define DMM_NEVER		(~(uint64_t)0)
+#define DMM_MAX_TICKS_NS	(1000ULL * 1000 * 1000)
+#define DMM_MSG_WORDS		8
+
+/* One mirror: the table entry's target_config. */
+struct dmm_dfly {
+	struct dmm_glue		 g;
+	dm_table_entry_t	*table_en;
+	struct spinlock		 lock;		/* the core lock */
+	struct spinlock		 wlock;		/* worker state below */
+	struct thread		*worker;
+	int			 work_pending;
+	int			 stopping;
+	uint64_t		 deadline;	/* dmm_os_schedule(), ns */
+	uint32_t		 inflight;	/* parents not yet biodone'd */
+	uint32_t		 nlegs;
+	dm_pdev_t		*pdevs[DMM_MAX_LEGS];
+	uint64_t		 offsets[DMM_MAX_LEGS];
+	const char		*names[DMM_MAX_LEGS];
+};
+
+/* A child I/O in flight: what the glue needs back, and how far it got. */
+struct dmm_dfly_child {
+	struct dmm_dfly		*t;
+	struct dmm_child	 c;
+	uint32_t		 pieces;	/* bufs still in flight */
+	int			 failed;
+	int			 flushing;	/* FUA: the flush after the write */
+};
+
+static struct objcache *dmm_preq_cache;
+static struct objcache *dmm_child_cache;
+
+/* ---- memory for the core (its only undefined symbols) ---- */
+
+uint8_t *
+dmm_kernel_alloc(size_t size, size_t align)
+{
+	/* kmalloc aligns power-of-two sizes up to PAGE_SIZE naturally. */
+	if (align > sizeof(void *) * 2) {
+		while (align < size && align < PAGE_SIZE)
+			align <<= 1;
+		if (size < align)
+			size = align;
+		else
+			size = roundup2(size, PAGE_SIZE);
+	}
+	/* Creation may sleep; a call under a spinlock must not. */
+	return (kmalloc(size, M_DMMIRROR, mycpu->gd_spinlocks == 0 &&
+	    curthread->td_critcount == 0 ? M_WAITOK : M_NOWAIT));
+}
+
+void
+dmm_kernel_free(uint8_t *ptr, size_t size, size_t align)
+{
+	kfree(ptr, M_DMMIRROR);
+}
+
+/* ---- the glue's OS interface ---- */
+
+uint64_t
+dmm_os_now_ns(void)
+{
+	struct timespec ts;
+
+	nanouptime(&ts);
+	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+}
+
+void *
+dmm_os_alloc(size_t size)
+{
+	return (kmalloc(size, M_DMMIRROR, M_WAITOK | M_ZERO));
+}
+
+void
+dmm_os_free(void *p, size_t size)
+{
+	kfree(p, M_DMMIRROR);
+}
+
+void
+dmm_os_lock(void *os)
+{
+	spin_lock(&((struct dmm_dfly *)os)->lock);
+}
+
+void
+dmm_os_unlock(void *os)
+{
+	spin_unlock(&((struct dmm_dfly *)os)->lock);
+}
+
+static void
+child_finish(struct dmm_dfly_child *ch)
+{
+	struct dmm_dfly *t = ch->t;
+	struct dmm_child c = ch->c;
+	int ok = !ch->failed;
+
+	objcache_put(dmm_child_cache, ch);
+	dmm_glue_child_done(&t->g, &c, ok);
+}
+
+static void
+child_biodone(struct bio *bio)
+{
+	struct buf *bp = bio->bio_buf;
+	struct dmm_dfly_child *ch = bio->bio_caller_info1.ptr;
+	struct dmm_dfly *t = ch->t;
+
+	if (bp->b_flags & B_ERROR)
+		ch->failed = 1;
+	/* DragonFly has no FUA: a flush of the leg follows the write. */
+	if (ch->c.fua && ch->c.op == DMM_OP_WRITE && !ch->flushing &&
+	    !ch->failed) {
+		ch->flushing = 1;
+		bp->b_cmd = BUF_CMD_FLUSH;
+		bp->b_flags &= ~B_ERROR;
+		bp->b_error = 0;
+		bp->b_bcount = 0;
+		bp->b_resid = 0;
+		bio->bio_offset = 0;
+		bio->bio_done = child_biodone;
+		vn_strategy(t->pdevs[ch->c.position]->pdev_vnode, bio);
+		return;
+	}
+	bp->b_flags &= ~B_ERROR;
+	relpbuf(bp, NULL);
+	if (atomic_fetchadd_int(&ch->pieces, -1) == 1)
+		child_finish(ch);
+}
+
+static void
+issue_buf(struct dmm_dfly_child *ch, buf_cmd_t cmd, char *data, off_t offset,
+    int bytes)
+{
+	struct buf *bp;
+
+	bp = getpbuf(NULL);
+	BUF_KERNPROC(bp);
+	bp->b_cmd = cmd;
+	bp->b_data = data;
+	bp->b_bcount = bytes;
+	bp->b_resid = bytes;
+	bp->b_bio1.bio_offset = offset;
+	bp->b_bio1.bio_done = child_biodone;
+	bp->b_bio1.bio_caller_info1.ptr = ch;
+	vn_strategy(ch->t->pdevs[ch->c.position]->pdev_vnode, &bp->b_bio1);
+}
+
+void
+dmm_os_issue(void *os, const struct dmm_child *c)
+{
+	struct dmm_dfly *t = os;
+	struct dmm_dfly_child *ch;
+	struct buf *parent;
+	buf_cmd_t cmd;
+	char *data = NULL;
+	off_t offset;
+	int bytes, piece;
+
+	ch = objcache_get(dmm_child_cache, M_WAITOK);
+	ch->t = t;
+	ch->c = *c;
+	ch->failed = 0;
+	ch->flushing = 0;
+	offset = (off_t)(c->sector + t->offsets[c->position]) * DEV_BSIZE;
+	bytes = (int)c->sectors * DEV_BSIZE;
+	switch (c->op) {
+	case DMM_OP_READ:
+		cmd = BUF_CMD_READ;
+		break;
+	case DMM_OP_WRITE:
+		cmd = BUF_CMD_WRITE;
+		break;
+	case DMM_OP_FLUSH:
+		cmd = BUF_CMD_FLUSH;
+		offset = 0;
+		bytes = 0;
+		break;
+	default:
+		cmd = BUF_CMD_FREEBLKS;
+		break;
+	}
+	if (c->data == DMM_DATA_PARENT) {
+		parent = c->parent->parent;
+		data = parent->b_data + (size_t)c->parent_offset * DEV_BSIZE;
+	} else if (c->data == DMM_DATA_KERNEL) {
+		data = (char *)c->kbuf;
+	}
+	if (c->data != DMM_DATA_KERNEL || bytes <= MAXPHYS) {
+		ch->pieces = 1;
+		issue_buf(ch, cmd, data, offset, bytes);
+		return;
+	}
+	/* A resync copy of a large chunk: pieces of at most MAXPHYS. */
+	ch->pieces = howmany(bytes, MAXPHYS);
+	while (bytes > 0) {
+		piece = MIN(bytes, MAXPHYS);
+		issue_buf(ch, cmd, data, offset, piece);
+		data += piece;
+		offset += piece;
+		bytes -= piece;
+	}
+}
+
+void
+dmm_os_complete_parent(void *os, struct dmm_preq *pr, int error)
+{
+	struct dmm_dfly *t = os;
+	struct buf *bp = pr->parent;
+
+	if (error) {
+		bp->b_error = error;
+		bp->b_flags |= B_ERROR;
+		bp->b_resid = bp->b_bcount;
+	} else {
+		bp->b_resid = 0;
+	}
+	objcache_put(dmm_preq_cache, pr);
+	biodone(&bp->b_bio1);
+	if (atomic_fetchadd_int(&t->inflight, -1) == 1)
+		wakeup(&t->inflight);
+}
+
+void
+dmm_os_wake_worker(void *os)
+{
+	struct dmm_dfly *t = os;
+
+	spin_lock(&t->wlock);
+	t->work_pending = 1;
+	spin_unlock(&t->wlock);
+	wakeup(&t->work_pending);
+}
+
+void
+dmm_os_schedule(void *os, uint64_t delay_ns)
+{
+	struct dmm_dfly *t = os;
+	uint64_t when = dmm_os_now_ns() + delay_ns;
+	int sooner;
+
+	spin_lock(&t->wlock);
+	sooner = when < t->deadline;
+	if (sooner)
+		t->deadline = when;
+	spin_unlock(&t->wlock);
+	if (sooner)
+		wakeup(&t->work_pending);
+}
+
+void
+dmm_os_log(void *os, const char *text)
+{
+	struct dmm_dfly *t = os;
+
+	kprintf("dm_target_mirror: %s: %s\n", t->table_en->dev->name, text);
+}
+
+int
+dmm_os_read_block(void *os, uint32_t position, uint64_t sector,
+    uint8_t *block)
+{
+	struct dmm_dfly *t = os;
+	struct buf *bp;
+	int error;
+
+	if (position >= t->nlegs)
+		return (0);
+	bp = getpbuf(NULL);
+	bp->b_cmd = BUF_CMD_READ;
+	bp->b_data = (char *)block;
+	bp->b_bcount = DMM_BLOCK_SIZE;
+	bp->b_resid = DMM_BLOCK_SIZE;
+	bp->b_bio1.bio_offset =
+	    (off_t)(sector + t->offsets[position]) * DEV_BSIZE;
+	bp->b_bio1.bio_done = biodone_sync;
+	bp->b_bio1.bio_flags |= BIO_SYNC;
+	vn_strategy(t->pdevs[position]->pdev_vnode, &bp->b_bio1);
+	error = biowait(&bp->b_bio1, "dmmrd");
+	bp->b_flags &= ~B_ERROR;
+	relpbuf(bp, NULL);
+	return (error == 0);
+}
+
+uint64_t
+dmm_os_leg_sectors(void *os, uint32_t position)
+{
+	struct dmm_dfly *t = os;
+	uint64_t bytes;
+
+	if (position >= t->nlegs)
+		return (0);
+	bytes = t->pdevs[position]->pdev_pinfo.media_size;
+	if (bytes / DEV_BSIZE < t->offsets[position])
+		return (0);
+	return (bytes / DEV_BSIZE - t->offsets[position]);
+}
+
+void
+dmm_os_random(void *buf, size_t len)
+{
+	karc4rand(buf, len);
+}
+
+void
+dmm_os_sleep_ms(unsigned int ms)
+{
+	tsleep(&dmm_os_sleep_ms, 0, "dmmslp", MAX(1, (int)((uint64_t)ms * hz / 1000)));
+}
+
+/* ---- the worker thread ---- */
+
+static void
+worker_main(void *arg)
+{
+	struct dmm_dfly *t = arg;
+	uint64_t now, wait;
+	int ticks;
+
+	spin_lock(&t->wlock);
+	while (!t->stopping) {
+		now = dmm_os_now_ns();
+		if (!t->work_pending && t->deadline > now) {
+			wait = t->deadline - now;
+			if (wait > DMM_MAX_TICKS_NS)
+				wait = DMM_MAX_TICKS_NS;
+			ticks = (int)(wait * hz / 1000000000ULL) + 1;
+			ssleep(&t->work_pending, &t->wlock, 0, "dmmwk", ticks);
+			continue;
+		}
+		t->work_pending = 0;
+		if (t->deadline <= now)
+			t->deadline = DMM_NEVER;
+		spin_unlock(&t->wlock);
+		dmm_glue_work(&t->g);
+		spin_lock(&t->wlock);
+	}
+	t->worker = NULL;
+	spin_unlock(&t->wlock);
+	wakeup(&t->worker);
+	kthread_exit();
+}
+
+static void
+stop_worker(struct dmm_dfly *t)
+{
+	spin_lock(&t->wlock);
+	t->stopping = 1;
+	while (t->worker != NULL) {
+		wakeup(&t->work_pending);
+		ssleep(&t->worker, &t->wlock, 0, "dmmstp", hz / 10);
+	}
+	spin_unlock(&t->wlock);
+}
+
+/* ---- the target ---- */
+
+static void
+free_mirror(struct dmm_dfly *t)
+{
+	uint32_t i;
+
+	if (t->worker != NULL)
+		stop_worker(t);
+	dmm_glue_destroy(&t->g);
+	for (i = 0; i < t->nlegs; i++)
+		if (t->pdevs[i] != NULL)
+			dm_pdev_decr(t->pdevs[i]);
+	spin_uninit(&t->lock);
+	spin_uninit(&t->wlock);
+	kfree(t, M_DMMIRROR);
+}
+
+static int
+dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
+{
+	struct dmm_leg_spec specs[DMM_MAX_LEGS];
+	struct dmm_error err;
+	struct dmm_dfly *t;
+	uint32_t n, i;
+	int rc;
+
+	if (argc < 1 || dmm_table_legs((uint32_t)argc,
+	    (const char *const *)argv, specs, DMM_MAX_LEGS, &n, &err) !=
+	    DMM_OK) {
+		kprintf("dm_target_mirror: bad table: %s\n",
+		    argc < 1 ? "no arguments" : (const char *)err.message);
+		return (EINVAL);
+	}
+	t = kmalloc(sizeof(*t), M_DMMIRROR, M_WAITOK | M_ZERO);
+	t->table_en = table_en;
+	t->deadline = DMM_NEVER;
+	spin_init(&t->lock, "dmmcore");
+	spin_init(&t->wlock, "dmmwork");
+	for (i = 0; i < n; i++) {
+		t->pdevs[i] = dm_pdev_insert(argv[specs[i].argv_index]);
+		if (t->pdevs[i] == NULL) {
+			kprintf("dm_target_mirror: cannot open leg %u (%s)\n",
+			    i, argv[specs[i].argv_index]);
+			free_mirror(t);
+			return (ENOENT);
+		}
+		t->nlegs = i + 1;
+		t->offsets[i] = specs[i].offset;
+		t->names[i] = t->pdevs[i]->udev_name;
+		dm_table_add_deps(table_en, t->pdevs[i]);
+	}
+	rc = dmm_glue_create(&t->g, t, (uint32_t)argc,
+	    (const char *const *)argv, &err);
+	if (rc != DMM_OK) {
+		kprintf("dm_target_mirror: cannot create the mirror: %s\n",
+		    rc == DMM_ERR_NOMEM ? "out of memory" :
+		    (const char *)err.message);
+		free_mirror(t);
+		return (rc == DMM_ERR_NOMEM ? ENOMEM : EINVAL);
+	}
+	if (table_en->length > t->g.info.data_sectors) {
+		kprintf("dm_target_mirror: table length %ju exceeds the "
+		    "mirror's %ju sectors\n", (uintmax_t)table_en->length,
+		    (uintmax_t)t->g.info.data_sectors);
+		free_mirror(t);
+		return (EINVAL);
+	}
+	rc = kthread_create(worker_main, t, &t->worker, "dmmirror");
+	if (rc != 0) {
+		t->worker = NULL;
+		free_mirror(t);
+		return (rc);
+	}
+	dmm_os_wake_worker(t);
+	dm_table_init_target(table_en, t);
+	return (0);
+}
+
+static int
+dmm_target_destroy(dm_table_entry_t *table_en)
+{
+	struct dmm_dfly *t = table_en->target_config;
+
+	if (t == NULL)
+		return (0);
+	/* dm has no suspend hook for targets: stop cleanly here. */
+	while (t->inflight > 0)
+		tsleep(&t->inflight, 0, "dmmdrn", hz / 10);
+	if (!dmm_glue_suspend(&t->g))
+		kprintf("dm_target_mirror: %s: the superblocks were not "
+		    "marked clean\n", table_en->dev->name);
+	free_mirror(t);
+	table_en->target_config = NULL;
+	return (0);
+}
+
+static int
+dmm_target_strategy(dm_table_entry_t *table_en, struct buf *bp)
+{
+	struct dmm_dfly *t = table_en->target_config;
+	struct dmm_preq *pr;
+	uint32_t op;
+
+	switch (bp->b_cmd) {
+	case BUF_CMD_READ:
+		op = DMM_OP_READ;
+		break;
+	case BUF_CMD_WRITE:
+		op = DMM_OP_WRITE;
+		break;
+	case BUF_CMD_FREEBLKS:
+		op = DMM_OP_DISCARD;
+		break;
+	case BUF_CMD_FLUSH:
+		op = DMM_OP_FLUSH;
+		break;
+	default:
+		op = ~0U;
+		break;
+	}
+	if (t == NULL || op == ~0U || bp->b_bcount % DEV_BSIZE != 0 ||
+	    bp->b_bio1.bio_offset % DEV_BSIZE != 0) {
+		bp->b_error = EINVAL;
+		bp->b_flags |= B_ERROR;
+		bp->b_resid = bp->b_bcount;
+		biodone(&bp->b_bio1);
+		return (0);
+	}
+	pr = objcache_get(dmm_preq_cache, M_WAITOK);
+	bzero(pr, sizeof(*pr));
+	atomic_add_int(&t->inflight, 1);
+	dmm_glue_submit(&t->g, pr, bp, op, 0,
+	    (uint64_t)bp->b_bio1.bio_offset / DEV_BSIZE,
+	    (uint32_t)(bp->b_bcount / DEV_BSIZE));
+	return (0);
+}
+
+static char *
+status_text(void *target_config, int table)
+{
+	struct dmm_dfly *t = target_config;
+	char *params;
+
+	if (t == NULL)
+		return (NULL);
+	params = dm_alloc_string(DM_MAX_PARAMS_SIZE);
+	if (params != NULL &&
+	    dmm_glue_status(&t->g, table, t->names, params,
+	    DM_MAX_PARAMS_SIZE) != DMM_OK) {
+		kfree(params, M_DM);
+		params = NULL;
+	}
+	return (params);
+}
+
+/* dmsetup table */
+static char *
+dmm_target_table(void *target_config)
+{
+	return (status_text(target_config, 1));
+}
+
+/* dmsetup status */
+static char *
+dmm_target_info(void *target_config)
+{
+	return (status_text(target_config, 0));
+}
+
+static int
+dmm_target_message(dm_table_entry_t *table_en, char *message)
+{
+	struct dmm_dfly *t = table_en->target_config;
+	const char *words[DMM_MSG_WORDS];
+	struct dmm_error err;
+	char *w;
+	uint32_t n = 0;
+
+	if (t == NULL)
+		return (ENXIO);
+	while (n < DMM_MSG_WORDS && (w = strsep(&message, " \t")) != NULL)
+		if (*w != '\0')
+			words[n++] = w;
+	if (message != NULL) {
+		kprintf("dm_target_mirror: message too long\n");
+		return (EINVAL);
+	}
+	if (dmm_glue_message(&t->g, n, words, &err) != DMM_OK) {
+		kprintf("dm_target_mirror: %s: message refused: %s\n",
+		    table_en->dev->name, err.message);
+		return (EINVAL);
+	}
+	return (0);
+}
+
+static int
+dmm_modevent(module_t mod, int type, void *unused)
+{
+	dm_target_t *dmt;
+	int err = 0;
+
+	switch (type) {
+	case MOD_LOAD:
+		if ((dmt = dm_target_lookup(DMM_NAME)) != NULL) {
+			dm_target_unbusy(dmt);
+			return (EEXIST);
+		}
+		dmm_preq_cache = objcache_create_simple(M_DMMIRROR,
+		    sizeof(struct dmm_preq));
+		dmm_child_cache = objcache_create_simple(M_DMMIRROR,
+		    sizeof(struct dmm_dfly_child));
+		dmt = dm_target_alloc(DMM_NAME);
+		dmt->version[0] = 1;
+		dmt->version[1] = 0;
+		dmt->version[2] = 0;
+		dmt->init = dmm_target_init;
+		dmt->destroy = dmm_target_destroy;
+		dmt->strategy = dmm_target_strategy;
+		dmt->table = dmm_target_table;
+		dmt->info = dmm_target_info;
+		dmt->message = dmm_target_message;
+		/* 16 legs with offsets, a disk log, options: 64 words. */
+		dmt->max_argc = 64;
+		err = dm_target_insert(dmt);
+		if (err != 0) {
+			dm_target_free(dmt);
+			objcache_destroy(dmm_preq_cache);
+			objcache_destroy(dmm_child_cache);
+		}
+		break;
+	case MOD_UNLOAD:
+		/* EBUSY while a table uses the target. */
+		err = dm_target_remove(__DECONST(char *, DMM_NAME));
+		if (err == 0) {
+			objcache_destroy(dmm_preq_cache);
+			objcache_destroy(dmm_child_cache);
+		}
+		break;
+	}
+	return (err);
+}
+
+DM_TARGET_MODULE(dm_target_mirror, dmm_modevent);
