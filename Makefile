@@ -1,6 +1,6 @@
 # dm-mirror: the front door. Every target installs what it needs.
 SHELL := /bin/bash
-.PHONY: all build setup test lint kernel-check fuzz demo demo-engine soak bench vm-test vm-soak clean
+.PHONY: all build setup test lint kernel-check fuzz demo demo-engine soak bench vm-test vm-soak kmod kmod-linux kmod-dragonfly kmod-check clean
 
 all: build
 
@@ -48,6 +48,23 @@ vm-test: setup
 # The crash scenario over many kills: make vm-soak CRASH_SEEDS=100
 vm-soak: setup
 	vm-test/run.sh --crash-seeds $(or $(CRASH_SEEDS),50) crash
+
+# Kernel modules. Linux: the test rig's dm-dmmirror.ko (built against the
+# guest's Debian kernel). DragonFly: the core for the kernel plus the
+# module's sources, packed for a DragonFly machine's make (on DragonFly,
+# built in place); docs/dragonfly.md.
+kmod: kmod-linux kmod-dragonfly
+
+kmod-linux: setup
+	vm-test/build.sh
+
+kmod-dragonfly: setup
+	scripts/kmod-package.sh dragonfly
+
+# Compile and link checks against a DragonFly source tree:
+# make kmod-check DFLY_SRC=/path/to/dragonfly (says SKIPPED without one).
+kmod-check: setup
+	DFLY_SRC=$(DFLY_SRC) scripts/kmod-check.sh
 
 # The README's main job: the kernel module in a QEMU guest, written to,
 # failed, crashed and recovered (vm-test/demo.sh).

@@ -43,8 +43,17 @@ if [ -n "$big" ]; then
 	echo "$big" >&2
 	exit 1
 fi
-# What a module ships: no debug info, no embedded bitcode.
-objcopy --strip-debug --remove-section=.llvmbc --remove-section=.llvmcmd "$obj"
+# What a module ships: no debug info, no embedded bitcode, no unwind
+# tables (panic=abort; and DragonFly's kld loader panics on a relocation
+# section whose target it did not load, such as .rela.eh_frame).
+objcopy --strip-debug --remove-section=.llvmbc --remove-section=.llvmcmd \
+	--remove-section=.eh_frame --remove-section=.rela.eh_frame "$obj"
+unloaded=$(readelf -SW "$obj" | awk '/^ *\[ *[0-9]+\]/ { sub(/^ *\[ *[0-9]+\] */, ""); print $1, $2 }' |
+	awk '$2 != "PROGBITS" && $2 != "NOBITS" && $2 != "RELA" && $2 != "REL" && $2 != "SYMTAB" && $2 != "STRTAB" && $1 != "NULL" && $1 != ".note.GNU-stack" { print $1 " (" $2 ")" }')
+if [ -n "$unloaded" ]; then
+	echo "kernel-check: FAIL: sections a BSD kld loader does not load (their relocations panic it):" $unloaded >&2
+	exit 1
+fi
 relocs=$(readelf -rW "$obj" | awk '/^ *[0-9a-f]+ +[0-9a-f]+ R_X86/ { print $3 }' | sort -u)
 odd=$(grep -vxE 'R_X86_64_(64|32S|PC32|PLT32)' <<<"$relocs" || true)
 if [ -n "$odd" ]; then

@@ -91,5 +91,16 @@ if [ -n "$bad" ]; then
 	fail=1
 fi
 echo "kmod-check: relocations used:" $used "(all applied by $sys/cpu/x86_64/misc/elf_machdep.c)"
+# link_elf_obj.c panics ("lost base for relatab") on a relocation section
+# whose target it did not load: only PROGBITS and NOBITS are loaded.
+orphans=$(readelf -SW "$out/module.o" | perl -ne '
+	next unless /^\s*\[\s*(\d+)\]\s+(\S+)\s+(\S+)\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S*)\s+(\d+)\s+(\d+)\s+\d+\s*$/;
+	$type{$1} = $3; $name{$1} = $2;
+	push @rel, [$2, $6] if $3 eq "RELA" || $3 eq "REL";
+	END { for (@rel) { my ($n, $t) = @$_; print "$n " unless $type{$t} =~ /^(PROGBITS|NOBITS)$/ } }')
+if [ -n "$orphans" ]; then
+	echo "kmod-check: FAIL: relocation sections for sections the kld loader does not load: $orphans"
+	fail=1
+fi
 [ $fail -eq 0 ] || exit 1
 echo "kmod-check: PASS (compiled and linked here; not loaded: no DragonFly kernel on this machine)"

@@ -69,7 +69,10 @@ static struct objcache *dmm_child_cache;
 uint8_t *
 dmm_kernel_alloc(size_t size, size_t align)
 {
-	/* kmalloc aligns power-of-two sizes up to PAGE_SIZE naturally. */
+	/*
+	 * kern_slaballoc.c: power-of-2 sizes are aligned to their size, and
+	 * whole pages from two up come page-aligned (powers of 2, or kmem).
+	 */
 	if (align > sizeof(void *) * 2) {
 		while (align < size && align < PAGE_SIZE)
 			align <<= 1;
