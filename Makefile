@@ -1,6 +1,6 @@
 # dm-mirror: the front door. Every target installs what it needs.
 SHELL := /bin/bash
-.PHONY: all build setup test lint kernel-check fuzz demo demo-engine soak bench vm-test vm-soak kmod kmod-linux kmod-dragonfly kmod-check clean
+.PHONY: all build setup test lint kernel-check fuzz demo demo-engine soak bench vm-test vm-soak kmod kmod-linux kmod-dragonfly kmod-netbsd kmod-check clean
 
 all: build
 
@@ -25,6 +25,7 @@ fuzz: setup
 # a bounded fuzz run and the demo; the last line sums up the test results.
 test: setup lint kernel-check
 	@mkdir -p build
+	scripts/kmod-check.sh netbsd
 	cargo test --workspace 2>&1 | tee build/test.log; test $${PIPESTATUS[0]} -eq 0
 	scripts/fuzz.sh 20
 	scripts/demo.sh > build/demo.log 2>&1 || { cat build/demo.log; exit 1; }
@@ -50,10 +51,10 @@ vm-soak: setup
 	vm-test/run.sh --crash-seeds $(or $(CRASH_SEEDS),50) crash
 
 # Kernel modules. Linux: the test rig's dm-dmmirror.ko (built against the
-# guest's Debian kernel). DragonFly: the core for the kernel plus the
-# module's sources, packed for a DragonFly machine's make (on DragonFly,
-# built in place); docs/dragonfly.md.
-kmod: kmod-linux kmod-dragonfly
+# guest's Debian kernel). DragonFly, NetBSD: the core for the kernel plus
+# the module's sources, packed for that OS's make (on the OS itself, built
+# in place); docs/dragonfly.md, docs/netbsd.md.
+kmod: kmod-linux kmod-dragonfly kmod-netbsd
 
 kmod-linux: setup
 	vm-test/build.sh
@@ -61,10 +62,15 @@ kmod-linux: setup
 kmod-dragonfly: setup
 	scripts/kmod-package.sh dragonfly
 
-# Compile and link checks against a DragonFly source tree:
-# make kmod-check DFLY_SRC=/path/to/dragonfly (says SKIPPED without one).
+kmod-netbsd: setup
+	scripts/kmod-package.sh netbsd
+
+# Compile and link checks of the BSD modules: DragonFly against a source
+# tree (make kmod-check DFLY_SRC=/path; SKIPPED without one), NetBSD
+# against kmod/netbsd/check (make test runs that one).
 kmod-check: setup
-	DFLY_SRC=$(DFLY_SRC) scripts/kmod-check.sh
+	DFLY_SRC=$(DFLY_SRC) scripts/kmod-check.sh dragonfly
+	scripts/kmod-check.sh netbsd
 
 # The README's main job: the kernel module in a QEMU guest, written to,
 # failed, crashed and recovered (vm-test/demo.sh).

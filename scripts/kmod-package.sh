@@ -16,6 +16,8 @@ DragonFly | NetBSD)
 	exit 0
 	;;
 esac
+load="kldload ./dm_target_mirror.ko"
+[ "$os" = netbsd ] && load="modload ./dm_target_mirror.kmod"
 stage=build/kmod-$os-src/dm-mirror
 rm -rf "build/kmod-$os-src" && mkdir -p "$stage/kmod/$os" "$stage/kmod/common" "$stage/sys/include" "$stage/target/kernel"
 cp "kmod/$os"/Makefile "kmod/$os"/*.c "$stage/kmod/$os/"
@@ -23,5 +25,5 @@ cp kmod/common/*.[ch] "$stage/kmod/common/"
 cp sys/include/dm_mirror.h "$stage/sys/include/"
 cp target/kernel/dmmirror-kernel.o "$stage/target/kernel/"
 tar -C "build/kmod-$os-src" -czf "build/dm_target_mirror-$os.tar.gz" dm-mirror
-echo "kmod-package: build/dm_target_mirror-$os.tar.gz; on $os (x86_64, kernel sources in /usr/src):"
-echo "  tar xzf dm_target_mirror-$os.tar.gz && cd dm-mirror/kmod/$os && make && kldload ./dm_target_mirror.ko"
+echo "kmod-package: build/dm_target_mirror-$os.tar.gz; on $os (x86_64/amd64, kernel sources in /usr/src):"
+echo "  tar xzf dm_target_mirror-$os.tar.gz && cd dm-mirror/kmod/$os && make && $load"

@@ -16,7 +16,7 @@ apt_install() { # apt_install PKG...: install the Debian packages that are missi
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-apt_install binutils gcc libc6-dev make gnuplot-nox
+apt_install binutils gcc libc6-dev make gnuplot-nox clang
 # The QEMU rig (make vm-test): the emulator, and what the guest is built from.
 apt_install qemu-system-x86 cpio busybox-static dmsetup lvm2 mdadm
 

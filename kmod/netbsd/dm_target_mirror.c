@@ -1,0 +1,638 @@
+/*
+ * dm-mirror as NetBSD's device-mapper "mirror" target: the thin adapter
+ * between struct buf and the OS-neutral glue (kmod/common), for the dm of
+ * current NetBSD (sys/dev/dm/dm.h with init(table_en, argc, argv), info,
+ * table, sync and secsize). docs/netbsd.md maps every field.
+ *
+ * NetBSD's dm has no message ioctl: the operator's messages (fail_leg,
+ * add_leg, ...) cannot reach a target there. A failing leg is still
+ * dropped by the core, and read_policy/resync_rate come from the table.
+ *
+ * Contexts: init, destroy, strategy, info/table and sync run in thread
+ * context; b_iodone callbacks may run in a soft interrupt and only take
+ * spin mutexes. Cache flushes (DIOCCACHESYNC) sleep: the worker thread
+ * issues them.
+ */
+#include <sys/types.h>
+#include <sys/param.h>
+#include <sys/systm.h>
+#include <sys/atomic.h>
+#include <sys/buf.h>
+#include <sys/condvar.h>
+#include <sys/cprng.h>
+#include <sys/dkio.h>
+#include <sys/kauth.h>
+#include <sys/kernel.h>
+#include <sys/kmem.h>
+#include <sys/kthread.h>
+#include <sys/module.h>
+#include <sys/mutex.h>
+#include <sys/time.h>
+#include <sys/vnode.h>
+
+#include "dm.h"
+#include "dmm_glue.h"
+
+#define DMM_NAME		"mirror"
+#define DMM_NEVER		(~(uint64_t)0)
+#define DMM_MAX_WAIT_NS		(1000ULL * 1000 * 1000)
+
+/* One mirror: the table entry's target_config. */
+struct dmm_nb {
+	struct dmm_glue		 g;
+	dm_table_entry_t	*table_en;
+	kmutex_t		 lock;		/* the core lock (spin, IPL_BIO) */
+	kmutex_t		 wlock;		/* everything below */
+	kcondvar_t		 wcv;		/* the worker waits here */
+	kcondvar_t		 done_cv;	/* sync callers, destroy */
+	struct lwp		*worker;
+	int			 work_pending;
+	int			 stopping;
+	uint64_t		 deadline;	/* dmm_os_schedule(), ns */
+	struct dmm_nb_child	*syncs;		/* flushes for the worker */
+	unsigned int		 inflight;	/* parents not yet done */
+	uint32_t		 nlegs;
+	dm_pdev_t		*pdevs[DMM_MAX_LEGS];
+	uint64_t		 offsets[DMM_MAX_LEGS];
+	const char		*names[DMM_MAX_LEGS];
+};
+
+/* A parent: a struct buf from dmstrategy, or a cache sync. */
+struct dmm_nb_req {
+	struct dmm_preq		 pr;
+	struct buf		*bp;		/* NULL for a sync */
+	int			 done;
+	int			 error;
+};
+
+/* A child I/O in flight. */
+struct dmm_nb_child {
+	struct dmm_nb		*t;
+	struct dmm_child	 c;
+	struct dmm_nb_child	*next;		/* on t->syncs */
+	unsigned int		 pieces;	/* bufs still in flight */
+	volatile int		 failed;
+};
+
+/* Spin locks held anywhere (the core's allocator must not sleep under one). */
+static volatile unsigned int dmm_spin_held;
+
+/* ---- memory for the core (its only undefined symbols) ---- */
+
+/*
+ * kmem(9) promises no alignment beyond a word: over-allocate, align, and
+ * keep the start just below the block. Freed with the same size and align.
+ */
+uint8_t *
+dmm_kernel_alloc(size_t size, size_t align)
+{
+	size_t total;
+	uintptr_t p;
+	void *raw;
+
+	if (align < sizeof(void *))
+		align = sizeof(void *);
+	total = size + align + sizeof(void *);
+	raw = kmem_alloc(total, dmm_spin_held ? KM_NOSLEEP : KM_SLEEP);
+	if (raw == NULL)
+		return (NULL);
+	p = roundup((uintptr_t)raw + sizeof(void *), align);
+	((void **)p)[-1] = raw;
+	return ((uint8_t *)p);
+}
+
+void
+dmm_kernel_free(uint8_t *ptr, size_t size, size_t align)
+{
+	if (align < sizeof(void *))
+		align = sizeof(void *);
+	kmem_free(((void **)ptr)[-1], size + align + sizeof(void *));
+}
+
+/* ---- the glue's OS interface ---- */
+
+uint64_t
+dmm_os_now_ns(void)
+{
+	struct timespec ts;
+
+	nanouptime(&ts);
+	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+}
+
+void *
+dmm_os_alloc(size_t size)
+{
+	return (kmem_zalloc(size, KM_SLEEP));
+}
+
+void
+dmm_os_free(void *p, size_t size)
+{
+	kmem_free(p, size);
+}
+
+void
+dmm_os_lock(void *os)
+{
+	mutex_spin_enter(&((struct dmm_nb *)os)->lock);
+	atomic_inc_uint(&dmm_spin_held);
+}
+
+void
+dmm_os_unlock(void *os)
+{
+	atomic_dec_uint(&dmm_spin_held);
+	mutex_spin_exit(&((struct dmm_nb *)os)->lock);
+}
+
+static void
+child_finish(struct dmm_nb_child *ch)
+{
+	struct dmm_nb *t = ch->t;
+	struct dmm_child c = ch->c;
+	int ok = !ch->failed;
+
+	kmem_free(ch, sizeof(*ch));
+	dmm_glue_child_done(&t->g, &c, ok);
+}
+
+/* A flush (or a FUA write's flush) for the worker, which may sleep. */
+static void
+queue_sync(struct dmm_nb_child *ch)
+{
+	struct dmm_nb *t = ch->t;
+
+	mutex_spin_enter(&t->wlock);
+	ch->next = t->syncs;
+	t->syncs = ch;
+	cv_broadcast(&t->wcv);
+	mutex_spin_exit(&t->wlock);
+}
+
+static void
+child_iodone(struct buf *bp)
+{
+	struct dmm_nb_child *ch = bp->b_private;
+
+	if (bp->b_error != 0)
+		ch->failed = 1;
+	putiobuf(bp);
+	if (atomic_dec_uint_nv(&ch->pieces) != 0)
+		return;
+	/* NetBSD drivers may ignore B_MEDIA_FUA: a cache flush follows. */
+	if (ch->c.fua && ch->c.op == DMM_OP_WRITE && !ch->failed)
+		queue_sync(ch);
+	else
+		child_finish(ch);
+}
+
+static struct buf *
+leg_buf(struct dmm_nb *t, uint32_t position, uint64_t sector, void *data,
+    uint32_t bytes, u_int flags)
+{
+	struct buf *bp;
+
+	bp = getiobuf(NULL, true);
+	bp->b_flags = flags;
+	bp->b_oflags = 0;
+	bp->b_data = data;
+	bp->b_bcount = bytes;
+	bp->b_resid = bytes;
+	bp->b_blkno = bp->b_rawblkno = (daddr_t)(sector + t->offsets[position]);
+	bp->b_proc = NULL;
+	bp->b_iodone = NULL;
+	bp->b_private = NULL;
+	return (bp);
+}
+
+void
+dmm_os_issue(void *os, const struct dmm_child *c)
+{
+	struct dmm_nb *t = os;
+	struct dmm_nb_child *ch;
+	struct buf *bp, *parent;
+	void *data = NULL;
+	uint32_t bytes, done, piece;
+
+	ch = kmem_zalloc(sizeof(*ch), KM_SLEEP);
+	ch->t = t;
+	ch->c = *c;
+	if (c->op == DMM_OP_FLUSH) {
+		queue_sync(ch);
+		return;
+	}
+	if (c->op == DMM_OP_DISCARD) {
+		/* NetBSD's dm passes no discards down: nothing to do. */
+		child_finish(ch);
+		return;
+	}
+	if (c->data == DMM_DATA_PARENT) {
+		parent = ((struct dmm_nb_req *)c->parent)->bp;
+		data = (char *)parent->b_data + (size_t)c->parent_offset * DEV_BSIZE;
+	} else if (c->data == DMM_DATA_KERNEL) {
+		data = c->kbuf;
+	}
+	/* At most MAXPHYS per buf: a resync of a large chunk goes in pieces. */
+	bytes = c->sectors * DEV_BSIZE;
+	ch->pieces = howmany(bytes, MAXPHYS);
+	for (done = 0; done < bytes; done += piece) {
+		piece = MIN(bytes - done, MAXPHYS);
+		bp = leg_buf(t, c->position, c->sector + done / DEV_BSIZE,
+		    (char *)data + done, piece,
+		    c->op == DMM_OP_READ ? B_READ : B_WRITE);
+		bp->b_iodone = child_iodone;
+		bp->b_private = ch;
+		VOP_STRATEGY(t->pdevs[c->position]->pdev_vnode, bp);
+	}
+}
+
+void
+dmm_os_complete_parent(void *os, struct dmm_preq *pr, int error)
+{
+	struct dmm_nb *t = os;
+	struct dmm_nb_req *r = (struct dmm_nb_req *)pr;
+	struct buf *bp = r->bp;
+
+	if (bp != NULL) {
+		kmem_free(r, sizeof(*r));
+		bp->b_error = error;
+		bp->b_resid = error ? bp->b_bcount : 0;
+		biodone(bp);
+	}
+	mutex_spin_enter(&t->wlock);
+	if (bp == NULL) {
+		r->done = 1;
+		r->error = error;
+	}
+	t->inflight--;
+	cv_broadcast(&t->done_cv);
+	mutex_spin_exit(&t->wlock);
+}
+
+void
+dmm_os_wake_worker(void *os)
+{
+	struct dmm_nb *t = os;
+
+	mutex_spin_enter(&t->wlock);
+	t->work_pending = 1;
+	cv_broadcast(&t->wcv);
+	mutex_spin_exit(&t->wlock);
+}
+
+void
+dmm_os_schedule(void *os, uint64_t delay_ns)
+{
+	struct dmm_nb *t = os;
+	uint64_t when = dmm_os_now_ns() + delay_ns;
+
+	mutex_spin_enter(&t->wlock);
+	if (when < t->deadline) {
+		t->deadline = when;
+		cv_broadcast(&t->wcv);
+	}
+	mutex_spin_exit(&t->wlock);
+}
+
+void
+dmm_os_log(void *os, const char *text)
+{
+	struct dmm_nb *t = os;
+
+	printf("dm_target_mirror: %s: %s\n", t->table_en->dm_dev->name, text);
+}
+
+int
+dmm_os_read_block(void *os, uint32_t position, uint64_t sector,
+    uint8_t *block)
+{
+	struct dmm_nb *t = os;
+	struct buf *bp;
+	int error;
+
+	if (position >= t->nlegs)
+		return (0);
+	bp = leg_buf(t, position, sector, block, DMM_BLOCK_SIZE, B_READ);
+	VOP_STRATEGY(t->pdevs[position]->pdev_vnode, bp);
+	error = biowait(bp);
+	putiobuf(bp);
+	return (error == 0);
+}
+
+uint64_t
+dmm_os_leg_sectors(void *os, uint32_t position)
+{
+	struct dmm_nb *t = os;
+	uint64_t sectors;
+
+	if (position >= t->nlegs)
+		return (0);
+	sectors = t->pdevs[position]->pdev_numsec *
+	    (t->pdevs[position]->pdev_secsize / DEV_BSIZE);
+	return (sectors < t->offsets[position] ? 0 :
+	    sectors - t->offsets[position]);
+}
+
+void
+dmm_os_random(void *buf, size_t len)
+{
+	cprng_fast(buf, len);
+}
+
+void
+dmm_os_sleep_ms(unsigned int ms)
+{
+	kpause("dmmslp", false, MAX(1, mstohz(ms)), NULL);
+}
+
+/* ---- the worker thread ---- */
+
+static int
+leg_cache_sync(struct dmm_nb *t, uint32_t position)
+{
+	int cmd = 1;
+
+	return (VOP_IOCTL(t->pdevs[position]->pdev_vnode, DIOCCACHESYNC,
+	    &cmd, FREAD | FWRITE, kauth_cred_get()));
+}
+
+static void
+worker_main(void *arg)
+{
+	struct dmm_nb *t = arg;
+	struct dmm_nb_child *ch, *next;
+	uint64_t now, wait;
+
+	mutex_spin_enter(&t->wlock);
+	while (!t->stopping) {
+		if (t->syncs != NULL) {
+			ch = t->syncs;
+			t->syncs = NULL;
+			mutex_spin_exit(&t->wlock);
+			for (; ch != NULL; ch = next) {
+				next = ch->next;
+				if (leg_cache_sync(t, ch->c.position) != 0)
+					ch->failed = 1;
+				child_finish(ch);
+			}
+			mutex_spin_enter(&t->wlock);
+			continue;
+		}
+		now = dmm_os_now_ns();
+		if (!t->work_pending && t->deadline > now) {
+			wait = MIN(t->deadline - now, DMM_MAX_WAIT_NS);
+			cv_timedwait(&t->wcv, &t->wlock,
+			    (int)(wait * hz / 1000000000ULL) + 1);
+			continue;
+		}
+		t->work_pending = 0;
+		if (t->deadline <= now)
+			t->deadline = DMM_NEVER;
+		mutex_spin_exit(&t->wlock);
+		dmm_glue_work(&t->g);
+		mutex_spin_enter(&t->wlock);
+	}
+	mutex_spin_exit(&t->wlock);
+	kthread_exit(0);
+}
+
+/* ---- the target ---- */
+
+static void
+free_mirror(struct dmm_nb *t)
+{
+	uint32_t i;
+
+	if (t->worker != NULL) {
+		mutex_spin_enter(&t->wlock);
+		t->stopping = 1;
+		cv_broadcast(&t->wcv);
+		mutex_spin_exit(&t->wlock);
+		kthread_join(t->worker);
+	}
+	dmm_glue_destroy(&t->g);
+	for (i = 0; i < t->nlegs; i++)
+		if (t->pdevs[i] != NULL)
+			dm_pdev_decr(t->pdevs[i]);
+	cv_destroy(&t->wcv);
+	cv_destroy(&t->done_cv);
+	mutex_destroy(&t->lock);
+	mutex_destroy(&t->wlock);
+	kmem_free(t, sizeof(*t));
+}
+
+static int
+dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
+{
+	struct dmm_leg_spec specs[DMM_MAX_LEGS];
+	struct dmm_error err;
+	struct dmm_nb *t;
+	uint32_t n, i;
+	int rc;
+
+	if (argc < 1 || dmm_table_legs((uint32_t)argc,
+	    (const char *const *)argv, specs, DMM_MAX_LEGS, &n, &err) !=
+	    DMM_OK) {
+		printf("dm_target_mirror: bad table: %s\n",
+		    argc < 1 ? "no arguments" : (const char *)err.message);
+		return (EINVAL);
+	}
+	t = kmem_zalloc(sizeof(*t), KM_SLEEP);
+	t->table_en = table_en;
+	t->deadline = DMM_NEVER;
+	mutex_init(&t->lock, MUTEX_DEFAULT, IPL_BIO);
+	mutex_init(&t->wlock, MUTEX_DEFAULT, IPL_BIO);
+	cv_init(&t->wcv, "dmmwk");
+	cv_init(&t->done_cv, "dmmdone");
+	for (i = 0; i < n; i++) {
+		t->pdevs[i] = dm_pdev_insert(argv[specs[i].argv_index]);
+		if (t->pdevs[i] == NULL) {
+			printf("dm_target_mirror: cannot open leg %u (%s)\n",
+			    i, argv[specs[i].argv_index]);
+			free_mirror(t);
+			return (ENOENT);
+		}
+		t->nlegs = i + 1;
+		t->offsets[i] = specs[i].offset;
+		t->names[i] = t->pdevs[i]->udev_name;
+		dm_table_add_deps(table_en, t->pdevs[i]);
+	}
+	rc = dmm_glue_create(&t->g, t, (uint32_t)argc,
+	    (const char *const *)argv, &err);
+	if (rc != DMM_OK) {
+		printf("dm_target_mirror: cannot create the mirror: %s\n",
+		    rc == DMM_ERR_NOMEM ? "out of memory" :
+		    (const char *)err.message);
+		free_mirror(t);
+		return (rc == DMM_ERR_NOMEM ? ENOMEM : EINVAL);
+	}
+	if (table_en->length > t->g.info.data_sectors) {
+		printf("dm_target_mirror: table length %" PRIu64 " exceeds "
+		    "the mirror's %" PRIu64 " sectors\n", table_en->length,
+		    t->g.info.data_sectors);
+		free_mirror(t);
+		return (EINVAL);
+	}
+	rc = kthread_create(PRI_BIO, KTHREAD_MPSAFE | KTHREAD_MUSTJOIN, NULL,
+	    worker_main, t, &t->worker, "dmmirror");
+	if (rc != 0) {
+		t->worker = NULL;
+		free_mirror(t);
+		return (rc);
+	}
+	dmm_os_wake_worker(t);
+	table_en->target_config = t;
+	return (0);
+}
+
+static int
+dmm_target_destroy(dm_table_entry_t *table_en)
+{
+	struct dmm_nb *t = table_en->target_config;
+
+	if (t != NULL) {
+		/* dm has no suspend hook for targets: stop cleanly here. */
+		mutex_spin_enter(&t->wlock);
+		while (t->inflight > 0)
+			cv_wait(&t->done_cv, &t->wlock);
+		mutex_spin_exit(&t->wlock);
+		if (!dmm_glue_suspend(&t->g))
+			printf("dm_target_mirror: %s: the superblocks were not "
+			    "marked clean\n", table_en->dm_dev->name);
+		free_mirror(t);
+		table_en->target_config = NULL;
+	}
+	/* Unbusy the target so that it can be unloaded. */
+	dm_target_unbusy(table_en->target);
+	return (0);
+}
+
+static void
+submit(struct dmm_nb *t, struct dmm_nb_req *r, uint32_t op, uint32_t flags,
+    uint64_t sector, uint32_t sectors)
+{
+	mutex_spin_enter(&t->wlock);
+	t->inflight++;
+	mutex_spin_exit(&t->wlock);
+	dmm_glue_submit(&t->g, &r->pr, r, op, flags, sector, sectors);
+}
+
+static int
+dmm_target_strategy(dm_table_entry_t *table_en, struct buf *bp)
+{
+	struct dmm_nb *t = table_en->target_config;
+	struct dmm_nb_req *r;
+	uint32_t flags = 0;
+
+	if (t == NULL || bp->b_bcount % DEV_BSIZE != 0) {
+		bp->b_error = EINVAL;
+		bp->b_resid = bp->b_bcount;
+		biodone(bp);
+		return (0);
+	}
+	if (BUF_ISWRITE(bp) && (bp->b_flags & B_MEDIA_FUA))
+		flags |= DMM_REQ_FUA;
+	r = kmem_zalloc(sizeof(*r), KM_SLEEP);
+	r->bp = bp;
+	submit(t, r, BUF_ISREAD(bp) ? DMM_OP_READ : DMM_OP_WRITE, flags,
+	    (uint64_t)bp->b_blkno, (uint32_t)(bp->b_bcount / DEV_BSIZE));
+	return (0);
+}
+
+/* DIOCCACHESYNC on the mirror: a flush through the core, waited for. */
+static int
+dmm_target_sync(dm_table_entry_t *table_en)
+{
+	struct dmm_nb *t = table_en->target_config;
+	struct dmm_nb_req *r;
+	int error;
+
+	if (t == NULL)
+		return (ENXIO);
+	r = kmem_zalloc(sizeof(*r), KM_SLEEP);
+	submit(t, r, DMM_OP_FLUSH, 0, 0, 0);
+	mutex_spin_enter(&t->wlock);
+	while (!r->done)
+		cv_wait(&t->done_cv, &t->wlock);
+	error = r->error;
+	mutex_spin_exit(&t->wlock);
+	kmem_free(r, sizeof(*r));
+	return (error);
+}
+
+/* The mirror's sector size: the largest of its legs'. */
+static int
+dmm_target_secsize(dm_table_entry_t *table_en, unsigned int *secsizep)
+{
+	struct dmm_nb *t = table_en->target_config;
+	unsigned int secsize = 0;
+	uint32_t i;
+
+	for (i = 0; t != NULL && i < t->nlegs; i++)
+		secsize = MAX(secsize, t->pdevs[i]->pdev_secsize);
+	*secsizep = secsize;
+	return (0);
+}
+
+static char *
+status_text(void *target_config, int table)
+{
+	struct dmm_nb *t = target_config;
+	char *params;
+
+	params = kmem_alloc(DM_MAX_PARAMS_SIZE, KM_SLEEP);
+	if (t == NULL || dmm_glue_status(&t->g, table, t->names, params,
+	    DM_MAX_PARAMS_SIZE) != DMM_OK)
+		params[0] = '\0';
+	return (params);
+}
+
+/* dmsetup table */
+static char *
+dmm_target_table(void *target_config)
+{
+	return (status_text(target_config, 1));
+}
+
+/* dmsetup status */
+static char *
+dmm_target_info(void *target_config)
+{
+	return (status_text(target_config, 0));
+}
+
+MODULE(MODULE_CLASS_MISC, dm_target_mirror, "dm");
+
+static int
+dm_target_mirror_modcmd(modcmd_t cmd, void *arg)
+{
+	dm_target_t *dmt;
+
+	switch (cmd) {
+	case MODULE_CMD_INIT:
+		if ((dmt = dm_target_lookup(DMM_NAME)) != NULL) {
+			dm_target_unbusy(dmt);
+			return (EEXIST);
+		}
+		dmt = dm_target_alloc(DMM_NAME);
+		dmt->version[0] = 1;
+		dmt->version[1] = 0;
+		dmt->version[2] = 0;
+		dmt->init = dmm_target_init;
+		dmt->destroy = dmm_target_destroy;
+		dmt->strategy = dmm_target_strategy;
+		dmt->sync = dmm_target_sync;
+		dmt->secsize = dmm_target_secsize;
+		dmt->table = dmm_target_table;
+		dmt->info = dmm_target_info;
+		/* 16 legs with offsets, a disk log, options: 64 words. */
+		dmt->max_argc = 64;
+		return (dm_target_insert(dmt));
+	case MODULE_CMD_FINI:
+		/* EBUSY while a table uses the target. */
+		return (dm_target_rem(DMM_NAME));
+	default:
+		return (ENOTTY);
+	}
+}
