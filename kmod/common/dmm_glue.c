@@ -101,6 +101,9 @@ drain(struct dmm_glue *g)
 	char logs[2][DMM_MESSAGE_LEN];
 	int nio, ndone, nlog, i, more;
 
+	/* Until dmm_glue_start(), the core's actions wait in it. */
+	if (!g->started)
+		return;
 	do {
 		nio = ndone = nlog = 0;
 		more = 0;
@@ -151,43 +154,9 @@ read_block(void *os, uint32_t position, uint64_t sector, uint8_t *block)
 	return (dmm_os_read_block(os, position, sector, block) != 0);
 }
 
-int
-dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
-    const char *const *argv, struct dmm_error *err)
-{
-	uint32_t i;
-	int rc;
-
-	g->os = os;
-	g->waiting = NULL;
-	g->waiting_tail = &g->waiting;
-	g->handoff = NULL;
-	g->wake_at = DMM_NEVER;
-	g->use_fast = 1;
-	g->kick = 0;
-	rc = dmm_create(argc, argv, read_block, os, dmm_os_now_ns(), &g->m, err);
-	if (rc != DMM_OK)
-		return (rc);
-	dmm_get_info(g->m, &g->info);
-	g->fast = dmm_fast_path(g->m);
-	g->resync_bufs = dmm_os_alloc(g->info.resync_buffers * sizeof(uint8_t *));
-	if (g->resync_bufs == NULL)
-		goto nomem;
-	for (i = 0; i < g->info.resync_buffers; i++) {
-		g->resync_bufs[i] = dmm_os_alloc((size_t)g->info.chunk_sectors * 512);
-		if (g->resync_bufs[i] == NULL)
-			goto nomem;
-	}
-	return (DMM_OK);
-nomem:
-	dmm_glue_destroy(g);
-	err->code = DMM_ERR_NOMEM;
-	err->message[0] = '\0';
-	return (DMM_ERR_NOMEM);
-}
-
-void
-dmm_glue_destroy(struct dmm_glue *g)
+/* The mirror's own memory and the core's handle; the words stay. */
+static void
+stop_mirror(struct dmm_glue *g)
 {
 	uint32_t i;
 
@@ -203,6 +172,107 @@ dmm_glue_destroy(struct dmm_glue *g)
 	if (g->m != NULL)
 		dmm_destroy(g->m);
 	g->m = NULL;
+}
+
+/* Reads the legs' metadata and assembles from the saved table words. */
+static int
+start_mirror(struct dmm_glue *g, struct dmm_error *err)
+{
+	uint32_t i;
+	int rc;
+
+	g->waiting = NULL;
+	g->waiting_tail = &g->waiting;
+	g->handoff = NULL;
+	g->wake_at = DMM_NEVER;
+	g->use_fast = 1;
+	g->kick = 0;
+	rc = dmm_create(g->argc, (const char *const *)g->words, read_block,
+	    g->os, dmm_os_now_ns(), &g->m, err);
+	if (rc != DMM_OK)
+		return (rc);
+	dmm_get_info(g->m, &g->info);
+	g->fast = dmm_fast_path(g->m);
+	g->resync_bufs = dmm_os_alloc(g->info.resync_buffers * sizeof(uint8_t *));
+	if (g->resync_bufs == NULL)
+		goto nomem;
+	for (i = 0; i < g->info.resync_buffers; i++) {
+		g->resync_bufs[i] = dmm_os_alloc((size_t)g->info.chunk_sectors * 512);
+		if (g->resync_bufs[i] == NULL)
+			goto nomem;
+	}
+	return (DMM_OK);
+nomem:
+	stop_mirror(g);
+	err->code = DMM_ERR_NOMEM;
+	err->message[0] = '\0';
+	return (DMM_ERR_NOMEM);
+}
+
+int
+dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
+    const char *const *argv, struct dmm_error *err)
+{
+	size_t size, n;
+	uint32_t i;
+	char *p;
+	int rc;
+
+	g->os = os;
+	g->m = NULL;
+	g->resync_bufs = NULL;
+	g->started = 0;
+	/* A copy of the words, for dmm_glue_reassemble(). */
+	size = (size_t)argc * sizeof(char *);
+	for (i = 0; i < argc; i++) {
+		for (n = 0; argv[i][n] != '\0'; n++)
+			;
+		size += n + 1;
+	}
+	g->words = dmm_os_alloc(size);
+	if (g->words == NULL) {
+		err->code = DMM_ERR_NOMEM;
+		err->message[0] = '\0';
+		return (DMM_ERR_NOMEM);
+	}
+	g->words_size = size;
+	g->argc = argc;
+	p = (char *)(g->words + argc);
+	for (i = 0; i < argc; i++) {
+		g->words[i] = p;
+		for (n = 0; argv[i][n] != '\0'; n++)
+			*p++ = argv[i][n];
+		*p++ = '\0';
+	}
+	rc = start_mirror(g, err);
+	if (rc != DMM_OK)
+		dmm_glue_destroy(g);
+	return (rc);
+}
+
+void
+dmm_glue_destroy(struct dmm_glue *g)
+{
+	stop_mirror(g);
+	if (g->words != NULL)
+		dmm_os_free(g->words, g->words_size);
+	g->words = NULL;
+}
+
+int
+dmm_glue_reassemble(struct dmm_glue *g, struct dmm_error *err)
+{
+	stop_mirror(g);
+	return (start_mirror(g, err));
+}
+
+void
+dmm_glue_start(struct dmm_glue *g)
+{
+	dmm_os_lock(g->os);
+	g->started = 1;
+	dmm_os_unlock(g->os);
+	dmm_os_wake_worker(g->os);
 }
 
 /* One child of a lock-free request: the parent's data on one leg. */
@@ -364,7 +434,7 @@ dmm_glue_work(struct dmm_glue *g)
 	uint64_t now;
 
 	dmm_os_lock(g->os);
-	if (g->m == NULL) {
+	if (g->m == NULL || !g->started) {
 		dmm_os_unlock(g->os);
 		return;
 	}

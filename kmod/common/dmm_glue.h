@@ -80,6 +80,10 @@ struct dmm_glue {
 	uint64_t		 wake_at;	/* earliest tick asked for (ns) */
 	int			 use_fast;
 	int			 kick;		/* a fast write asked for dmm_kick() */
+	int			 started;	/* dmm_glue_start() was called */
+	char			**words;	/* the table, for reassembly */
+	size_t			 words_size;
+	uint32_t		 argc;
 };
 
 /* ---- supplied by the adapter ---- */
@@ -112,10 +116,20 @@ void	 dmm_os_sleep_ms(unsigned int ms);
 /*
  * Creates the mirror from a table, reading the legs' metadata with
  * dmm_os_read_block(). Returns a DMM_ERR_* code with err filled in.
+ * Nothing is written to the legs until dmm_glue_start().
  */
 int	dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
 	    const char *const *argv, struct dmm_error *err);
 void	dmm_glue_destroy(struct dmm_glue *g);
+/*
+ * Drops the running mirror and assembles again from what the legs hold
+ * now: for a table loaded while another table still ran on the same
+ * legs (the first assembly is stale by the time this one starts). No
+ * request may be in flight, and the worker must not run meanwhile.
+ */
+int	dmm_glue_reassemble(struct dmm_glue *g, struct dmm_error *err);
+/* From now on the core's actions are carried out; wakes the worker. */
+void	dmm_glue_start(struct dmm_glue *g);
 /*
  * A new parent request (req->id is set here). The parent completes
  * through dmm_os_complete_parent(), perhaps before this returns.

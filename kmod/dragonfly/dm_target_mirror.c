@@ -39,6 +39,8 @@ MALLOC_DEFINE(M_DMMIRROR, "dm_mirror", "Device Mapper Target Mirror");
 struct dmm_dfly {
 	struct dmm_glue		 g;
 	dm_table_entry_t	*table_en;
+	TAILQ_ENTRY(dmm_dfly)	 running;	/* on dmm_running */
+	int			 registered;
 	struct spinlock		 lock;		/* the core lock */
 	struct spinlock		 wlock;		/* worker state below */
 	struct thread		*worker;
@@ -63,6 +65,14 @@ struct dmm_dfly_child {
 
 static struct objcache *dmm_preq_cache;
 static struct objcache *dmm_child_cache;
+
+/*
+ * Running mirrors. dm loads a new table while the old one runs and has no
+ * suspend hook for targets, so two mirrors on the same legs would both
+ * write metadata: a table naming a leg in use is refused.
+ */
+static TAILQ_HEAD(, dmm_dfly) dmm_running = TAILQ_HEAD_INITIALIZER(dmm_running);
+static struct spinlock dmm_running_lock;
 
 /* ---- memory for the core (its only undefined symbols) ---- */
 
@@ -394,10 +404,38 @@ stop_worker(struct dmm_dfly *t)
 
 /* ---- the target ---- */
 
+/* Registers t unless a running mirror uses one of its legs (-1: that leg). */
+static int
+claim_legs(struct dmm_dfly *t)
+{
+	struct dmm_dfly *o;
+	uint32_t i, j;
+
+	spin_lock(&dmm_running_lock);
+	TAILQ_FOREACH(o, &dmm_running, running) {
+		for (i = 0; i < t->nlegs; i++)
+			for (j = 0; j < o->nlegs; j++)
+				if (strcmp(t->names[i], o->names[j]) == 0) {
+					spin_unlock(&dmm_running_lock);
+					return ((int)i);
+				}
+	}
+	TAILQ_INSERT_TAIL(&dmm_running, t, running);
+	t->registered = 1;
+	spin_unlock(&dmm_running_lock);
+	return (-1);
+}
+
 static void
 free_mirror(struct dmm_dfly *t)
 {
 	uint32_t i;
+
+	if (t->registered) {
+		spin_lock(&dmm_running_lock);
+		TAILQ_REMOVE(&dmm_running, t, running);
+		spin_unlock(&dmm_running_lock);
+	}
 
 	if (t->worker != NULL)
 		stop_worker(t);
@@ -444,6 +482,13 @@ dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 		t->names[i] = t->pdevs[i]->udev_name;
 		dm_table_add_deps(table_en, t->pdevs[i]);
 	}
+	if ((rc = claim_legs(t)) >= 0) {
+		kprintf("dm_target_mirror: leg %s is in use by a running "
+		    "mirror (to reload a table: dmsetup remove, then create)\n",
+		    t->names[rc]);
+		free_mirror(t);
+		return (EBUSY);
+	}
 	rc = dmm_glue_create(&t->g, t, (uint32_t)argc,
 	    (const char *const *)argv, &err);
 	if (rc != DMM_OK) {
@@ -466,7 +511,7 @@ dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 		free_mirror(t);
 		return (rc);
 	}
-	dmm_os_wake_worker(t);
+	dmm_glue_start(&t->g);
 	dm_table_init_target(table_en, t);
 	return (0);
 }
@@ -600,6 +645,7 @@ dmm_modevent(module_t mod, int type, void *unused)
 			dm_target_unbusy(dmt);
 			return (EEXIST);
 		}
+		spin_init(&dmm_running_lock, "dmmrun");
 		dmm_preq_cache = objcache_create_simple(M_DMMIRROR,
 		    sizeof(struct dmm_preq));
 		dmm_child_cache = objcache_create_simple(M_DMMIRROR,
@@ -621,6 +667,7 @@ dmm_modevent(module_t mod, int type, void *unused)
 			dm_target_free(dmt);
 			objcache_destroy(dmm_preq_cache);
 			objcache_destroy(dmm_child_cache);
+			spin_uninit(&dmm_running_lock);
 		}
 		break;
 	case MOD_UNLOAD:
@@ -629,6 +676,7 @@ dmm_modevent(module_t mod, int type, void *unused)
 		if (err == 0) {
 			objcache_destroy(dmm_preq_cache);
 			objcache_destroy(dmm_child_cache);
+			spin_uninit(&dmm_running_lock);
 		}
 		break;
 	}

@@ -403,7 +403,7 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->num_discard_bios = 1;
 	ti->per_io_data_size = sizeof(struct dmm_preq);
 	ti->private = t;
-	dmm_os_wake_worker(t);
+	/* Started at the first resume: see dmm_preresume(). */
 	return 0;
 fail:
 	dmm_free_target(t);
@@ -482,6 +482,36 @@ dmm_message(struct dm_target *ti, unsigned int argc, char **argv,
 	return 0;
 }
 
+/*
+ * Before the first resume, the table may have been loaded while another
+ * table still ran on these legs (dmsetup reload, as LVM does): that one
+ * has stopped now, so assemble again from what the legs hold, and only
+ * then write anything.
+ */
+static int
+dmm_preresume(struct dm_target *ti)
+{
+	struct dmm_target *t = ti->private;
+	struct dmm_error err;
+
+	if (t->g.started)
+		return 0;
+	if (dmm_glue_reassemble(&t->g, &err) != DMM_OK) {
+		DMERR("%s: cannot assemble at resume: %s",
+		    dm_table_device_name(ti->table), err.message);
+		return -EIO;
+	}
+	if (ti->len > t->g.info.data_sectors) {
+		DMERR("%s: the legs changed: %llu sectors of data, the table "
+		    "has %llu", dm_table_device_name(ti->table),
+		    (unsigned long long)t->g.info.data_sectors,
+		    (unsigned long long)ti->len);
+		return -EIO;
+	}
+	dmm_glue_start(&t->g);
+	return 0;
+}
+
 /* After dm has drained the I/O: a clean shutdown of the metadata. */
 static void
 dmm_postsuspend(struct dm_target *ti)
@@ -524,6 +554,7 @@ static struct target_type dmm_target_type = {
 	.status = dmm_status_cb,
 	.message = dmm_message,
 	.postsuspend = dmm_postsuspend,
+	.preresume = dmm_preresume,
 	.resume = dmm_resume_cb,
 	.iterate_devices = dmm_iterate_devices,
 };

@@ -41,6 +41,8 @@
 struct dmm_nb {
 	struct dmm_glue		 g;
 	dm_table_entry_t	*table_en;
+	struct dmm_nb		*next_running;	/* on dmm_running */
+	int			 registered;
 	kmutex_t		 lock;		/* the core lock (spin, IPL_BIO) */
 	kmutex_t		 wlock;		/* everything below */
 	kcondvar_t		 wcv;		/* the worker waits here */
@@ -73,6 +75,14 @@ struct dmm_nb_child {
 	unsigned int		 pieces;	/* bufs still in flight */
 	volatile int		 failed;
 };
+
+/*
+ * Running mirrors. dm loads a new table while the old one runs and has no
+ * suspend hook for targets, so two mirrors on the same legs would both
+ * write metadata: a table naming a leg in use is refused.
+ */
+static struct dmm_nb *dmm_running;
+static kmutex_t dmm_running_lock;
 
 /* Spin locks held anywhere (the core's allocator must not sleep under one). */
 static volatile unsigned int dmm_spin_held;
@@ -399,10 +409,42 @@ worker_main(void *arg)
 
 /* ---- the target ---- */
 
+/* Registers t unless a running mirror uses one of its legs (-1: that leg). */
+static int
+claim_legs(struct dmm_nb *t)
+{
+	struct dmm_nb *o;
+	uint32_t i, j;
+
+	mutex_enter(&dmm_running_lock);
+	for (o = dmm_running; o != NULL; o = o->next_running) {
+		for (i = 0; i < t->nlegs; i++)
+			for (j = 0; j < o->nlegs; j++)
+				if (strcmp(t->names[i], o->names[j]) == 0) {
+					mutex_exit(&dmm_running_lock);
+					return ((int)i);
+				}
+	}
+	t->next_running = dmm_running;
+	dmm_running = t;
+	t->registered = 1;
+	mutex_exit(&dmm_running_lock);
+	return (-1);
+}
+
 static void
 free_mirror(struct dmm_nb *t)
 {
+	struct dmm_nb **pp;
 	uint32_t i;
+
+	if (t->registered) {
+		mutex_enter(&dmm_running_lock);
+		for (pp = &dmm_running; *pp != t; pp = &(*pp)->next_running)
+			;
+		*pp = t->next_running;
+		mutex_exit(&dmm_running_lock);
+	}
 
 	if (t->worker != NULL) {
 		mutex_spin_enter(&t->wlock);
@@ -458,6 +500,13 @@ dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 		t->names[i] = t->pdevs[i]->udev_name;
 		dm_table_add_deps(table_en, t->pdevs[i]);
 	}
+	if ((rc = claim_legs(t)) >= 0) {
+		printf("dm_target_mirror: leg %s is in use by a running "
+		    "mirror (to reload a table: dmsetup remove, then create)\n",
+		    t->names[rc]);
+		free_mirror(t);
+		return (EBUSY);
+	}
 	rc = dmm_glue_create(&t->g, t, (uint32_t)argc,
 	    (const char *const *)argv, &err);
 	if (rc != DMM_OK) {
@@ -481,7 +530,7 @@ dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 		free_mirror(t);
 		return (rc);
 	}
-	dmm_os_wake_worker(t);
+	dmm_glue_start(&t->g);
 	table_en->target_config = t;
 	return (0);
 }
@@ -608,6 +657,7 @@ static int
 dm_target_mirror_modcmd(modcmd_t cmd, void *arg)
 {
 	dm_target_t *dmt;
+	int rc;
 
 	switch (cmd) {
 	case MODULE_CMD_INIT:
@@ -615,6 +665,7 @@ dm_target_mirror_modcmd(modcmd_t cmd, void *arg)
 			dm_target_unbusy(dmt);
 			return (EEXIST);
 		}
+		mutex_init(&dmm_running_lock, MUTEX_DEFAULT, IPL_NONE);
 		dmt = dm_target_alloc(DMM_NAME);
 		dmt->version[0] = 1;
 		dmt->version[1] = 0;
@@ -628,10 +679,14 @@ dm_target_mirror_modcmd(modcmd_t cmd, void *arg)
 		dmt->info = dmm_target_info;
 		/* 16 legs with offsets, a disk log, options: 64 words. */
 		dmt->max_argc = 64;
-		return (dm_target_insert(dmt));
+		if ((rc = dm_target_insert(dmt)) != 0)
+			mutex_destroy(&dmm_running_lock);
+		return (rc);
 	case MODULE_CMD_FINI:
 		/* EBUSY while a table uses the target. */
-		return (dm_target_rem(DMM_NAME));
+		if ((rc = dm_target_rem(DMM_NAME)) == 0)
+			mutex_destroy(&dmm_running_lock);
+		return (rc);
 	default:
 		return (ENOTTY);
 	}

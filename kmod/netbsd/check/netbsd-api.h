@@ -35,6 +35,7 @@ typedef _Bool			bool;
 #define ENXIO	6
 #define EEXIST	17
 #define ENOTTY	25
+#define EBUSY	16
 #define FREAD	0x0001
 #define FWRITE	0x0002
 #define DEV_BSIZE	512
@@ -52,6 +53,7 @@ void	nanouptime(struct timespec *);
 extern int hz;
 int	mstohz(int);
 int	printf(const char *, ...);
+int	strcmp(const char *, const char *);
 int	kpause(const char *, bool, int, struct kmutex *);
 void	cprng_fast(void *, size_t);
 
@@ -71,9 +73,12 @@ unsigned int atomic_dec_uint_nv(volatile unsigned int *);
 typedef struct kmutex { uintptr_t opaque[2]; } kmutex_t;
 typedef struct kcondvar { void *opaque[2]; } kcondvar_t;
 typedef enum { MUTEX_DEFAULT = 0 } kmutex_type_t;
+#define IPL_NONE	0
 #define IPL_BIO	6
 void	mutex_init(kmutex_t *, kmutex_type_t, int);
 void	mutex_destroy(kmutex_t *);
+void	mutex_enter(kmutex_t *);
+void	mutex_exit(kmutex_t *);
 void	mutex_spin_enter(kmutex_t *);
 void	mutex_spin_exit(kmutex_t *);
 void	cv_init(kcondvar_t *, const char *);
