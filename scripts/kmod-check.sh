@@ -17,7 +17,7 @@ os=${1:?usage: kmod-check.sh dragonfly|netbsd}
 command -v clang > /dev/null || { echo "kmod-check: clang missing (apt-get install clang)" >&2; exit 2; }
 out=build/kmod-check-$os
 rm -rf "$out" && mkdir -p "$out"
-srcs=("kmod/$os/dm_target_mirror.c" kmod/common/dmm_glue.c kmod/common/dmm_admin.c)
+srcs=("kmod/$os/dm_target_mirror.c" kmod/common/dmm_glue.c kmod/common/dmm_admin.c kmod/common/dmm_bsd.c)
 cflags=(-D_KERNEL -std=gnu99 -ffreestanding -nostdinc -fno-common -mcmodel=kernel
 	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -msoft-float -O2 -Wall -Werror
 	-Isys/include -Ikmod/common)
@@ -91,6 +91,11 @@ need=$(comm -12 <(echo "$undefined") <(echo "$relocated") | grep -Ev "$synthesiz
 extra=$(comm -23 <(echo "$need") <(echo "$listed"))
 if [ -n "$extra" ]; then
 	echo "kmod-check: FAIL: undefined symbols not on kmod/$os/kernel-symbols.txt:" $extra
+	fail=1
+fi
+stale=$(comm -13 <(echo "$need") <(echo "$listed"))
+if [ -n "$stale" ]; then
+	echo "kmod-check: FAIL: on kmod/$os/kernel-symbols.txt but no longer needed:" $stale
 	fail=1
 fi
 if [ "$os" = dragonfly ]; then

@@ -26,27 +26,22 @@
 #include <sys/globaldata.h>
 #include <dev/disk/dm/dm.h>
 
-#include "dmm_glue.h"
+#include "dmm_bsd.h"
 
 MALLOC_DEFINE(M_DMMIRROR, "dm_mirror", "Device Mapper Target Mirror");
 
 #define DMM_NAME		"mirror"
-#define DMM_NEVER		(~(uint64_t)0)
-#define DMM_MAX_TICKS_NS	(1000ULL * 1000 * 1000)
 #define DMM_MSG_WORDS		8
 
 /* One mirror: the table entry's target_config. */
 struct dmm_dfly {
 	struct dmm_glue		 g;
 	dm_table_entry_t	*table_en;
-	TAILQ_ENTRY(dmm_dfly)	 running;	/* on dmm_running */
-	int			 registered;
+	struct dmm_running	 running;
 	struct spinlock		 lock;		/* the core lock */
-	struct spinlock		 wlock;		/* worker state below */
+	struct spinlock		 wlock;		/* guards w */
+	struct dmm_worker	 w;
 	struct thread		*worker;
-	int			 work_pending;
-	int			 stopping;
-	uint64_t		 deadline;	/* dmm_os_schedule(), ns */
 	uint32_t		 inflight;	/* parents not yet biodone'd */
 	uint32_t		 nlegs;
 	dm_pdev_t		*pdevs[DMM_MAX_LEGS];
@@ -66,12 +61,7 @@ struct dmm_dfly_child {
 static struct objcache *dmm_preq_cache;
 static struct objcache *dmm_child_cache;
 
-/*
- * Running mirrors. dm loads a new table while the old one runs and has no
- * suspend hook for targets, so two mirrors on the same legs would both
- * write metadata: a table naming a leg in use is refused.
- */
-static TAILQ_HEAD(, dmm_dfly) dmm_running = TAILQ_HEAD_INITIALIZER(dmm_running);
+/* Guards the running mirrors' list (kmod/common/dmm_bsd.c). */
 static struct spinlock dmm_running_lock;
 
 /* ---- memory for the core (its only undefined symbols) ---- */
@@ -276,25 +266,22 @@ dmm_os_wake_worker(void *os)
 	struct dmm_dfly *t = os;
 
 	spin_lock(&t->wlock);
-	t->work_pending = 1;
+	t->w.pending = 1;
 	spin_unlock(&t->wlock);
-	wakeup(&t->work_pending);
+	wakeup(&t->w);
 }
 
 void
 dmm_os_schedule(void *os, uint64_t delay_ns)
 {
 	struct dmm_dfly *t = os;
-	uint64_t when = dmm_os_now_ns() + delay_ns;
 	int sooner;
 
 	spin_lock(&t->wlock);
-	sooner = when < t->deadline;
-	if (sooner)
-		t->deadline = when;
+	sooner = dmm_worker_schedule(&t->w, dmm_os_now_ns() + delay_ns);
 	spin_unlock(&t->wlock);
 	if (sooner)
-		wakeup(&t->work_pending);
+		wakeup(&t->w);
 }
 
 void
@@ -363,23 +350,15 @@ static void
 worker_main(void *arg)
 {
 	struct dmm_dfly *t = arg;
-	uint64_t now, wait;
-	int ticks;
+	uint64_t wait;
 
 	spin_lock(&t->wlock);
-	while (!t->stopping) {
-		now = dmm_os_now_ns();
-		if (!t->work_pending && t->deadline > now) {
-			wait = t->deadline - now;
-			if (wait > DMM_MAX_TICKS_NS)
-				wait = DMM_MAX_TICKS_NS;
-			ticks = (int)(wait * hz / 1000000000ULL) + 1;
-			ssleep(&t->work_pending, &t->wlock, 0, "dmmwk", ticks);
+	while (!t->w.stopping) {
+		if (!dmm_worker_next(&t->w, dmm_os_now_ns(), &wait)) {
+			ssleep(&t->w, &t->wlock, 0, "dmmwk",
+			    (int)(wait * hz / 1000000000ULL) + 1);
 			continue;
 		}
-		t->work_pending = 0;
-		if (t->deadline <= now)
-			t->deadline = DMM_NEVER;
 		spin_unlock(&t->wlock);
 		dmm_glue_work(&t->g);
 		spin_lock(&t->wlock);
@@ -394,9 +373,9 @@ static void
 stop_worker(struct dmm_dfly *t)
 {
 	spin_lock(&t->wlock);
-	t->stopping = 1;
+	t->w.stopping = 1;
 	while (t->worker != NULL) {
-		wakeup(&t->work_pending);
+		wakeup(&t->w);
 		ssleep(&t->worker, &t->wlock, 0, "dmmstp", hz / 10);
 	}
 	spin_unlock(&t->wlock);
@@ -404,26 +383,16 @@ stop_worker(struct dmm_dfly *t)
 
 /* ---- the target ---- */
 
-/* Registers t unless a running mirror uses one of its legs (-1: that leg). */
-static int
-claim_legs(struct dmm_dfly *t)
+void
+dmm_os_registry_lock(void)
 {
-	struct dmm_dfly *o;
-	uint32_t i, j;
-
 	spin_lock(&dmm_running_lock);
-	TAILQ_FOREACH(o, &dmm_running, running) {
-		for (i = 0; i < t->nlegs; i++)
-			for (j = 0; j < o->nlegs; j++)
-				if (strcmp(t->names[i], o->names[j]) == 0) {
-					spin_unlock(&dmm_running_lock);
-					return ((int)i);
-				}
-	}
-	TAILQ_INSERT_TAIL(&dmm_running, t, running);
-	t->registered = 1;
+}
+
+void
+dmm_os_registry_unlock(void)
+{
 	spin_unlock(&dmm_running_lock);
-	return (-1);
 }
 
 static void
@@ -431,11 +400,7 @@ free_mirror(struct dmm_dfly *t)
 {
 	uint32_t i;
 
-	if (t->registered) {
-		spin_lock(&dmm_running_lock);
-		TAILQ_REMOVE(&dmm_running, t, running);
-		spin_unlock(&dmm_running_lock);
-	}
+	dmm_running_release(&t->running);
 
 	if (t->worker != NULL)
 		stop_worker(t);
@@ -466,7 +431,7 @@ dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 	}
 	t = kmalloc(sizeof(*t), M_DMMIRROR, M_WAITOK | M_ZERO);
 	t->table_en = table_en;
-	t->deadline = DMM_NEVER;
+	dmm_worker_init(&t->w);
 	spin_init(&t->lock, "dmmcore");
 	spin_init(&t->wlock, "dmmwork");
 	for (i = 0; i < n; i++) {
@@ -482,7 +447,7 @@ dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 		t->names[i] = t->pdevs[i]->udev_name;
 		dm_table_add_deps(table_en, t->pdevs[i]);
 	}
-	if ((rc = claim_legs(t)) >= 0) {
+	if ((rc = dmm_running_claim(&t->running, t->names, t->nlegs)) >= 0) {
 		kprintf("dm_target_mirror: leg %s is in use by a running "
 		    "mirror (to reload a table: dmsetup remove, then create)\n",
 		    t->names[rc]);

@@ -31,26 +31,21 @@
 #include <sys/vnode.h>
 
 #include "dm.h"
-#include "dmm_glue.h"
+#include "dmm_bsd.h"
 
 #define DMM_NAME		"mirror"
-#define DMM_NEVER		(~(uint64_t)0)
-#define DMM_MAX_WAIT_NS		(1000ULL * 1000 * 1000)
 
 /* One mirror: the table entry's target_config. */
 struct dmm_nb {
 	struct dmm_glue		 g;
 	dm_table_entry_t	*table_en;
-	struct dmm_nb		*next_running;	/* on dmm_running */
-	int			 registered;
+	struct dmm_running	 running;
 	kmutex_t		 lock;		/* the core lock (spin, IPL_BIO) */
 	kmutex_t		 wlock;		/* everything below */
 	kcondvar_t		 wcv;		/* the worker waits here */
 	kcondvar_t		 done_cv;	/* sync callers, destroy */
 	struct lwp		*worker;
-	int			 work_pending;
-	int			 stopping;
-	uint64_t		 deadline;	/* dmm_os_schedule(), ns */
+	struct dmm_worker	 w;
 	struct dmm_nb_child	*syncs;		/* flushes for the worker */
 	unsigned int		 inflight;	/* parents not yet done */
 	uint32_t		 nlegs;
@@ -76,12 +71,7 @@ struct dmm_nb_child {
 	volatile int		 failed;
 };
 
-/*
- * Running mirrors. dm loads a new table while the old one runs and has no
- * suspend hook for targets, so two mirrors on the same legs would both
- * write metadata: a table naming a leg in use is refused.
- */
-static struct dmm_nb *dmm_running;
+/* Guards the running mirrors' list (kmod/common/dmm_bsd.c). */
 static kmutex_t dmm_running_lock;
 
 /* Spin locks held anywhere (the core's allocator must not sleep under one). */
@@ -286,7 +276,7 @@ dmm_os_wake_worker(void *os)
 	struct dmm_nb *t = os;
 
 	mutex_spin_enter(&t->wlock);
-	t->work_pending = 1;
+	t->w.pending = 1;
 	cv_broadcast(&t->wcv);
 	mutex_spin_exit(&t->wlock);
 }
@@ -295,13 +285,9 @@ void
 dmm_os_schedule(void *os, uint64_t delay_ns)
 {
 	struct dmm_nb *t = os;
-	uint64_t when = dmm_os_now_ns() + delay_ns;
-
 	mutex_spin_enter(&t->wlock);
-	if (when < t->deadline) {
-		t->deadline = when;
+	if (dmm_worker_schedule(&t->w, dmm_os_now_ns() + delay_ns))
 		cv_broadcast(&t->wcv);
-	}
 	mutex_spin_exit(&t->wlock);
 }
 
@@ -372,10 +358,10 @@ worker_main(void *arg)
 {
 	struct dmm_nb *t = arg;
 	struct dmm_nb_child *ch, *next;
-	uint64_t now, wait;
+	uint64_t wait;
 
 	mutex_spin_enter(&t->wlock);
-	while (!t->stopping) {
+	while (!t->w.stopping) {
 		if (t->syncs != NULL) {
 			ch = t->syncs;
 			t->syncs = NULL;
@@ -389,16 +375,11 @@ worker_main(void *arg)
 			mutex_spin_enter(&t->wlock);
 			continue;
 		}
-		now = dmm_os_now_ns();
-		if (!t->work_pending && t->deadline > now) {
-			wait = MIN(t->deadline - now, DMM_MAX_WAIT_NS);
+		if (!dmm_worker_next(&t->w, dmm_os_now_ns(), &wait)) {
 			cv_timedwait(&t->wcv, &t->wlock,
 			    (int)(wait * hz / 1000000000ULL) + 1);
 			continue;
 		}
-		t->work_pending = 0;
-		if (t->deadline <= now)
-			t->deadline = DMM_NEVER;
 		mutex_spin_exit(&t->wlock);
 		dmm_glue_work(&t->g);
 		mutex_spin_enter(&t->wlock);
@@ -409,46 +390,28 @@ worker_main(void *arg)
 
 /* ---- the target ---- */
 
-/* Registers t unless a running mirror uses one of its legs (-1: that leg). */
-static int
-claim_legs(struct dmm_nb *t)
+void
+dmm_os_registry_lock(void)
 {
-	struct dmm_nb *o;
-	uint32_t i, j;
-
 	mutex_enter(&dmm_running_lock);
-	for (o = dmm_running; o != NULL; o = o->next_running) {
-		for (i = 0; i < t->nlegs; i++)
-			for (j = 0; j < o->nlegs; j++)
-				if (strcmp(t->names[i], o->names[j]) == 0) {
-					mutex_exit(&dmm_running_lock);
-					return ((int)i);
-				}
-	}
-	t->next_running = dmm_running;
-	dmm_running = t;
-	t->registered = 1;
+}
+
+void
+dmm_os_registry_unlock(void)
+{
 	mutex_exit(&dmm_running_lock);
-	return (-1);
 }
 
 static void
 free_mirror(struct dmm_nb *t)
 {
-	struct dmm_nb **pp;
 	uint32_t i;
 
-	if (t->registered) {
-		mutex_enter(&dmm_running_lock);
-		for (pp = &dmm_running; *pp != t; pp = &(*pp)->next_running)
-			;
-		*pp = t->next_running;
-		mutex_exit(&dmm_running_lock);
-	}
+	dmm_running_release(&t->running);
 
 	if (t->worker != NULL) {
 		mutex_spin_enter(&t->wlock);
-		t->stopping = 1;
+		t->w.stopping = 1;
 		cv_broadcast(&t->wcv);
 		mutex_spin_exit(&t->wlock);
 		kthread_join(t->worker);
@@ -482,7 +445,7 @@ dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 	}
 	t = kmem_zalloc(sizeof(*t), KM_SLEEP);
 	t->table_en = table_en;
-	t->deadline = DMM_NEVER;
+	dmm_worker_init(&t->w);
 	mutex_init(&t->lock, MUTEX_DEFAULT, IPL_BIO);
 	mutex_init(&t->wlock, MUTEX_DEFAULT, IPL_BIO);
 	cv_init(&t->wcv, "dmmwk");
@@ -500,7 +463,7 @@ dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 		t->names[i] = t->pdevs[i]->udev_name;
 		dm_table_add_deps(table_en, t->pdevs[i]);
 	}
-	if ((rc = claim_legs(t)) >= 0) {
+	if ((rc = dmm_running_claim(&t->running, t->names, t->nlegs)) >= 0) {
 		printf("dm_target_mirror: leg %s is in use by a running "
 		    "mirror (to reload a table: dmsetup remove, then create)\n",
 		    t->names[rc]);

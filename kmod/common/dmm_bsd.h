@@ -1,0 +1,44 @@
+/*
+ * What the BSD adapters share beyond the glue: the worker thread's
+ * bookkeeping and the list of running mirrors. OS-neutral; each adapter
+ * supplies the locks (its worker lock, and dmm_os_registry_lock/unlock).
+ */
+#ifndef DMM_BSD_H
+#define DMM_BSD_H
+
+#include "dmm_glue.h"
+
+#define DMM_WORKER_NEVER	(~(uint64_t)0)
+
+/* The worker's state, guarded by the adapter's worker lock. */
+struct dmm_worker {
+	int		pending;	/* dmm_glue_work() asked for */
+	int		stopping;
+	uint64_t	deadline;	/* ns; DMM_WORKER_NEVER */
+};
+
+void	dmm_worker_init(struct dmm_worker *w);
+/* 1: run dmm_glue_work() now; 0: sleep at most *wait_ns, then ask again. */
+int	dmm_worker_next(struct dmm_worker *w, uint64_t now, uint64_t *wait_ns);
+/* dmm_os_schedule(): 1 if that moved the deadline (wake the worker). */
+int	dmm_worker_schedule(struct dmm_worker *w, uint64_t when);
+
+/* A running mirror, by its legs' device names ("major:minor"). */
+struct dmm_running {
+	struct dmm_running	*next;
+	const char *const	*names;
+	uint32_t		 nlegs;
+	int			 listed;
+};
+
+void	dmm_os_registry_lock(void);
+void	dmm_os_registry_unlock(void);
+/*
+ * Lists r unless a running mirror has one of its legs: then returns that
+ * leg's index and lists nothing. -1 when listed.
+ */
+int	dmm_running_claim(struct dmm_running *r, const char *const *names,
+	    uint32_t nlegs);
+void	dmm_running_release(struct dmm_running *r);
+
+#endif /* DMM_BSD_H */
