@@ -18,9 +18,14 @@ command -v clang > /dev/null || { echo "kmod-check: clang missing (apt-get insta
 out=build/kmod-check-$os
 rm -rf "$out" && mkdir -p "$out"
 srcs=("kmod/$os/dm_target_mirror.c" kmod/common/dmm_glue.c kmod/common/dmm_admin.c kmod/common/dmm_bsd.c)
-cflags=(-D_KERNEL -std=gnu99 -ffreestanding -nostdinc -fno-common -mcmodel=kernel
-	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -msoft-float -O2 -Wall -Werror
-	-Isys/include -Ikmod/common)
+# The code generation and warnings of DragonFly's sys/conf/kmod.mk (as
+# bmake prints them), which NetBSD's kernel builds mostly share.
+cflags=(-D_KERNEL -std=c99 -ffreestanding -nostdinc -fno-common -mcmodel=kernel
+	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -msoft-float -O2
+	-fno-asynchronous-unwind-tables -fno-strict-aliasing -fno-stack-protector
+	-Wall -Wredundant-decls -Wnested-externs -Wstrict-prototypes
+	-Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wold-style-definition
+	-Winit-self -Wundef -Werror -Isys/include -Ikmod/common)
 
 case $os in
 dragonfly)
@@ -55,6 +60,18 @@ dragonfly)
 	# The kld linker makes the linker sets' bounds itself.
 	grep -q "__start_" "$sys/kern/link_elf_obj.c" || { echo "kmod-check: FAIL: this kld linker does not make linker-set bounds" >&2; exit 1; }
 	synthesized='^__(start|stop)_set_'
+	# kmod/dragonfly/Makefile through the tree's own bsd.kmod.mk (dry run).
+	if [ -d "$DFLY_SRC/share/mk" ] && command -v bmake > /dev/null; then
+		link=$(cd kmod/dragonfly && bmake -n -m "$DFLY_SRC/share/mk" SYSDIR="$sys" \
+			MACHINE=x86_64 MACHINE_ARCH=x86_64 MACHINE_PLATFORM=pc64 2>/dev/null |
+			grep -E -- '-o dm_target_mirror\.ko ' || true)
+		for o in dmmirror_core.o dm_target_mirror.o dmm_glue.o dmm_admin.o dmm_bsd.o; do
+			grep -q " $o" <<<"$link" || { echo "kmod-check: FAIL: bsd.kmod.mk does not link $o: ${link:-no link step}"; exit 1; }
+		done
+		echo "kmod-check: dragonfly: bsd.kmod.mk of that tree links: $link"
+	else
+		echo "kmod-check: dragonfly: kmod/dragonfly/Makefile not run (needs bmake and $DFLY_SRC/share/mk)"
+	fi
 	;;
 netbsd)
 	cflags+=(--target=x86_64-unknown-netbsd -D_MODULE -Ikmod/netbsd/check)

@@ -72,7 +72,9 @@ child_of(struct dmm_glue *g, const struct dmm_action *a, struct dmm_child *c)
 		break;
 	case DMM_BUF_META:
 		c->data = DMM_DATA_KERNEL;
-		c->kbuf = (uint8_t *)dmm_meta_block(g->m, a->buffer_index);
+		/* Only ever written from; buf APIs take non-const data. */
+		c->kbuf = (uint8_t *)(uintptr_t)dmm_meta_block(g->m,
+		    a->buffer_index);
 		break;
 	case DMM_BUF_RESYNC:
 		c->data = DMM_DATA_KERNEL;
