@@ -224,34 +224,55 @@ peers_once() { # peers_once PEER: prints "seq fsync bytes seconds"
 	echo "$(fig seq_mbps phase1.log) $(fig fsync_records_per_s phase1.log) $(fig resync_bytes phase2.log) $(fig in_sync_seconds phase2.log)"
 }
 
+# Median, and min-max, of the numbers on stdin.
+median() { sort -g | awk '{ v[NR] = $1 } END { printf "%s", v[int((NR + 1) / 2)] }'; }
+spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
+
+# PEERS_ROUNDS rounds (default 3), the three mirrors in turn in each, so
+# that drift of the host hits all of them; ratios to ours within a round,
+# then the median over rounds with its range.
 scenario_peers() {
-	local peer figs ok=1 md=$out/peers.md
-	{
-		echo "| mirror | sequential MB/s | × ours | fsync'd 4 KiB records/s | × ours | copied after the crash | time to in sync (s) |"
-		echo "|---|---|---|---|---|---|---|"
-	} > "$md"
-	local base_seq= base_rec=
-	for peer in ours md dm-mirror; do
-		if ! figs=$(peers_once "$peer"); then
-			ok=0
-			echo "| $peer | failed: see $out/peers-$peer | | | | | |" >> "$md"
-			continue
-		fi
-		# shellcheck disable=SC2086
-		set -- $figs
-		[ -n "$base_seq" ] || { base_seq=$1; base_rec=$2; }
-		echo "| $peer | $1 | $(awk -v a="$1" -v b="$base_seq" 'BEGIN { printf "%.2f", a / b }') | $2 | $(awk -v a="$2" -v b="$base_rec" 'BEGIN { printf "%.2f", a / b }') | $(( $3 / 1048576 )) MiB | $4 |" >> "$md"
+	local rounds=${PEERS_ROUNDS:-3} round peer figs ok=1 md=$out/peers.md
+	local -A seq rec bytes secs rseq rrec
+	for round in $(seq 1 "$rounds"); do
+		local base_seq= base_rec=
+		for peer in ours md dm-mirror; do
+			if ! figs=$(peers_once "$peer"); then
+				ok=0
+				echo "peers: round $round: $peer failed (see $out/peers-$peer)"
+				continue
+			fi
+			# shellcheck disable=SC2086
+			set -- $figs
+			echo "peers: round $round: $peer $figs"
+			[ "$peer" != ours ] || { base_seq=$1; base_rec=$2; }
+			seq[$peer]+="$1 " rec[$peer]+="$2 " bytes[$peer]+="$(( $3 / 1048576 )) " secs[$peer]+="$4 "
+			[ -z "$base_seq" ] || {
+				rseq[$peer]+="$(awk -v a="$1" -v b="$base_seq" 'BEGIN { printf "%.2f", a / b }') "
+				rrec[$peer]+="$(awk -v a="$2" -v b="$base_rec" 'BEGIN { printf "%.2f", a / b }') "
+			}
+		done
 	done
+	{
+		echo "| mirror | sequential MB/s | × ours (range) | fsync'd 4 KiB records/s | × ours (range) | copied after the crash | time to in sync (s) |"
+		echo "|---|---|---|---|---|---|---|"
+		for peer in ours md dm-mirror; do
+			[ -n "${seq[$peer]:-}" ] || { echo "| $peer | failed | | | | | |"; continue; }
+			m() { tr ' ' '\n' <<<"$1" | grep . | median; }
+			r() { tr ' ' '\n' <<<"$1" | grep . | spread; }
+			echo "| $peer | $(m "${seq[$peer]}") | $(m "${rseq[$peer]}") ($(r "${rseq[$peer]}")) | $(m "${rec[$peer]}") | $(m "${rrec[$peer]}") ($(r "${rrec[$peer]}")) | $(m "${bytes[$peer]}") MiB ($(r "${bytes[$peer]}")) | $(m "${secs[$peer]}") |"
+		done
+	} > "$md"
 	cat "$md"
 	if [ "${DMM_WRITE_DOCS:-0}" = 1 ]; then
 		{
-			echo "Measured by \`DMM_WRITE_DOCS=1 vm-test/run.sh peers\` in a QEMU guest ($DMM_ACCEL, 2 vCPUs), all three on the same 256 MiB virtio disks (files on the host, cache=none), 1 MiB regions/chunks everywhere: 48 MiB of 1 MiB O_DIRECT writes, then 200 4 KiB records each followed by fdatasync, then the crash workload until SIGKILL; after the reboot, what each copied and how long until in sync. Under TCG every figure is emulation-bound: the ratios are the point."
+			echo "Measured by \`DMM_WRITE_DOCS=1 vm-test/run.sh peers\` in a QEMU guest ($DMM_ACCEL, 2 vCPUs): $rounds rounds, each running ours, md raid1 (internal bitmap) and Linux dm-mirror (disk log) in turn on the same 256 MiB virtio disks (files on the host, cache=none), 1 MiB regions/chunks everywhere: 48 MiB of 1 MiB O_DIRECT writes, then 200 4 KiB records each followed by fdatasync, then the crash workload until SIGKILL; after the reboot, what each copied and how long until in sync. Ratios are taken to ours within each round; the table gives the median over the rounds and the range. Under TCG every figure is emulation-bound: the ratios are the point, and even they move between rounds."
 			echo
 			cat "$md"
 		} > docs/bench/peers.md
 	fi
 	if [ "$ok" = 1 ]; then
-		record peers PASS "md raid1 and dm-mirror measured beside ours ($md)"
+		record peers PASS "md raid1 and dm-mirror measured beside ours, $rounds rounds ($md)"
 	else
 		record peers FAIL "see $md"
 	fi
