@@ -673,7 +673,7 @@ fn report(r: &Value, out: &Path) -> String {
     match std::fs::read_to_string(out.join("bench/peers.md")) {
         Ok(peers) => {
             let _ = writeln!(w, "{}", peers.trim_end());
-            let _ = writeln!(w, "\nCopied after the crash: ours, the chunks DIRTY at assembly (every chunk written in the last `clean_delay`, 5 s); md, the dirty bits `mdadm -X` reports before assembly times the bitmap chunk; dm-mirror, the regions its status counts out of sync right after activation (its log clears a region as soon as its writes end). Under TCG single runs moved by a factor of two, hence the rounds and the ranges; KVM would give figures that rank. Suspected costs on our side: a chunk's first write waits for a two-copy bitmap update with flushes, and locked-path completions go through the worker thread.");
+            let _ = writeln!(w, "\nCopied after the crash: ours, the chunks DIRTY at assembly (every chunk written in the last `clean_delay`, 5 s); md, the dirty bits `mdadm -X` reports before assembly times the bitmap chunk; dm-mirror, the regions its status counts out of sync right after activation (its log clears a region soon after the writes to it end, so little is dirty at any moment). Under TCG single runs moved by a factor of two, hence the rounds and the ranges; KVM would give figures that rank. Suspected costs on our side: a chunk's first write waits for a two-copy bitmap update with flushes, and locked-path completions go through the worker thread.");
         }
         Err(_) => {
             let _ = writeln!(
