@@ -730,6 +730,39 @@ fn a_failed_part_of_a_split_read_is_read_again_and_repaired() {
 }
 
 #[test]
+fn a_crash_resync_without_budget_for_a_chunk_does_not_scan() {
+    let chunks = 20_000;
+    let (legs, _) = new_legs_with(2, chunks);
+    let cfg = Config {
+        resync_min_kib: 4, // one 4 KiB chunk a second
+        resync_max_kib: 4,
+        clean_delay_ns: u64::MAX / 2,
+        ..config()
+    };
+    let mut r = Rig::assemble(legs, cfg);
+    // One chunk far from the scan's start, DIRTY when the power goes.
+    r.submit(1, ReqOp::Write, (chunks - 1) * u64::from(CHUNK), CHUNK);
+    r.run();
+    let mut r = Rig::assemble(r.legs.clone(), cfg);
+    assert_eq!(r.m.chunks_needing_resync(), 1);
+    // 50 ms of reads: no budget for a chunk yet, so no event may pay for
+    // a scan of the 20,000 chunks that would start nothing.
+    for k in 0..50 {
+        r.submit(100 + k, ReqOp::Read, 0, 1);
+        r.run();
+        r.advance(1_000_000);
+        r.run();
+    }
+    assert_eq!(r.m.stats().resync_scanned, 0);
+    assert_eq!(r.m.chunks_needing_resync(), 1);
+    // Once a chunk's budget has accrued, the copy happens.
+    r.advance(1_000_000_000);
+    r.settle();
+    assert_eq!(r.m.chunks_needing_resync(), 0);
+    assert!(r.m.stats().resync_scanned > 0);
+}
+
+#[test]
 fn a_sparse_rebuild_of_a_big_mirror_scans_in_bounded_steps() {
     let chunks = 20_000;
     let (legs, _) = new_legs_with(1, chunks);

@@ -276,6 +276,8 @@ pub struct Stats {
     pub rebuilt_chunks: u64,
     /// Rebuild checkpoints recorded.
     pub rebuild_checkpoints: u64,
+    /// Chunks the crash resync looked at for a copy (its CPU cost).
+    pub resync_scanned: u64,
 }
 
 /// A running mirror.

@@ -109,6 +109,7 @@ impl Mirror {
                 self.resync_cursor = 0;
             }
             scanned += 1;
+            self.stats.resync_scanned += 1;
         }
         if scanned == SCAN_BUDGET {
             self.push(Action::WakeAt(self.now));
