@@ -242,3 +242,38 @@ fn bad_messages_say_which_word_and_why() {
         assert!(e.starts_with(want), "{line}: got {e:?}, want {want:?}");
     }
 }
+
+proptest::proptest! {
+    #[test]
+    fn message_parser_never_panics_and_accepts_only_whole_messages(tokens in proptest::collection::vec(
+        proptest::prop_oneof![
+            proptest::strategy::Just("fail_leg".to_string()),
+            proptest::strategy::Just("add_leg".to_string()),
+            proptest::strategy::Just("read_policy".to_string()),
+            proptest::strategy::Just("resync_rate".to_string()),
+            proptest::strategy::Just("full_resync".to_string()),
+            proptest::strategy::Just("prefer".to_string()),
+            "[0-9]{1,11}",
+            "[a-z-]{1,8}",
+        ],
+        0..5,
+    )) {
+        let w: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        if let Ok(m) = parse_message(&w) {
+            // A parsed message used every word, and its numbers are in range.
+            let want = match m {
+                Message::FullResync => 1,
+                Message::ResyncRate(min, max) => {
+                    proptest::prop_assert!(min <= max && max >= 1);
+                    3
+                }
+                Message::FailLeg(p) | Message::RemoveLeg(p) | Message::AddLeg(p) => {
+                    proptest::prop_assert!(p < 16);
+                    2
+                }
+                Message::ReadPolicy(_) => 2,
+            };
+            proptest::prop_assert_eq!(w.len(), want);
+        }
+    }
+}
