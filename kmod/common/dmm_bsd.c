@@ -88,3 +88,107 @@ dmm_running_release(struct dmm_running *r)
 	r->listed = 0;
 	dmm_os_registry_unlock();
 }
+
+/* A log line built without printf (the glue names no OS). */
+struct line {
+	char	b[DMM_MESSAGE_LEN + 128];
+	size_t	n;
+};
+
+static void
+put(struct line *l, const char *s)
+{
+	while (*s != '\0' && l->n + 1 < sizeof(l->b))
+		l->b[l->n++] = *s++;
+	l->b[l->n] = '\0';
+}
+
+static void
+put_u64(struct line *l, uint64_t v)
+{
+	char d[21];
+	int i = 20;
+
+	d[i] = '\0';
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	put(l, d + i);
+}
+
+int
+dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
+    struct dmm_running *r, int argc, char **argv, uint64_t table_sectors)
+{
+	struct dmm_leg_spec specs[DMM_MAX_LEGS];
+	struct dmm_error err;
+	struct line l = { .n = 0 };
+	uint32_t n, i;
+	int rc;
+
+	if (argc < 1 || dmm_table_legs((uint32_t)argc,
+	    (const char *const *)argv, specs, DMM_MAX_LEGS, &n, &err) !=
+	    DMM_OK) {
+		put(&l, "bad table: ");
+		put(&l, argc < 1 ? "no arguments" : (const char *)err.message);
+		dmm_os_log(os, l.b);
+		return (DMM_EINVAL);
+	}
+	for (i = 0; i < n; i++) {
+		legs->pdevs[i] = dmm_os_open_leg(os, argv[specs[i].argv_index],
+		    &legs->names[i]);
+		if (legs->pdevs[i] == NULL) {
+			put(&l, "cannot open leg ");
+			put_u64(&l, i);
+			put(&l, " (");
+			put(&l, argv[specs[i].argv_index]);
+			put(&l, ")");
+			dmm_os_log(os, l.b);
+			return (DMM_ENOENT);
+		}
+		legs->n = i + 1;
+		legs->offsets[i] = specs[i].offset;
+	}
+	if ((rc = dmm_running_claim(r, legs->names, legs->n)) >= 0) {
+		put(&l, "leg ");
+		put(&l, legs->names[rc]);
+		put(&l, " is in use by a running mirror (to reload a table: "
+		    "dmsetup remove, then create)");
+		dmm_os_log(os, l.b);
+		return (DMM_EBUSY);
+	}
+	rc = dmm_glue_create(g, os, (uint32_t)argc, (const char *const *)argv,
+	    &err);
+	if (rc != DMM_OK) {
+		put(&l, "cannot create the mirror: ");
+		put(&l, rc == DMM_ERR_NOMEM ? "out of memory" :
+		    (const char *)err.message);
+		dmm_os_log(os, l.b);
+		return (rc == DMM_ERR_NOMEM ? DMM_ENOMEM : DMM_EINVAL);
+	}
+	if (table_sectors > g->info.data_sectors) {
+		put(&l, "table length ");
+		put_u64(&l, table_sectors);
+		put(&l, " exceeds the mirror's ");
+		put_u64(&l, g->info.data_sectors);
+		put(&l, " sectors");
+		dmm_os_log(os, l.b);
+		return (DMM_EINVAL);
+	}
+	return (0);
+}
+
+void
+dmm_bsd_close(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
+    struct dmm_running *r)
+{
+	uint32_t i;
+
+	dmm_running_release(r);
+	dmm_glue_destroy(g);
+	for (i = 0; i < legs->n; i++)
+		if (legs->pdevs[i] != NULL)
+			dmm_os_close_leg(os, legs->pdevs[i]);
+	legs->n = 0;
+}

@@ -41,4 +41,39 @@ int	dmm_running_claim(struct dmm_running *r, const char *const *names,
 	    uint32_t nlegs);
 void	dmm_running_release(struct dmm_running *r);
 
+/* errno values, the same on both BSDs. */
+#define DMM_ENOENT	2
+#define DMM_ENOMEM	12
+#define DMM_EBUSY	16
+#define DMM_EINVAL	22
+
+/* The legs of a mirror, in table order. */
+struct dmm_bsd_legs {
+	uint32_t	 n;
+	uint64_t	 offsets[DMM_MAX_LEGS];
+	const char	*names[DMM_MAX_LEGS];	/* "major:minor" */
+	void		*pdevs[DMM_MAX_LEGS];	/* the OS's dm_pdev_t */
+};
+
+/*
+ * Opens the leg device `dev` for the mirror (and records it as a table
+ * dependency); returns the OS's handle and sets *name to its
+ * "major:minor", or returns NULL.
+ */
+void	*dmm_os_open_leg(void *os, const char *dev, const char **name);
+void	 dmm_os_close_leg(void *os, void *pdev);
+
+/*
+ * A BSD target's init between allocating its state and starting its
+ * worker: opens the legs the table names, refuses legs a running mirror
+ * uses, assembles and checks the table's length (in sectors). 0, or an
+ * errno with the reason logged through dmm_os_log(); dmm_bsd_close()
+ * undoes what was done either way.
+ */
+int	dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
+	    struct dmm_running *r, int argc, char **argv,
+	    uint64_t table_sectors);
+void	dmm_bsd_close(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
+	    struct dmm_running *r);
+
 #endif /* DMM_BSD_H */

@@ -43,10 +43,7 @@ struct dmm_dfly {
 	struct dmm_worker	 w;
 	struct thread		*worker;
 	uint32_t		 inflight;	/* parents not yet biodone'd */
-	uint32_t		 nlegs;
-	dm_pdev_t		*pdevs[DMM_MAX_LEGS];
-	uint64_t		 offsets[DMM_MAX_LEGS];
-	const char		*names[DMM_MAX_LEGS];
+	struct dmm_bsd_legs	 legs;
 };
 
 /* A child I/O in flight: what the glue needs back, and how far it got. */
@@ -57,6 +54,8 @@ struct dmm_dfly_child {
 	int			 failed;
 	int			 flushing;	/* FUA: the flush after the write */
 };
+
+#define LEG(t, i)	((dm_pdev_t *)(t)->legs.pdevs[i])
 
 static struct objcache *dmm_preq_cache;
 static struct objcache *dmm_child_cache;
@@ -158,7 +157,7 @@ child_biodone(struct bio *bio)
 		bp->b_resid = 0;
 		bio->bio_offset = 0;
 		bio->bio_done = child_biodone;
-		vn_strategy(t->pdevs[ch->c.position]->pdev_vnode, bio);
+		vn_strategy(LEG(t, ch->c.position)->pdev_vnode, bio);
 		return;
 	}
 	bp->b_flags &= ~B_ERROR;
@@ -182,7 +181,7 @@ issue_buf(struct dmm_dfly_child *ch, buf_cmd_t cmd, char *data, off_t offset,
 	bp->b_bio1.bio_offset = offset;
 	bp->b_bio1.bio_done = child_biodone;
 	bp->b_bio1.bio_caller_info1.ptr = ch;
-	vn_strategy(ch->t->pdevs[ch->c.position]->pdev_vnode, &bp->b_bio1);
+	vn_strategy(LEG(ch->t, ch->c.position)->pdev_vnode, &bp->b_bio1);
 }
 
 void
@@ -201,7 +200,7 @@ dmm_os_issue(void *os, const struct dmm_child *c)
 	ch->c = *c;
 	ch->failed = 0;
 	ch->flushing = 0;
-	offset = (off_t)(c->sector + t->offsets[c->position]) * DEV_BSIZE;
+	offset = (off_t)(c->sector + t->legs.offsets[c->position]) * DEV_BSIZE;
 	bytes = (int)c->sectors * DEV_BSIZE;
 	switch (c->op) {
 	case DMM_OP_READ:
@@ -300,7 +299,7 @@ dmm_os_read_block(void *os, uint32_t position, uint64_t sector,
 	struct buf *bp;
 	int error;
 
-	if (position >= t->nlegs)
+	if (position >= t->legs.n)
 		return (0);
 	bp = getpbuf(NULL);
 	bp->b_cmd = BUF_CMD_READ;
@@ -308,10 +307,10 @@ dmm_os_read_block(void *os, uint32_t position, uint64_t sector,
 	bp->b_bcount = DMM_BLOCK_SIZE;
 	bp->b_resid = DMM_BLOCK_SIZE;
 	bp->b_bio1.bio_offset =
-	    (off_t)(sector + t->offsets[position]) * DEV_BSIZE;
+	    (off_t)(sector + t->legs.offsets[position]) * DEV_BSIZE;
 	bp->b_bio1.bio_done = biodone_sync;
 	bp->b_bio1.bio_flags |= BIO_SYNC;
-	vn_strategy(t->pdevs[position]->pdev_vnode, &bp->b_bio1);
+	vn_strategy(LEG(t, position)->pdev_vnode, &bp->b_bio1);
 	error = biowait(&bp->b_bio1, "dmmrd");
 	bp->b_flags &= ~B_ERROR;
 	relpbuf(bp, NULL);
@@ -324,12 +323,12 @@ dmm_os_leg_sectors(void *os, uint32_t position)
 	struct dmm_dfly *t = os;
 	uint64_t bytes;
 
-	if (position >= t->nlegs)
+	if (position >= t->legs.n)
 		return (0);
-	bytes = t->pdevs[position]->pdev_pinfo.media_size;
-	if (bytes / DEV_BSIZE < t->offsets[position])
+	bytes = LEG(t, position)->pdev_pinfo.media_size;
+	if (bytes / DEV_BSIZE < t->legs.offsets[position])
 		return (0);
-	return (bytes / DEV_BSIZE - t->offsets[position]);
+	return (bytes / DEV_BSIZE - t->legs.offsets[position]);
 }
 
 void
@@ -398,81 +397,50 @@ dmm_os_registry_unlock(void)
 static void
 free_mirror(struct dmm_dfly *t)
 {
-	uint32_t i;
-
-	dmm_running_release(&t->running);
-
 	if (t->worker != NULL)
 		stop_worker(t);
-	dmm_glue_destroy(&t->g);
-	for (i = 0; i < t->nlegs; i++)
-		if (t->pdevs[i] != NULL)
-			dm_pdev_decr(t->pdevs[i]);
+	dmm_bsd_close(&t->g, t, &t->legs, &t->running);
 	spin_uninit(&t->lock);
 	spin_uninit(&t->wlock);
 	kfree(t, M_DMMIRROR);
 }
 
+void *
+dmm_os_open_leg(void *os, const char *dev, const char **name)
+{
+	struct dmm_dfly *t = os;
+	dm_pdev_t *pdev;
+
+	if ((pdev = dm_pdev_insert(dev)) == NULL)
+		return (NULL);
+	dm_table_add_deps(t->table_en, pdev);
+	*name = pdev->udev_name;
+	return (pdev);
+}
+
+void
+dmm_os_close_leg(void *os, void *pdev)
+{
+	dm_pdev_decr(pdev);
+}
+
 static int
 dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 {
-	struct dmm_leg_spec specs[DMM_MAX_LEGS];
-	struct dmm_error err;
 	struct dmm_dfly *t;
-	uint32_t n, i;
 	int rc;
 
-	if (argc < 1 || dmm_table_legs((uint32_t)argc,
-	    (const char *const *)argv, specs, DMM_MAX_LEGS, &n, &err) !=
-	    DMM_OK) {
-		kprintf("dm_target_mirror: bad table: %s\n",
-		    argc < 1 ? "no arguments" : (const char *)err.message);
-		return (EINVAL);
-	}
 	t = kmalloc(sizeof(*t), M_DMMIRROR, M_WAITOK | M_ZERO);
 	t->table_en = table_en;
 	dmm_worker_init(&t->w);
 	spin_init(&t->lock, "dmmcore");
 	spin_init(&t->wlock, "dmmwork");
-	for (i = 0; i < n; i++) {
-		t->pdevs[i] = dm_pdev_insert(argv[specs[i].argv_index]);
-		if (t->pdevs[i] == NULL) {
-			kprintf("dm_target_mirror: cannot open leg %u (%s)\n",
-			    i, argv[specs[i].argv_index]);
-			free_mirror(t);
-			return (ENOENT);
-		}
-		t->nlegs = i + 1;
-		t->offsets[i] = specs[i].offset;
-		t->names[i] = t->pdevs[i]->udev_name;
-		dm_table_add_deps(table_en, t->pdevs[i]);
-	}
-	if ((rc = dmm_running_claim(&t->running, t->names, t->nlegs)) >= 0) {
-		kprintf("dm_target_mirror: leg %s is in use by a running "
-		    "mirror (to reload a table: dmsetup remove, then create)\n",
-		    t->names[rc]);
-		free_mirror(t);
-		return (EBUSY);
-	}
-	rc = dmm_glue_create(&t->g, t, (uint32_t)argc,
-	    (const char *const *)argv, &err);
-	if (rc != DMM_OK) {
-		kprintf("dm_target_mirror: cannot create the mirror: %s\n",
-		    rc == DMM_ERR_NOMEM ? "out of memory" :
-		    (const char *)err.message);
-		free_mirror(t);
-		return (rc == DMM_ERR_NOMEM ? ENOMEM : EINVAL);
-	}
-	if (table_en->length > t->g.info.data_sectors) {
-		kprintf("dm_target_mirror: table length %ju exceeds the "
-		    "mirror's %ju sectors\n", (uintmax_t)table_en->length,
-		    (uintmax_t)t->g.info.data_sectors);
-		free_mirror(t);
-		return (EINVAL);
-	}
-	rc = kthread_create(worker_main, t, &t->worker, "dmmirror");
-	if (rc != 0) {
+	rc = dmm_bsd_open(&t->g, t, &t->legs, &t->running, argc, argv,
+	    table_en->length);
+	if (rc == 0 &&
+	    (rc = kthread_create(worker_main, t, &t->worker, "dmmirror")) != 0)
 		t->worker = NULL;
+	if (rc != 0) {
 		free_mirror(t);
 		return (rc);
 	}
@@ -550,7 +518,7 @@ status_text(void *target_config, int table)
 		return (NULL);
 	params = dm_alloc_string(DM_MAX_PARAMS_SIZE);
 	if (params != NULL &&
-	    dmm_glue_status(&t->g, table, t->names, params,
+	    dmm_glue_status(&t->g, table, t->legs.names, params,
 	    DM_MAX_PARAMS_SIZE) != DMM_OK) {
 		kfree(params, M_DM);
 		params = NULL;

@@ -48,11 +48,10 @@ struct dmm_nb {
 	struct dmm_worker	 w;
 	struct dmm_nb_child	*syncs;		/* flushes for the worker */
 	unsigned int		 inflight;	/* parents not yet done */
-	uint32_t		 nlegs;
-	dm_pdev_t		*pdevs[DMM_MAX_LEGS];
-	uint64_t		 offsets[DMM_MAX_LEGS];
-	const char		*names[DMM_MAX_LEGS];
+	struct dmm_bsd_legs	 legs;
 };
+
+#define LEG(t, i)	((dm_pdev_t *)(t)->legs.pdevs[i])
 
 /* A parent: a struct buf from dmstrategy, or a cache sync. */
 struct dmm_nb_req {
@@ -199,7 +198,7 @@ leg_buf(struct dmm_nb *t, uint32_t position, uint64_t sector, void *data,
 	bp->b_data = data;
 	bp->b_bcount = bytes;
 	bp->b_resid = bytes;
-	bp->b_blkno = bp->b_rawblkno = (daddr_t)(sector + t->offsets[position]);
+	bp->b_blkno = bp->b_rawblkno = (daddr_t)(sector + t->legs.offsets[position]);
 	bp->b_proc = NULL;
 	bp->b_iodone = NULL;
 	bp->b_private = NULL;
@@ -243,7 +242,7 @@ dmm_os_issue(void *os, const struct dmm_child *c)
 		    c->op == DMM_OP_READ ? B_READ : B_WRITE);
 		bp->b_iodone = child_iodone;
 		bp->b_private = ch;
-		VOP_STRATEGY(t->pdevs[c->position]->pdev_vnode, bp);
+		VOP_STRATEGY(LEG(t, c->position)->pdev_vnode, bp);
 	}
 }
 
@@ -307,10 +306,10 @@ dmm_os_read_block(void *os, uint32_t position, uint64_t sector,
 	struct buf *bp;
 	int error;
 
-	if (position >= t->nlegs)
+	if (position >= t->legs.n)
 		return (0);
 	bp = leg_buf(t, position, sector, block, DMM_BLOCK_SIZE, B_READ);
-	VOP_STRATEGY(t->pdevs[position]->pdev_vnode, bp);
+	VOP_STRATEGY(LEG(t, position)->pdev_vnode, bp);
 	error = biowait(bp);
 	putiobuf(bp);
 	return (error == 0);
@@ -322,12 +321,12 @@ dmm_os_leg_sectors(void *os, uint32_t position)
 	struct dmm_nb *t = os;
 	uint64_t sectors;
 
-	if (position >= t->nlegs)
+	if (position >= t->legs.n)
 		return (0);
-	sectors = t->pdevs[position]->pdev_numsec *
-	    (t->pdevs[position]->pdev_secsize / DEV_BSIZE);
-	return (sectors < t->offsets[position] ? 0 :
-	    sectors - t->offsets[position]);
+	sectors = LEG(t, position)->pdev_numsec *
+	    (LEG(t, position)->pdev_secsize / DEV_BSIZE);
+	return (sectors < t->legs.offsets[position] ? 0 :
+	    sectors - t->legs.offsets[position]);
 }
 
 void
@@ -349,7 +348,7 @@ leg_cache_sync(struct dmm_nb *t, uint32_t position)
 {
 	int cmd = 1;
 
-	return (VOP_IOCTL(t->pdevs[position]->pdev_vnode, DIOCCACHESYNC,
+	return (VOP_IOCTL(LEG(t, position)->pdev_vnode, DIOCCACHESYNC,
 	    &cmd, FREAD | FWRITE, kauth_cred_get()));
 }
 
@@ -405,10 +404,6 @@ dmm_os_registry_unlock(void)
 static void
 free_mirror(struct dmm_nb *t)
 {
-	uint32_t i;
-
-	dmm_running_release(&t->running);
-
 	if (t->worker != NULL) {
 		mutex_spin_enter(&t->wlock);
 		t->w.stopping = 1;
@@ -416,10 +411,7 @@ free_mirror(struct dmm_nb *t)
 		mutex_spin_exit(&t->wlock);
 		kthread_join(t->worker);
 	}
-	dmm_glue_destroy(&t->g);
-	for (i = 0; i < t->nlegs; i++)
-		if (t->pdevs[i] != NULL)
-			dm_pdev_decr(t->pdevs[i]);
+	dmm_bsd_close(&t->g, t, &t->legs, &t->running);
 	cv_destroy(&t->wcv);
 	cv_destroy(&t->done_cv);
 	mutex_destroy(&t->lock);
@@ -427,22 +419,31 @@ free_mirror(struct dmm_nb *t)
 	kmem_free(t, sizeof(*t));
 }
 
+void *
+dmm_os_open_leg(void *os, const char *dev, const char **name)
+{
+	struct dmm_nb *t = os;
+	dm_pdev_t *pdev;
+
+	if ((pdev = dm_pdev_insert(dev)) == NULL)
+		return (NULL);
+	dm_table_add_deps(t->table_en, pdev);
+	*name = pdev->udev_name;
+	return (pdev);
+}
+
+void
+dmm_os_close_leg(void *os, void *pdev)
+{
+	dm_pdev_decr(pdev);
+}
+
 static int
 dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 {
-	struct dmm_leg_spec specs[DMM_MAX_LEGS];
-	struct dmm_error err;
 	struct dmm_nb *t;
-	uint32_t n, i;
 	int rc;
 
-	if (argc < 1 || dmm_table_legs((uint32_t)argc,
-	    (const char *const *)argv, specs, DMM_MAX_LEGS, &n, &err) !=
-	    DMM_OK) {
-		printf("dm_target_mirror: bad table: %s\n",
-		    argc < 1 ? "no arguments" : (const char *)err.message);
-		return (EINVAL);
-	}
 	t = kmem_zalloc(sizeof(*t), KM_SLEEP);
 	t->table_en = table_en;
 	dmm_worker_init(&t->w);
@@ -450,46 +451,13 @@ dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 	mutex_init(&t->wlock, MUTEX_DEFAULT, IPL_BIO);
 	cv_init(&t->wcv, "dmmwk");
 	cv_init(&t->done_cv, "dmmdone");
-	for (i = 0; i < n; i++) {
-		t->pdevs[i] = dm_pdev_insert(argv[specs[i].argv_index]);
-		if (t->pdevs[i] == NULL) {
-			printf("dm_target_mirror: cannot open leg %u (%s)\n",
-			    i, argv[specs[i].argv_index]);
-			free_mirror(t);
-			return (ENOENT);
-		}
-		t->nlegs = i + 1;
-		t->offsets[i] = specs[i].offset;
-		t->names[i] = t->pdevs[i]->udev_name;
-		dm_table_add_deps(table_en, t->pdevs[i]);
-	}
-	if ((rc = dmm_running_claim(&t->running, t->names, t->nlegs)) >= 0) {
-		printf("dm_target_mirror: leg %s is in use by a running "
-		    "mirror (to reload a table: dmsetup remove, then create)\n",
-		    t->names[rc]);
-		free_mirror(t);
-		return (EBUSY);
-	}
-	rc = dmm_glue_create(&t->g, t, (uint32_t)argc,
-	    (const char *const *)argv, &err);
-	if (rc != DMM_OK) {
-		printf("dm_target_mirror: cannot create the mirror: %s\n",
-		    rc == DMM_ERR_NOMEM ? "out of memory" :
-		    (const char *)err.message);
-		free_mirror(t);
-		return (rc == DMM_ERR_NOMEM ? ENOMEM : EINVAL);
-	}
-	if (table_en->length > t->g.info.data_sectors) {
-		printf("dm_target_mirror: table length %" PRIu64 " exceeds "
-		    "the mirror's %" PRIu64 " sectors\n", table_en->length,
-		    t->g.info.data_sectors);
-		free_mirror(t);
-		return (EINVAL);
-	}
-	rc = kthread_create(PRI_BIO, KTHREAD_MPSAFE | KTHREAD_MUSTJOIN, NULL,
-	    worker_main, t, &t->worker, "dmmirror");
-	if (rc != 0) {
+	rc = dmm_bsd_open(&t->g, t, &t->legs, &t->running, argc, argv,
+	    table_en->length);
+	if (rc == 0 && (rc = kthread_create(PRI_BIO,
+	    KTHREAD_MPSAFE | KTHREAD_MUSTJOIN, NULL, worker_main, t,
+	    &t->worker, "dmmirror")) != 0)
 		t->worker = NULL;
+	if (rc != 0) {
 		free_mirror(t);
 		return (rc);
 	}
@@ -581,8 +549,8 @@ dmm_target_secsize(dm_table_entry_t *table_en, unsigned int *secsizep)
 	unsigned int secsize = 0;
 	uint32_t i;
 
-	for (i = 0; t != NULL && i < t->nlegs; i++)
-		secsize = MAX(secsize, t->pdevs[i]->pdev_secsize);
+	for (i = 0; t != NULL && i < t->legs.n; i++)
+		secsize = MAX(secsize, LEG(t, i)->pdev_secsize);
 	*secsizep = secsize;
 	return (0);
 }
@@ -594,7 +562,7 @@ status_text(void *target_config, int table)
 	char *params;
 
 	params = kmem_alloc(DM_MAX_PARAMS_SIZE, KM_SLEEP);
-	if (t == NULL || dmm_glue_status(&t->g, table, t->names, params,
+	if (t == NULL || dmm_glue_status(&t->g, table, t->legs.names, params,
 	    DM_MAX_PARAMS_SIZE) != DMM_OK)
 		params[0] = '\0';
 	return (params);
