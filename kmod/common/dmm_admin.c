@@ -94,7 +94,7 @@ status_fn(struct dmm_mirror *m, void *arg)
 {
 	struct status_call *s = arg;
 
-	return (s->table ? dmm_table(m, s->buf, s->len) :
+	return (s->table ? dmm_table(m, s->names, s->buf, s->len) :
 	    dmm_status(m, s->names, s->buf, s->len));
 }
 

@@ -225,6 +225,7 @@ dmm_c_scenario(uint8_t *leg0, uint8_t *leg1, uint64_t leg_bytes)
 {
 	const char *table[] = { "2", "leg0", "leg1", "2", "read_policy",
 	    "round-robin" };
+	const char *devs[] = { "254:0", "254:16" };
 	struct dmm_leg_spec specs[DMM_MAX_LEGS];
 	struct dmm_request q;
 	struct dmm_fast_read rd;
@@ -318,8 +319,13 @@ dmm_c_scenario(uint8_t *leg0, uint8_t *leg1, uint64_t leg_bytes)
 	fprintf(stderr, "status, in sync: %s\n", text);
 	CHECK(r, strstr(text, " 1 AA ") != NULL);
 	CHECK(r, dmm_status(r->m, NULL, text, 8) == DMM_ERR_SPACE);
-	CHECK(r, dmm_table(r->m, text, sizeof(text)) == DMM_OK);
+	CHECK(r, dmm_table(r->m, NULL, text, sizeof(text)) == DMM_OK);
 	CHECK(r, strcmp(text, "2 leg0 leg1 2 read_policy round-robin") == 0);
+	/* With the device numbers the kernel knows the legs by. */
+	CHECK(r, dmm_table(r->m, devs, text, sizeof(text)) == DMM_OK);
+	CHECK(r, strcmp(text, "2 254:0 254:16 2 read_policy round-robin") == 0);
+	CHECK(r, dmm_status(r->m, devs, text, sizeof(text)) == DMM_OK);
+	CHECK(r, strncmp(text, "2 254:0 254:16 ", 15) == 0);
 
 	/* A clean stop marks the superblocks clean. */
 	CHECK(r, dmm_suspend(r->m) == DMM_OK);

@@ -543,9 +543,10 @@ int32_t dmm_retry_read(struct dmm_mirror *m, const struct dmm_fast_read *rd);
 int32_t dmm_status(struct dmm_mirror *m, const char *const *names, char *buf, size_t len);
 
 /*
- Writes the normalised `dmsetup table` line into `buf`.
+ Writes the normalised `dmsetup table` line into `buf`, each leg named
+ by `names` as for `dmm_status` (or by the table's words when null).
  */
-int32_t dmm_table(struct dmm_mirror *m, char *buf, size_t len);
+int32_t dmm_table(struct dmm_mirror *m, const char *const *names, char *buf, size_t len);
 
 /*
  Health of the leg in `slot`: `DMM_LEG_*`.

@@ -604,6 +604,30 @@ fn text_into(
     }
 }
 
+/// The leg names the caller gives (one C string per leg, in table order),
+/// or none when `names` is null; `None` if one is null or not UTF-8.
+unsafe fn leg_names(
+    h: &dmm_mirror,
+    names: *const *const c_char,
+    given: &mut [&str; MAX_LEGS],
+) -> Option<usize> {
+    if names.is_null() {
+        return Some(0);
+    }
+    let legs = with_table(&h.words, |t| t.map_or(0, |t| t.leg_count));
+    for (k, slot) in given.iter_mut().enumerate().take(legs) {
+        // SAFETY: the caller passes one C string per leg, alive as long as
+        // the call.
+        let p = unsafe { *names.add(k) };
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: as above.
+        *slot = unsafe { CStr::from_ptr(p) }.to_str().ok()?;
+    }
+    Some(legs)
+}
+
 /// Writes the `dmsetup status` line into `buf` (`len` bytes, NUL
 /// included). `names` gives each leg's device name (`major:minor`) in table
 /// order, or is null to print the table's words.
@@ -619,20 +643,10 @@ pub unsafe extern "C" fn dmm_status(
         return DMM_ERR_ARG;
     };
     let mut given = [""; MAX_LEGS];
-    let mut n = 0;
-    if !names.is_null() {
-        let legs = with_table(&h.words, |t| t.map_or(0, |t| t.leg_count));
-        for (k, slot) in given.iter_mut().enumerate().take(legs) {
-            // SAFETY: the caller passes one C string per leg.
-            let p = unsafe { *names.add(k) };
-            // SAFETY: as above.
-            *slot = match unsafe { p.as_ref() }.map(|_| unsafe { CStr::from_ptr(p) }.to_str()) {
-                Some(Ok(s)) => s,
-                _ => return DMM_ERR_ARG,
-            };
-            n = k + 1;
-        }
-    }
+    // SAFETY: forwarded from the caller.
+    let Some(n) = (unsafe { leg_names(h, names, &mut given) }) else {
+        return DMM_ERR_ARG;
+    };
     let mirror = &h.mirror;
     with_table(&h.words, |t| {
         let Ok(t) = t else {
@@ -644,17 +658,29 @@ pub unsafe extern "C" fn dmm_status(
     })
 }
 
-/// Writes the normalised `dmsetup table` line into `buf`.
+/// Writes the normalised `dmsetup table` line into `buf`, each leg named
+/// by `names` as for `dmm_status` (or by the table's words when null).
 #[no_mangle]
-pub unsafe extern "C" fn dmm_table(m: *mut dmm_mirror, buf: *mut c_char, len: usize) -> i32 {
+pub unsafe extern "C" fn dmm_table(
+    m: *mut dmm_mirror,
+    names: *const *const c_char,
+    buf: *mut c_char,
+    len: usize,
+) -> i32 {
     // SAFETY: see `handle`.
     let Some(h) = (unsafe { handle(m) }) else {
         return DMM_ERR_ARG;
     };
+    let mut given = [""; MAX_LEGS];
+    // SAFETY: forwarded from the caller.
+    let Some(n) = (unsafe { leg_names(h, names, &mut given) }) else {
+        return DMM_ERR_ARG;
+    };
     with_table(&h.words, |t| {
-        let Ok(t) = t else {
+        let Ok(mut t) = t else {
             return DMM_ERR_ARG;
         };
+        t.legs[..n].copy_from_slice(&given[..n]);
         text_into(buf, len, |out| table::write_table(&t, out))
     })
 }
