@@ -185,3 +185,17 @@ fn seed_30262_fast_writes_skip_legs_in_slots_above_7() {
 fn seed_13285_reads_between_a_moved_read_and_its_repair() {
     pinned(13285);
 }
+
+/// A disk re-added in a new slot lost power before its new superblock
+/// landed; its old one claimed the same slot as another former member's,
+/// and assembly refused the whole mirror instead of leaving both out.
+/// (Found by the soak.)
+#[test]
+fn seed_3252202174_two_former_members_claim_one_slot() {
+    pinned_with(3252202174, |o| {
+        o.ops = 5_000;
+        o.crash_rate = 300;
+        o.death_rate = 100;
+        o.return_rate = 100;
+    });
+}

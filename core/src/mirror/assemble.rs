@@ -33,7 +33,7 @@ pub enum AssemblyError {
         /// Table position.
         pos: usize,
     },
-    /// Two table positions hold the same leg (or two legs claim one slot).
+    /// Two table positions hold the same leg.
     DuplicateLeg {
         /// Table position of the second one.
         pos: usize,
@@ -247,10 +247,13 @@ pub fn assemble_with<R: BlockReader>(
         if sb.geometry != sbs.first().map_or(sb.geometry, |f| f.geometry) {
             return Err(AssemblyError::GeometryMismatch { pos });
         }
-        if sbs
-            .iter()
-            .any(|o| o.leg_uuid == sb.leg_uuid || o.slot == sb.slot)
-        {
+        // The same leg at two positions (a device under two names, or a
+        // clone) cannot be told apart: refuse. Two legs claiming one slot
+        // are not refused here: at most one of them is the member the
+        // newest table has in that slot, the others are former members
+        // (a leg re-added to a new slot whose new superblock a power loss
+        // kept off it) and are left out below.
+        if sbs.iter().any(|o| o.leg_uuid == sb.leg_uuid) {
             return Err(AssemblyError::DuplicateLeg { pos });
         }
         sbs.push(sb);
