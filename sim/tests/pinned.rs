@@ -199,3 +199,12 @@ fn seed_3252202174_two_former_members_claim_one_slot() {
         o.return_rate = 100;
     });
 }
+
+/// A read pinned to the resync source used up its retries on a latent
+/// sector error there and moved to the other leg, which then died; a write
+/// had meanwhile rewritten the bad sectors, yet the read failed instead of
+/// trying the pinned leg again. (Found by the soak.)
+#[test]
+fn seed_3270009739_moved_read_loses_its_leg_and_goes_back() {
+    pinned_with(3270009739, |o| o.ops = 5_000);
+}

@@ -22,9 +22,10 @@ const F_PUBLISH: u8 = 4;
 /// other reads wait (they would see the version the repair replaces).
 const F_READ_MOVED: u8 = 8;
 /// A read pinned to the resync source retries it this often before it
-/// falls back to another leg (whose data may differ until resync); a read
-/// that every live leg failed goes round them this often.
+/// falls back to another leg (whose data may differ until resync).
 const PINNED_READ_RETRIES: u8 = 4;
+/// Rounds over every readable leg once all have failed a read.
+const READ_ROUNDS: u8 = 4;
 /// Resync reads that may fail in a row before the source leg is failed.
 const RESYNC_READ_RETRIES: u32 = 8;
 /// User I/O within this long counts as active for the resync rate (ns).
@@ -123,6 +124,8 @@ struct Req {
     write_overlapped: bool,
     /// For reads pinned to the resync source: errors retried on it.
     retries: u8,
+    /// For reads: rounds over every readable leg after all had failed.
+    rounds: u8,
     /// A read split across legs, its parts in flight.
     split: bool,
     /// Holds its chunks against fast writes until it finishes.
@@ -145,6 +148,7 @@ impl Req {
             write_gen: 0,
             write_overlapped: false,
             retries: 0,
+            rounds: 0,
             split: false,
             holds: false,
             moved: false,
@@ -1204,14 +1208,18 @@ impl Mirror {
                 }
             }
         }
-        if candidates == 0 && self.reqs[i].retries < PINNED_READ_RETRIES {
-            // Every live leg failed this read once; errors may be transient.
-            self.reqs[i].retries += 1;
+        if candidates == 0 && self.reqs[i].rounds < READ_ROUNDS {
+            // Every live leg failed this read once; errors may be transient,
+            // and a write since may have rewritten a bad sector. (Counted
+            // apart from the pinned leg's retries: a read that used those
+            // up and moved to a leg that then died tries the pinned one
+            // again.)
+            self.reqs[i].rounds += 1;
             self.reqs[i].tried = 0;
             candidates = self.readable(&r);
         }
         let split = self.cfg.split_read_sectors;
-        let first_try = tried == 0 && self.reqs[i].retries == 0;
+        let first_try = tried == 0 && self.reqs[i].retries == 0 && self.reqs[i].rounds == 0;
         if first_try && split > 0 && r.sectors >= split && candidates.count_ones() > 1 {
             return self.start_split_read(i, candidates);
         }
