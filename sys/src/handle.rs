@@ -97,11 +97,16 @@ fn with_table<R>(
     words: &[String],
     f: impl FnOnce(Result<Table<'_>, table::TableError<'_>>) -> R,
 ) -> R {
+    with_words(words, |w| f(table::parse(w)))
+}
+
+/// Lends `words` as string slices from a stack array (no allocation).
+fn with_words<R>(words: &[String], f: impl FnOnce(&[&str]) -> R) -> R {
     let mut refs = [""; MAX_TABLE_WORDS];
     for (r, w) in refs.iter_mut().zip(words) {
         *r = w.as_str();
     }
-    f(table::parse(&refs[..words.len()]))
+    f(&refs[..words.len()])
 }
 
 struct Reader {
@@ -175,13 +180,11 @@ pub unsafe extern "C" fn dmm_parse_message(
     let Some(words) = (unsafe { table_words(argc, argv, err) }) else {
         return DMM_ERR_TABLE;
     };
-    let mut refs = [""; MAX_TABLE_WORDS];
-    for (r, w) in refs.iter_mut().zip(&words) {
-        *r = w.as_str();
-    }
-    let msg = match table::parse_message(&refs[..words.len()]) {
+    let msg = match with_words(&words, |w| {
+        table::parse_message(w).map_err(|e| set_error(err, DMM_ERR_TABLE, format_args!("{e}")))
+    }) {
         Ok(m) => m,
-        Err(e) => return set_error(err, DMM_ERR_TABLE, format_args!("{e}")),
+        Err(code) => return code,
     };
     let (kind, a, b) = match msg {
         Message::FailLeg(p) => (DMM_MSG_FAIL_LEG, p, 0),
