@@ -351,25 +351,10 @@ mod tests {
 
     #[test]
     fn metadata_counts_are_per_ten_thousand_writes() {
-        let c = metadata_writes(
-            Workload::HotSet,
-            20_000,
-            16,
-            10_000,
-            12_000_000_000,
-            1 << 30,
-            1 << 20,
-        );
+        let count = |w| metadata_writes(w, 20_000, 16, 10_000, 12_000_000_000, 1 << 30, 1 << 20);
+        let c = count(Workload::HotSet);
         assert!(c.ours > 0.0 && c.md > 0.0, "{c:?}");
-        let s = metadata_writes(
-            Workload::Sequential,
-            20_000,
-            16,
-            10_000,
-            12_000_000_000,
-            1 << 30,
-            1 << 20,
-        );
+        let s = count(Workload::Sequential);
         // 20000 4 KiB writes cross 79 chunks: each is set and later cleared.
         assert!(s.ours < 200.0, "{s:?}");
     }
