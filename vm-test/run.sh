@@ -224,9 +224,9 @@ peers_once() { # peers_once PEER: prints "seq fsync bytes seconds"
 	echo "$(fig seq_mbps phase1.log) $(fig fsync_records_per_s phase1.log) $(fig resync_bytes phase2.log) $(fig in_sync_seconds phase2.log)"
 }
 
-# Median, and min-max, of the numbers on stdin.
-median() { sort -g | awk '{ v[NR] = $1 } END { printf "%s", v[int((NR + 1) / 2)] }'; }
-spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
+# Median, and min-max, of the space-separated numbers in $1.
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { printf "%s", v[int((NR + 1) / 2)] }'; }
+spread() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
 
 # PEERS_ROUNDS rounds (default 3), the three mirrors in turn in each, so
 # that drift of the host hits all of them; ratios to ours within a round,
@@ -258,9 +258,7 @@ scenario_peers() {
 		echo "|---|---|---|---|---|---|---|"
 		for peer in ours md dm-mirror; do
 			[ -n "${seq[$peer]:-}" ] || { echo "| $peer | failed | | | | | |"; continue; }
-			m() { tr ' ' '\n' <<<"$1" | grep . | median; }
-			r() { tr ' ' '\n' <<<"$1" | grep . | spread; }
-			echo "| $peer | $(m "${seq[$peer]}") | $(m "${rseq[$peer]}") ($(r "${rseq[$peer]}")) | $(m "${rec[$peer]}") | $(m "${rrec[$peer]}") ($(r "${rrec[$peer]}")) | $(m "${bytes[$peer]}") MiB ($(r "${bytes[$peer]}")) | $(m "${secs[$peer]}") |"
+			echo "| $peer | $(median "${seq[$peer]}") | $(median "${rseq[$peer]}") ($(spread "${rseq[$peer]}")) | $(median "${rec[$peer]}") | $(median "${rrec[$peer]}") ($(spread "${rrec[$peer]}")) | $(median "${bytes[$peer]}") MiB ($(spread "${bytes[$peer]}")) | $(median "${secs[$peer]}") |"
 		done
 	} > "$md"
 	cat "$md"
