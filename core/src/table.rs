@@ -577,7 +577,10 @@ pub fn write_status(
         out.write_char(m.position_health_char(pos))?;
     }
     match t.syntax {
-        Syntax::LvmDisk { log_dev } => write!(out, " 3 disk {log_dev} A")?,
+        Syntax::LvmDisk { log_dev } => {
+            let health = if m.log_failed() { 'D' } else { 'A' };
+            write!(out, " 3 disk {log_dev} {health}")?
+        }
         Syntax::LvmCore => out.write_str(" 1 core")?,
         Syntax::Native => out.write_str(" 1 bitmap")?,
     }

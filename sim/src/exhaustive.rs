@@ -41,6 +41,8 @@ pub enum Op {
 pub struct Scenario {
     pub name: &'static str,
     pub legs: usize,
+    /// Metadata on a log device that starts blank (LVM's disk log).
+    pub external_log: bool,
     pub ops: Vec<Op>,
 }
 
@@ -68,6 +70,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "write, flush, overlapping write, FUA write",
             legs: 2,
+            external_log: false,
             ops: vec![
                 Write {
                     sector: 0,
@@ -92,6 +95,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "clean chunk written again",
             legs: 2,
+            external_log: false,
             ops: vec![
                 Write {
                     sector: chunk(1),
@@ -112,6 +116,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "concurrent overlapping writes, then flush",
             legs: 2,
+            external_log: false,
             ops: vec![
                 Write {
                     sector: 2,
@@ -130,6 +135,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "three legs: partial first writes and a flush",
             legs: 3,
+            external_log: false,
             ops: vec![
                 Write {
                     sector: 1,
@@ -148,6 +154,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "whole-chunk discard between writes",
             legs: 2,
+            external_log: false,
             ops: vec![
                 Write {
                     sector: 0,
@@ -171,6 +178,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "FUA write with preflush over an unflushed write",
             legs: 2,
+            external_log: false,
             ops: vec![
                 Write {
                     sector: chunk(1),
@@ -188,6 +196,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "a leg fails, writes go on degraded",
             legs: 2,
+            external_log: false,
             ops: vec![
                 Write {
                     sector: 0,
@@ -205,6 +214,48 @@ pub fn scenarios() -> Vec<Scenario> {
                 Flush,
             ],
         },
+        Scenario {
+            name: "external log: a new mirror on a blank log, its first copy, writes, clean",
+            legs: 2,
+            external_log: true,
+            ops: vec![
+                Idle,
+                Write {
+                    sector: 0,
+                    sectors: 8,
+                    fua: false,
+                },
+                Write {
+                    sector: chunk(2) + 1,
+                    sectors: 2,
+                    fua: true,
+                },
+                Wait,
+                Idle,
+            ],
+        },
+        Scenario {
+            name: "external log: a leg fails, writes go on degraded",
+            legs: 2,
+            external_log: true,
+            ops: vec![
+                Idle,
+                Write {
+                    sector: chunk(1),
+                    sectors: 8,
+                    fua: true,
+                },
+                Wait,
+                FailLeg(0),
+                Write {
+                    sector: chunk(1) + 3,
+                    sectors: 2,
+                    fua: false,
+                },
+                Wait,
+                Idle,
+            ],
+        },
     ]
 }
 
@@ -212,6 +263,7 @@ pub fn scenarios() -> Vec<Scenario> {
 pub fn options_for(s: &Scenario) -> Options {
     let mut o = Options::new(0, 0);
     o.legs = s.legs;
+    o.external_log = s.external_log;
     o.chunks = 8;
     o.crash_rate = 0;
     o.death_rate = 0;

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
     let mut seeds = 1..2u64;
     let mut ops = 10_000u64;
     let mut trace = None;
+    let mut external_log = false;
     let mut rates: Vec<(String, u64)> = Vec::new();
     #[cfg(feature = "mutations")]
     let mut mutation = dmmirror_core::mirror::Mutation::None;
@@ -81,12 +82,19 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::SUCCESS;
             }
+            "--layout" => {
+                external_log = match val.as_str() {
+                    "external" => true,
+                    "internal" => false,
+                    _ => panic!("--layout takes internal or external"),
+                }
+            }
             "--trace" => trace = Some(val.parse().expect("--trace takes a number of lines")),
             "--crash-rate" | "--death-rate" | "--return-rate" | "--admin-rate" | "--fast-share" => {
                 rates.push((args[i].clone(), val.parse().expect("a rate takes a number")));
             }
             other => {
-                eprintln!("sim: unknown argument {other}; usage: sim --exhaustive | [--seed N | --seeds A..B] [--ops M] [--trace LINES] [--crash-rate|--death-rate|--admin-rate N (1/10000 per step)] [--return-rate N (%)] [--fast-share N (% of reads and writes tried lock-free)]");
+                eprintln!("sim: unknown argument {other}; usage: sim --exhaustive | [--seed N | --seeds A..B] [--ops M] [--trace LINES] [--crash-rate|--death-rate|--admin-rate N (1/10000 per step)] [--return-rate N (%)] [--fast-share N (% of reads and writes tried lock-free)] [--layout internal|external (metadata on the legs or on a log device)]");
                 return ExitCode::from(2);
             }
         }
@@ -95,6 +103,7 @@ fn main() -> ExitCode {
     let mut total = dmmirror_sim::Report::default();
     for seed in seeds.clone() {
         let mut o = Options::new(seed, ops);
+        o.external_log = external_log;
         if let Some(lines) = trace {
             o.trace_lines = lines;
         }
@@ -140,5 +149,11 @@ fn main() -> ExitCode {
         total.fast_reads,
         total.adopted,
     );
+    if external_log {
+        println!(
+            "sim: external log: {} legs started from a blank log area",
+            total.blank_areas
+        );
+    }
     ExitCode::SUCCESS
 }

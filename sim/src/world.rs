@@ -46,6 +46,10 @@ pub struct Options {
     /// Share of reads and writes, in 1/100, that try the lock-free fast
     /// path first (the rest go straight to the mirror).
     pub fast_share: u64,
+    /// The legs hold data only; every slot's metadata lives on a separate
+    /// log device (LVM's disk log), which starts blank. The log crashes
+    /// and tears like a leg but never dies; the operator only fails legs.
+    pub external_log: bool,
     /// A known mistake switched into the core.
     #[cfg(feature = "mutations")]
     pub mutation: Mutation,
@@ -70,6 +74,7 @@ impl Options {
             discard_share: 5,
             latent_rate: 5,
             fast_share: 75,
+            external_log: false,
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
         }
@@ -96,6 +101,9 @@ pub struct Report {
     pub fast_writes: u64,
     pub fast_reads: u64,
     pub adopted: u64,
+    /// External layout: legs that started from a blank log area (a new
+    /// mirror, or a member whose first superblock a power loss kept off).
+    pub blank_areas: u64,
 }
 
 impl Report {
@@ -117,6 +125,7 @@ impl Report {
         self.fast_writes += r.fast_writes;
         self.fast_reads += r.fast_reads;
         self.adopted += r.adopted;
+        self.blank_areas += r.blank_areas;
     }
 }
 
@@ -175,15 +184,20 @@ enum Fast {
 /// names the request.
 const FAST_CHILD: ChildId = ChildId(u32::MAX);
 
-/// Reads metadata through the table: position to disk.
+/// Reads metadata through the table: position to disk (or the log).
 struct Reader<'a> {
     disks: &'a [Disk],
     table: &'a [Option<usize>],
+    log: Option<usize>,
 }
 
 impl BlockReader for Reader<'_> {
     fn read_block(&mut self, pos: usize, sector: u64, out: &mut [u8; BLOCK_SIZE]) -> bool {
-        let disk = self.table.get(pos).copied().flatten();
+        let disk = if pos == usize::from(LOG_DEVICE) {
+            self.log
+        } else {
+            self.table.get(pos).copied().flatten()
+        };
         let Some(d) = disk.map(|d| &self.disks[d]).filter(|d| !d.dead) else {
             return false;
         };
@@ -205,6 +219,8 @@ pub(crate) struct World {
     cfg: Config,
     geo: Geometry,
     disks: Vec<Disk>,
+    /// External layout: the log device's disk.
+    log: Option<usize>,
     mirror: Mirror,
     disk_of_slot: [Option<usize>; MAX_LEGS],
     /// The table: position to disk (None: a position whose leg was removed).
@@ -240,17 +256,31 @@ impl World {
             // Small enough that the workload's longer reads are split.
             split_read_sectors: 16,
         };
-        let leg_sectors = 2048 + o.chunks * u64::from(o.chunk_sectors);
-        let geo = Geometry::for_leg(leg_sectors, o.chunk_sectors).expect("sim geometry");
+        let data_sectors = o.chunks * u64::from(o.chunk_sectors);
+        let geo = if o.external_log {
+            Geometry::for_external(data_sectors, o.chunk_sectors)
+        } else {
+            Geometry::for_leg(2048 + data_sectors, o.chunk_sectors)
+        }
+        .expect("sim geometry");
         let mut disks: Vec<Disk> = (0..o.legs)
             .map(|_| Disk::new(geo.data_offset, geo.data_sectors))
             .collect();
+        let log = o.external_log.then(|| {
+            disks.push(Disk::new(o.legs as u64 * geo.meta_sectors(), 0));
+            disks.len() - 1
+        });
         let mirror_uuid =
             Uuid::from_random_bytes(rng.next_u64().to_le_bytes().repeat(2).try_into().unwrap());
         let legs: Vec<Uuid> = (0..o.legs as u64)
             .map(|i| Uuid::from_random_bytes([(i + 1) as u8; 16]))
             .collect();
-        for (slot, d) in disks.iter_mut().enumerate() {
+        // An external log starts blank: the first assembly creates the mirror.
+        for (slot, d) in disks
+            .iter_mut()
+            .enumerate()
+            .take(if o.external_log { 0 } else { o.legs })
+        {
             let sb = new_superblock(mirror_uuid, &legs, slot, geo).expect("sim mirror");
             new_leg_blocks::<()>(&sb, |sector, block| {
                 d.write(
@@ -264,10 +294,11 @@ impl World {
             })
             .unwrap();
         }
-        let table: Vec<Option<usize>> = (0..disks.len()).map(Some).collect();
-        let (mirror, disk_of_slot) =
-            start_mirror(o, cfg, &disks, &table, 0).expect("fresh mirror assembles");
+        let table: Vec<Option<usize>> = (0..o.legs).map(Some).collect();
+        let (mirror, disk_of_slot, blank_areas) =
+            start_mirror(o, cfg, &disks, &table, log, &mut rng, 0).expect("fresh mirror assembles");
         World {
+            log,
             oracle: Oracle::new(geo.data_sectors),
             resync_bufs: vec![vec![0; o.chunk_sectors as usize]; cfg.resync_depth],
             o: o.clone(),
@@ -286,7 +317,10 @@ impl World {
             reqs: HashMap::new(),
             next_req: 1,
             trace: VecDeque::new(),
-            report: Report::default(),
+            report: Report {
+                blank_areas,
+                ..Report::default()
+            },
         }
     }
 
@@ -329,8 +363,12 @@ impl World {
         while let Some(a) = self.mirror.poll_action() {
             match a {
                 Action::Io(io) => {
-                    let d = self.disk_of_slot[usize::from(io.leg)]
-                        .ok_or_else(|| format!("I/O to slot {} with no disk", io.leg))?;
+                    let d = if io.leg == LOG_DEVICE {
+                        self.log
+                    } else {
+                        self.disk_of_slot[usize::from(io.leg)]
+                    }
+                    .ok_or_else(|| format!("I/O to slot {} with no disk", io.leg))?;
                     self.inflight.push((io, d));
                 }
                 Action::Complete { id, result } => self.request_done(id, result)?,
@@ -784,11 +822,20 @@ impl World {
         }
         let mut oracle = self.oracle.clone();
         oracle.crash(self.now);
-        let (mirror, disk_of_slot) =
-            start_mirror(&self.o, self.cfg, &disks, &self.table, self.now)?;
+        let mut rng = self.rng.clone();
+        let (mirror, disk_of_slot, _) = start_mirror(
+            &self.o,
+            self.cfg,
+            &disks,
+            &self.table,
+            self.log,
+            &mut rng,
+            self.now,
+        )?;
         let mut w = World {
+            log: self.log,
             o: self.o.clone(),
-            rng: self.rng.clone(),
+            rng,
             now: self.now,
             step: self.step,
             cfg: self.cfg,
@@ -855,8 +902,17 @@ impl World {
 
     fn reassemble(&mut self) -> Step {
         self.absorb_stats();
-        (self.mirror, self.disk_of_slot) =
-            start_mirror(&self.o, self.cfg, &self.disks, &self.table, self.now)?;
+        let blank_areas;
+        (self.mirror, self.disk_of_slot, blank_areas) = start_mirror(
+            &self.o,
+            self.cfg,
+            &self.disks,
+            &self.table,
+            self.log,
+            &mut self.rng,
+            self.now,
+        )?;
+        self.report.blank_areas += blank_areas;
         self.log(format!(
             "reassembled: {} chunks to resync",
             self.mirror.chunks_needing_resync()
@@ -870,12 +926,19 @@ impl World {
     /// format relies on, and is not corrupted here.)
     fn corrupt_a_metadata_copy(&mut self) {
         let listed: Vec<usize> = self.table.iter().flatten().copied().collect();
-        let d = listed[self.rng.below(listed.len() as u64) as usize];
+        let pick = self.rng.below(listed.len() as u64) as usize;
         let g = self.geo;
+        // External: the metadata of the slot at that position, on the log.
+        let (d, base) = match self.log {
+            Some(log) => (log, g.log_sector(pick, 0)),
+            None => (listed[pick], 0),
+        };
         let block = self.rng.below(1 + u64::from(g.segment_count)) as u32;
-        let sectors = CopyRole::BOTH.map(|role| match block {
-            0 => geometry::SUPERBLOCK_SECTOR[role.index()],
-            n => g.segment_sector(role, n - 1),
+        let sectors = CopyRole::BOTH.map(|role| {
+            base + match block {
+                0 => geometry::SUPERBLOCK_SECTOR[role.index()],
+                n => g.segment_sector(role, n - 1),
+            }
         });
         let copies = sectors.map(|s| self.disks[d].durable.meta_block(s).expect("metadata area"));
         // Equal apart from the role byte and the CRC: same serial, same contents.
@@ -946,7 +1009,12 @@ impl World {
             .filter(|&s| self.mirror.leg_health(s) == LegHealth::Alive && !self.slot_disk_dead(s))
             .count();
         let spare_position = self.table.iter().position(|t| t.is_none());
-        let choice = self.rng.below(3);
+        // An external layout's legs are the table's: only failures.
+        let choice = if self.o.external_log {
+            0
+        } else {
+            self.rng.below(3)
+        };
         self.report.admin_ops += 1;
         match choice {
             0 => {
@@ -1238,19 +1306,53 @@ fn start_mirror(
     cfg: Config,
     disks: &[Disk],
     table: &[Option<usize>],
+    log: Option<usize>,
+    rng: &mut Rng,
     now: u64,
-) -> Result<(Mirror, [Option<usize>; MAX_LEGS]), String> {
-    let asm = assemble(&mut Reader { disks, table }, table.len())
-        .map_err(|e| format!("assembly after a crash failed: {e}"))?;
+) -> Result<(Mirror, [Option<usize>; MAX_LEGS], u64), String> {
+    let mut reader = Reader { disks, table, log };
+    let asm = match log {
+        Some(log) => {
+            // A new identity each time a blank log starts a mirror, as the
+            // kernel's random one: a stale segment of an earlier start must
+            // not pass for this one's.
+            let uuid = Uuid::from_random_bytes(
+                [rng.next_u64().to_le_bytes(), rng.next_u64().to_le_bytes()]
+                    .concat()
+                    .try_into()
+                    .expect("16 bytes"),
+            );
+            let geo = Geometry::for_external(disks[0].current.data().len() as u64, o.chunk_sectors)
+                .expect("sim geometry");
+            let log_sectors = disks[log].meta_sectors;
+            assemble_external(
+                &mut reader,
+                table.len(),
+                geo,
+                log_sectors,
+                false,
+                BlankLog::Sync,
+                uuid,
+            )
+        }
+        None => assemble(&mut reader, table.len()),
+    }
+    .map_err(|e| format!("assembly after a crash failed: {e}"))?;
     let disk_of_slot: [Option<usize>; MAX_LEGS] =
         core::array::from_fn(|s| asm.legs[s].and_then(|l| table[l.pos]));
+    let blank_areas = asm
+        .legs
+        .iter()
+        .flatten()
+        .filter(|l| l.superblock.serial == Serial::NEVER)
+        .count() as u64;
     #[allow(unused_mut)]
     let mut mirror = Mirror::new(asm, cfg, now);
     #[cfg(feature = "mutations")]
     mirror.set_mutation(o.mutation);
     #[cfg(not(feature = "mutations"))]
     let _ = o;
-    Ok((mirror, disk_of_slot))
+    Ok((mirror, disk_of_slot, blank_areas))
 }
 
 fn meta_sectors(block: &[u8; BLOCK_SIZE]) -> Vec<Sector> {

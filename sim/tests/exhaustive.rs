@@ -32,3 +32,21 @@ fn the_exhaustive_suite_has_teeth() {
         println!("{m:?}: {}", caught.unwrap());
     }
 }
+
+/// The same mistakes are found with the metadata on a log device: the
+/// ordering of log writes against data writes is checked there too.
+#[test]
+fn the_external_log_scenarios_have_teeth() {
+    for m in [Mutation::DataBeforeBitmap, Mutation::CleanBeforeDurable] {
+        let caught = scenarios().iter().filter(|s| s.external_log).find_map(|s| {
+            let mut o = options_for(s);
+            o.mutation = m;
+            run_scenario_with(s, &o).err()
+        });
+        assert!(
+            caught.is_some(),
+            "{m:?} survived every external-log crash state"
+        );
+        println!("{m:?}: {}", caught.unwrap());
+    }
+}

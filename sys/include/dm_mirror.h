@@ -194,6 +194,17 @@
 #define DMM_MESSAGE_LEN 160
 
 /*
+ The position (in reads) and leg (in I/O actions) of the log device of
+ a table with a disk log: every slot's metadata lives there.
+ */
+#define DMM_LOG_DEVICE 16
+
+/*
+ `dmm_table_log`: the table has no log device.
+ */
+#define DMM_NO_LOG UINT32_MAX
+
+/*
  Operator messages (`dmm_parse_message`).
  */
 #define DMM_MSG_FAIL_LEG 1
@@ -250,6 +261,26 @@ struct dmm_message {
  into `block`; returns false if it cannot.
  */
 typedef bool (*dmm_read_block_fn)(void *ctx, uint32_t position, uint64_t sector, uint8_t *block);
+
+/*
+ What a table with a disk log needs besides its words: the sizes of the
+ devices, and an identity for a mirror that a blank log starts.
+ */
+struct dmm_log_args {
+  /*
+   The mirror's length in sectors: the data each leg holds from its
+   table offset.
+   */
+  uint64_t data_sectors;
+  /*
+   The log device's size in sectors.
+   */
+  uint64_t log_sectors;
+  /*
+   Random bytes: the UUID of a mirror started on a blank log.
+   */
+  uint8_t uuid[16];
+};
 
 /*
  The shape of a running mirror.
@@ -411,6 +442,12 @@ int32_t dmm_table_legs(uint32_t argc,
                        struct dmm_error *err);
 
 /*
+ The word index in `argv` of the table's log device into `*out`, or
+ `DMM_NO_LOG` when the table keeps its metadata on the legs.
+ */
+int32_t dmm_table_log(uint32_t argc, const char *const *argv, uint32_t *out, struct dmm_error *err);
+
+/*
  Parses an operator message (`dmsetup message` words) into `out`;
  `DMM_ERR_TABLE` with the word at fault and why. Positions are checked
  by the call that carries the message out.
@@ -434,7 +471,8 @@ size_t dmm_memory_bound(uint64_t leg_sectors,
 /*
  Creates a mirror from a table (`argc` words) by assembling the legs it
  names, whose metadata `read` reads (`ctx` is passed through). `now_ns`
- is the caller's monotonic clock. On success `*out` is the handle.
+ is the caller's monotonic clock. On success `*out` is the handle. A
+ table with a disk log needs `dmm_create_with_log`.
  */
 int32_t dmm_create(uint32_t argc,
                    const char *const *argv,
@@ -443,6 +481,21 @@ int32_t dmm_create(uint32_t argc,
                    uint64_t now_ns,
                    struct dmm_mirror **out,
                    struct dmm_error *err);
+
+/*
+ As `dmm_create`, for any table: one with a disk log (LVM's) keeps every
+ slot's metadata on that device, which `read` reads as position
+ `DMM_LOG_DEVICE`, and whose I/O comes as leg `DMM_LOG_DEVICE`; `log`
+ gives the sizes and the identity of a mirror a blank log starts.
+ */
+int32_t dmm_create_with_log(uint32_t argc,
+                            const char *const *argv,
+                            dmm_read_block_fn read,
+                            void *ctx,
+                            uint64_t now_ns,
+                            const struct dmm_log_args *log,
+                            struct dmm_mirror **out,
+                            struct dmm_error *err);
 
 /*
  Frees a handle (the caller has stopped all I/O).

@@ -91,6 +91,11 @@ pub const DMM_BLOCK_SIZE: u32 = 4096;
 pub const DMM_MAX_LEGS: u32 = 16;
 /// Length of `dmm_error.message` and `dmm_action.text`.
 pub const DMM_MESSAGE_LEN: usize = 160;
+/// The position (in reads) and leg (in I/O actions) of the log device of
+/// a table with a disk log: every slot's metadata lives there.
+pub const DMM_LOG_DEVICE: u32 = 16;
+/// `dmm_table_log`: the table has no log device.
+pub const DMM_NO_LOG: u32 = u32::MAX;
 
 /// An error code and a NUL-terminated message the caller can print.
 #[repr(C)]
@@ -200,6 +205,20 @@ pub struct dmm_message {
 pub struct dmm_leg_spec {
     pub argv_index: u32,
     pub offset: u64,
+}
+
+/// What a table with a disk log needs besides its words: the sizes of the
+/// devices, and an identity for a mirror that a blank log starts.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct dmm_log_args {
+    /// The mirror's length in sectors: the data each leg holds from its
+    /// table offset.
+    pub data_sectors: u64,
+    /// The log device's size in sectors.
+    pub log_sectors: u64,
+    /// Random bytes: the UUID of a mirror started on a blank log.
+    pub uuid: [u8; 16],
 }
 
 /// The shape of a running mirror.

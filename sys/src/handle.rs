@@ -10,10 +10,10 @@ use core::ffi::{c_char, c_void, CStr};
 use core::fmt::Write;
 use dmmirror_core::format::{Geometry, Serial, Superblock, Uuid, BLOCK_SIZE, MAX_LEGS};
 use dmmirror_core::mirror::{
-    assemble_with, leg_superblock, AdminError, BlockReader, ChildId, Config, FastPath,
-    FastWriteDone, LegHealth, Mirror, ReadPolicy,
+    assemble_external, assemble_with, leg_superblock, AdminError, Assembly, AssemblyError,
+    BlankLog, BlockReader, ChildId, Config, FastPath, FastWriteDone, LegHealth, Mirror, ReadPolicy,
 };
-use dmmirror_core::table::{self, Message, Table};
+use dmmirror_core::table::{self, Message, SyncArg, Syntax, Table};
 
 /// Most words a table may have (16 legs with offsets, a log, options).
 const MAX_TABLE_WORDS: usize = 64;
@@ -166,6 +166,41 @@ pub unsafe extern "C" fn dmm_table_legs(
     })
 }
 
+/// The word index in `argv` of the table's log device into `*out`, or
+/// `DMM_NO_LOG` when the table keeps its metadata on the legs.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_table_log(
+    argc: u32,
+    argv: *const *const c_char,
+    out: *mut u32,
+    err: *mut dmm_error,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    let Some(words) = (unsafe { table_words(argc, argv, err) }) else {
+        return DMM_ERR_TABLE;
+    };
+    with_table(&words, |t| {
+        let t = match t {
+            Ok(t) => t,
+            Err(e) => return set_error(err, DMM_ERR_TABLE, format_args!("{e}")),
+        };
+        let index = match t.syntax {
+            Syntax::LvmDisk { log_dev } => words
+                .iter()
+                .position(|w| core::ptr::eq(w.as_ptr(), log_dev.as_ptr()))
+                .expect("the log is one of the words")
+                as u32,
+            _ => DMM_NO_LOG,
+        };
+        // SAFETY: the caller passes null or a writable u32.
+        match unsafe { out.as_mut() } {
+            Some(o) => *o = index,
+            None => return set_error(err, DMM_ERR_ARG, format_args!("no place for the index")),
+        }
+        ok(err)
+    })
+}
+
 /// Parses an operator message (`dmsetup message` words) into `out`;
 /// `DMM_ERR_TABLE` with the word at fault and why. Positions are checked
 /// by the call that carries the message out.
@@ -221,14 +256,24 @@ pub unsafe extern "C" fn dmm_memory_bound(
     argc: u32,
     argv: *const *const c_char,
 ) -> usize {
-    let Ok(geo) = Geometry::for_leg(leg_sectors, chunk_sectors) else {
-        return 0;
-    };
     // SAFETY: forwarded from the caller.
     let Some(words) = (unsafe { table_words(argc, argv, core::ptr::null_mut()) }) else {
         return 0;
     };
-    let Some(cfg) = with_table(&words, |t| t.ok().map(|t| t.config(Config::default()))) else {
+    let Some((cfg, external)) = with_table(&words, |t| {
+        t.ok().map(|t| {
+            let external = matches!(t.syntax, Syntax::LvmDisk { .. });
+            (t.config(Config::default()), external)
+        })
+    }) else {
+        return 0;
+    };
+    let geo = if external {
+        Geometry::for_external(leg_sectors, chunk_sectors)
+    } else {
+        Geometry::for_leg(leg_sectors, chunk_sectors)
+    };
+    let Ok(geo) = geo else {
         return 0;
     };
     memory_bound(&geo, &cfg, &words)
@@ -259,7 +304,8 @@ fn memory_bound(geo: &Geometry, cfg: &Config, words: &[String]) -> usize {
 
 /// Creates a mirror from a table (`argc` words) by assembling the legs it
 /// names, whose metadata `read` reads (`ctx` is passed through). `now_ns`
-/// is the caller's monotonic clock. On success `*out` is the handle.
+/// is the caller's monotonic clock. On success `*out` is the handle. A
+/// table with a disk log needs `dmm_create_with_log`.
 #[no_mangle]
 pub unsafe extern "C" fn dmm_create(
     argc: u32,
@@ -267,6 +313,85 @@ pub unsafe extern "C" fn dmm_create(
     read: dmm_read_block_fn,
     ctx: *mut c_void,
     now_ns: u64,
+    out: *mut *mut dmm_mirror,
+    err: *mut dmm_error,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { create(argc, argv, read, ctx, now_ns, None, out, err) }
+}
+
+/// As `dmm_create`, for any table: one with a disk log (LVM's) keeps every
+/// slot's metadata on that device, which `read` reads as position
+/// `DMM_LOG_DEVICE`, and whose I/O comes as leg `DMM_LOG_DEVICE`; `log`
+/// gives the sizes and the identity of a mirror a blank log starts.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_create_with_log(
+    argc: u32,
+    argv: *const *const c_char,
+    read: dmm_read_block_fn,
+    ctx: *mut c_void,
+    now_ns: u64,
+    log: *const dmm_log_args,
+    out: *mut *mut dmm_mirror,
+    err: *mut dmm_error,
+) -> i32 {
+    // SAFETY: the caller passes null or a readable dmm_log_args.
+    let Some(log) = (unsafe { log.as_ref() }) else {
+        return set_error(err, DMM_ERR_ARG, format_args!("no log arguments"));
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { create(argc, argv, read, ctx, now_ns, Some(*log), out, err) }
+}
+
+/// Assembles the legs (or the log) of a parsed table; the error code with
+/// `err` filled in when they do not form a mirror.
+fn assemble_table(
+    reader: &mut Reader,
+    t: &Table<'_>,
+    log: Option<dmm_log_args>,
+    err: *mut dmm_error,
+) -> Result<Assembly, i32> {
+    let assembly_error = |e: AssemblyError| set_error(err, DMM_ERR_ASSEMBLY, format_args!("{e}"));
+    let Syntax::LvmDisk { .. } = t.syntax else {
+        return assemble_with(reader, t.leg_count, t.force).map_err(assembly_error);
+    };
+    let Some(log) = log else {
+        return Err(set_error(
+            err,
+            DMM_ERR_ARG,
+            format_args!("a table with a disk log needs the devices' sizes (dmm_create_with_log)"),
+        ));
+    };
+    let chunk = t
+        .chunk_sectors
+        .unwrap_or(dmmirror_core::format::geometry::DEFAULT_CHUNK_SECTORS);
+    let geo = Geometry::for_external(log.data_sectors, chunk)
+        .map_err(|e| set_error(err, DMM_ERR_TABLE, format_args!("{e}")))?;
+    let blank = match t.sync {
+        SyncArg::NoSync => BlankLog::NoSync,
+        SyncArg::Sync | SyncArg::Default => BlankLog::Sync,
+    };
+    let uuid = Uuid::from_random_bytes(log.uuid);
+    assemble_external(
+        reader,
+        t.leg_count,
+        geo,
+        log.log_sectors,
+        t.force,
+        blank,
+        uuid,
+    )
+    .map_err(assembly_error)
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn create(
+    argc: u32,
+    argv: *const *const c_char,
+    read: dmm_read_block_fn,
+    ctx: *mut c_void,
+    now_ns: u64,
+    log: Option<dmm_log_args>,
     out: *mut *mut dmm_mirror,
     err: *mut dmm_error,
 ) -> i32 {
@@ -281,24 +406,15 @@ pub unsafe extern "C" fn dmm_create(
     let Some(words) = (unsafe { table_words(argc, argv, err) }) else {
         return DMM_ERR_TABLE;
     };
-    let parsed = with_table(&words, |t| {
-        t.map(|t| {
-            (
-                t.leg_count,
-                t.force,
-                t.chunk_sectors,
-                t.config(Config::default()),
-            )
-        })
-        .map_err(|e| set_error(err, DMM_ERR_TABLE, format_args!("{e}")))
-    });
-    let Ok((legs, force, chunk_sectors, cfg)) = parsed else {
-        return DMM_ERR_TABLE;
-    };
     let mut reader = Reader { read, ctx };
-    let asm = match assemble_with(&mut reader, legs, force) {
-        Ok(a) => a,
-        Err(e) => return set_error(err, DMM_ERR_ASSEMBLY, format_args!("{e}")),
+    let parsed = with_table(&words, |t| {
+        let t = t.map_err(|e| set_error(err, DMM_ERR_TABLE, format_args!("{e}")))?;
+        let asm = assemble_table(&mut reader, &t, log, err)?;
+        Ok((asm, t.chunk_sectors, t.config(Config::default())))
+    });
+    let (asm, chunk_sectors, cfg) = match parsed {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let geo = asm.template.geometry;
     if chunk_sectors.is_some_and(|c| c != geo.chunk_sectors) {

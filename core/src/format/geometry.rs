@@ -33,6 +33,10 @@ pub struct Geometry {
     pub segment_count: u32,
     /// First sector of each bitmap copy (primary, secondary).
     pub bitmap_sector: [u64; 2],
+    /// The metadata lives on a separate log device (LVM's disk log), one
+    /// area of [`Geometry::meta_sectors`] per slot, and the data from
+    /// sector 0 of each leg (`data_offset` 0).
+    pub external: bool,
 }
 
 /// Why a geometry is impossible or inconsistent.
@@ -151,9 +155,62 @@ impl Geometry {
                 BITMAP_START_SECTOR,
                 BITMAP_START_SECTOR + segment_count * BLOCK_SECTORS,
             ],
+            external: false,
         };
         debug_assert_eq!(geometry.validate(), Ok(()));
         Ok(geometry)
+    }
+
+    /// The external layout for legs of `leg_sectors` sectors that hold data
+    /// only: each slot's superblocks and bitmap go to its area on a log
+    /// device ([`Geometry::log_sector`]).
+    pub fn for_external(leg_sectors: u64, chunk_sectors: u32) -> Result<Geometry, GeometryError> {
+        check_chunk_sectors(chunk_sectors)?;
+        let data_sectors = leg_sectors & !(BLOCK_SECTORS - 1);
+        if data_sectors == 0 {
+            return Err(GeometryError::LegTooSmall {
+                leg_sectors,
+                min_sectors: BLOCK_SECTORS,
+            });
+        }
+        let chunk_count = div_ceil(data_sectors, u64::from(chunk_sectors));
+        if chunk_count > MAX_CHUNKS {
+            return Err(GeometryError::TooManyChunks {
+                chunks: chunk_count,
+            });
+        }
+        let segment_count = segments_for(chunk_count);
+        let geometry = Geometry {
+            chunk_sectors,
+            data_offset: 0,
+            data_sectors,
+            chunk_count,
+            segment_count: segment_count as u32,
+            bitmap_sector: [
+                BITMAP_START_SECTOR,
+                BITMAP_START_SECTOR + segment_count * BLOCK_SECTORS,
+            ],
+            external: true,
+        };
+        debug_assert_eq!(geometry.validate(), Ok(()));
+        Ok(geometry)
+    }
+
+    /// Sectors of one slot's metadata: on a leg, everything before the
+    /// data; on a log device, the size of each slot's area.
+    pub fn meta_sectors(&self) -> u64 {
+        if self.external {
+            self.bitmap_sector[1] + u64::from(self.segment_count) * BLOCK_SECTORS
+        } else {
+            self.data_offset
+        }
+    }
+
+    /// Where metadata sector `sector` of slot `slot` lies on the log device
+    /// of an external layout.
+    pub fn log_sector(&self, slot: usize, sector: u64) -> u64 {
+        debug_assert!(self.external && sector < self.meta_sectors());
+        slot as u64 * self.meta_sectors() + sector
     }
 
     /// Checks stored fields against each other. A reader accepts any
@@ -175,11 +232,21 @@ impl Geometry {
         }
         let copy_len = u64::from(self.segment_count) * BLOCK_SECTORS;
         let [first, second] = self.bitmap_sector;
+        // An external layout's data starts at 0 on another device than
+        // its metadata: only the metadata must not overlap.
+        let meta_end = if self.external {
+            if self.data_offset != 0 {
+                return Err(GeometryError::Overlap);
+            }
+            u64::MAX
+        } else {
+            self.data_offset
+        };
         let ordered = first >= BITMAP_START_SECTOR
             && first.checked_add(copy_len).is_some_and(|end| end <= second)
             && second
                 .checked_add(copy_len)
-                .is_some_and(|end| end <= self.data_offset)
+                .is_some_and(|end| end <= meta_end)
             && self.data_offset.checked_add(self.data_sectors).is_some();
         if ordered {
             Ok(())

@@ -41,6 +41,8 @@ const M_FLAG_FULL_COPY: u8 = 1;
 
 /// The flag bit set while the mirror was shut down cleanly.
 const FLAG_CLEAN: u32 = 1;
+/// The flag bit of an external layout (metadata on a log device).
+const FLAG_EXTERNAL: u32 = 2;
 
 /// The recorded state of a member leg.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -170,7 +172,15 @@ impl Superblock {
         put.u16(OFF_VERSION, FORMAT_VERSION);
         put.u8(OFF_ROLE, role.code());
         put.u8(OFF_SLOT, self.slot);
-        put.u32(OFF_FLAGS, if self.clean { FLAG_CLEAN } else { 0 });
+        let external = if self.geometry.external {
+            FLAG_EXTERNAL
+        } else {
+            0
+        };
+        put.u32(
+            OFF_FLAGS,
+            if self.clean { FLAG_CLEAN } else { 0 } | external,
+        );
         put.u64(SERIAL_OFFSET, self.serial.get());
         put.bytes(OFF_MIRROR_UUID, &self.mirror_uuid.0);
         put.bytes(OFF_LEG_UUID, &self.leg_uuid.0);
@@ -206,7 +216,7 @@ impl Superblock {
         check_frame(block, &SUPERBLOCK_MAGIC, OFF_VERSION)?;
         check_role(bytes::u8_at(block, OFF_ROLE)?, role)?;
         let flags = bytes::u32_at(block, OFF_FLAGS)?;
-        if flags & !FLAG_CLEAN != 0 {
+        if flags & !(FLAG_CLEAN | FLAG_EXTERNAL) != 0 {
             return Err(DecodeError::UnknownFlags { flags });
         }
         bytes::expect_zero(block, 28, OFF_MIRROR_UUID)?;
@@ -229,6 +239,7 @@ impl Superblock {
                 bytes::u64_at(block, OFF_BITMAP[0])?,
                 bytes::u64_at(block, OFF_BITMAP[1])?,
             ],
+            external: flags & FLAG_EXTERNAL != 0,
         };
         let sb = Superblock {
             serial: Serial::new(bytes::u64_at(block, SERIAL_OFFSET)?),

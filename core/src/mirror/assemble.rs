@@ -61,6 +61,16 @@ pub enum AssemblyError {
     },
     /// No leg is in sync according to the newest member table.
     NoTrustworthyLeg,
+    /// The log device cannot hold a metadata area for every leg.
+    LogTooSmall {
+        /// Sectors the log needs.
+        need: u64,
+    },
+    /// The log area of this leg holds the metadata of another slot.
+    WrongLogArea {
+        /// Table position (and log area).
+        pos: usize,
+    },
 }
 
 impl core::fmt::Display for AssemblyError {
@@ -84,6 +94,12 @@ impl core::fmt::Display for AssemblyError {
                 write!(f, "legs {} and {} are at the same event but disagree about membership", pos[0], pos[1])
             }
             AssemblyError::NoTrustworthyLeg => f.write_str("no leg is in sync"),
+            AssemblyError::LogTooSmall { need } => {
+                write!(f, "the log device is too small: {need} sectors needed for these legs and region size")
+            }
+            AssemblyError::WrongLogArea { pos } => {
+                write!(f, "leg {pos}: its log area holds the metadata of another slot")
+            }
         }
     }
 }
@@ -417,4 +433,165 @@ pub fn assemble_with<R: BlockReader>(
         lost_segments,
         unusable,
     })
+}
+
+/// Reads slot areas of a log device as if each were the start of its leg.
+struct LogAreas<'a, R> {
+    reader: &'a mut R,
+    geometry: Geometry,
+}
+
+impl<R: BlockReader> BlockReader for LogAreas<'_, R> {
+    fn read_block(&mut self, pos: usize, sector: u64, out: &mut [u8; BLOCK_SIZE]) -> bool {
+        sector < self.geometry.meta_sectors()
+            && self.reader.read_block(
+                usize::from(crate::mirror::LOG_DEVICE),
+                self.geometry.log_sector(pos, sector),
+                out,
+            )
+    }
+}
+
+/// How a mirror over a blank log starts (LVM's `sync` / `nosync`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlankLog {
+    /// Every chunk may differ: copy all from the first leg.
+    Sync,
+    /// The legs are known to be alike (or never read before written):
+    /// every chunk starts never-written.
+    NoSync,
+}
+
+/// Assembles `count` legs of the external layout `geometry` (data only)
+/// whose metadata areas lie on a log device of `log_sectors`, read through
+/// `reader` as position [`crate::mirror::LOG_DEVICE`]. A log whose every
+/// area is all zeros in both superblock copies (what LVM leaves on a new
+/// log) starts a new mirror with `mirror_uuid`, as `blank` says; any other
+/// log is assembled as legs are, and each area must hold its own slot.
+pub fn assemble_external<R: BlockReader>(
+    reader: &mut R,
+    count: usize,
+    geometry: Geometry,
+    log_sectors: u64,
+    force: bool,
+    blank: BlankLog,
+    mirror_uuid: Uuid,
+) -> Result<Assembly, AssemblyError> {
+    if count == 0 || count > MAX_LEGS {
+        return Err(AssemblyError::LegCount(count));
+    }
+    debug_assert!(geometry.external);
+    if log_sectors / geometry.meta_sectors() < count as u64 {
+        return Err(AssemblyError::LogTooSmall {
+            need: count as u64 * geometry.meta_sectors(),
+        });
+    }
+    let mut areas = LogAreas { reader, geometry };
+    let mut block = [0u8; BLOCK_SIZE];
+    let mut blank_log = true;
+    for pos in 0..count {
+        for sector in geometry::SUPERBLOCK_SECTOR {
+            let zero = areas.read_block(pos, sector, &mut block) && block.iter().all(|&b| b == 0);
+            blank_log &= zero;
+        }
+    }
+    let mut asm = if blank_log {
+        new_external(count, geometry, blank, mirror_uuid)
+    } else {
+        assemble_with(&mut areas, count, force)?
+    };
+    adopt_blank_areas(&mut asm);
+    if asm.template.geometry != geometry {
+        return Err(AssemblyError::GeometryMismatch { pos: 0 });
+    }
+    for (slot, leg) in asm.legs.iter().enumerate() {
+        if let Some(found) = leg.filter(|f| f.pos != slot) {
+            return Err(AssemblyError::WrongLogArea { pos: found.pos });
+        }
+    }
+    Ok(asm)
+}
+
+/// A member whose log area holds no superblock never had one land there
+/// (a power loss while the mirror first started): its image is there, its
+/// data unknown. It is recorded failed, to be copied whole.
+fn adopt_blank_areas(asm: &mut Assembly) {
+    let mut changed = false;
+    for (pos, e) in &asm.unusable {
+        let pos = *pos;
+        let Some(member) = asm.template.members.get_mut(pos).and_then(|m| m.as_mut()) else {
+            continue;
+        };
+        if *e != (AssemblyError::NoMetadata { pos })
+            || asm.legs[pos].is_some()
+            || member.state == MemberState::Removed
+        {
+            continue;
+        }
+        member.state = MemberState::Failed;
+        member.full_copy = true;
+        member.rebuild_checkpoint = 0;
+        changed = true;
+        asm.legs[pos] = Some(FoundLeg {
+            pos,
+            superblock: Superblock {
+                serial: Serial::NEVER,
+                leg_uuid: member.uuid,
+                slot: pos as u8,
+                event: 0,
+                ..asm.template
+            },
+            in_sync: false,
+            secondary_damaged: false,
+        });
+    }
+    if changed {
+        asm.template.event += 1;
+        asm.unusable
+            .retain(|(pos, _)| asm.legs.get(*pos).is_none_or(|l| l.is_none()));
+    }
+}
+
+/// The identity of leg `slot` of a mirror started on a blank log: the
+/// mirror's UUID with its last byte changed, distinct per slot and from it.
+fn blank_leg_uuid(mirror_uuid: Uuid, slot: usize) -> Uuid {
+    let mut bytes = mirror_uuid.0;
+    bytes[15] ^= slot as u8 + 1;
+    Uuid(bytes)
+}
+
+/// A mirror on a blank log: every leg a member in sync, no superblock
+/// durable yet (they are written when it starts), each chunk DIRTY or
+/// never-written as `blank` says.
+fn new_external(count: usize, geometry: Geometry, blank: BlankLog, mirror_uuid: Uuid) -> Assembly {
+    let uuids: Vec<Uuid> = (0..count).map(|s| blank_leg_uuid(mirror_uuid, s)).collect();
+    let mut legs = vec![None; MAX_LEGS];
+    let mut template = None;
+    for (slot, leg) in legs.iter_mut().enumerate().take(count) {
+        let mut sb = new_superblock(mirror_uuid, &uuids, slot, geometry)
+            .expect("distinct non-nil uuids for 1..=MAX_LEGS legs");
+        sb.clean = false;
+        template.get_or_insert(sb);
+        // Nothing on the log yet: the mirror writes every superblock first.
+        sb.event = 0;
+        sb.serial = Serial::NEVER;
+        *leg = Some(FoundLeg {
+            pos: slot,
+            superblock: sb,
+            in_sync: true,
+            secondary_damaged: false,
+        });
+    }
+    let byte = match blank {
+        BlankLog::Sync => ChunkByte::new(ChunkStatus::Dirty, false),
+        BlankLog::NoSync => ChunkByte::UNWRITTEN,
+    };
+    Assembly {
+        template: template.expect("at least one leg"),
+        legs,
+        chunks: vec![byte.raw(); geometry.chunk_count as usize],
+        segment_serials: vec![Serial::NEVER; geometry.segment_count as usize],
+        lost_segments: geometry.segment_count,
+        unusable: Vec::new(),
+    }
 }

@@ -341,6 +341,8 @@ pub struct Mirror {
     rebuilds_started: u32,
     /// The last in-sync leg keeps failing copy reads: no copies before this.
     resync_paused_until: u64,
+    /// External layout: a metadata write to the log device failed.
+    log_failed: bool,
     /// What requests from other CPUs read without the lock.
     fast: Arc<FastPath>,
     /// Chunks whose fast-path bits must be published (deduplicated by
@@ -493,6 +495,7 @@ impl Mirror {
             last_user_io: 0,
             rebuilds_started: 0,
             resync_paused_until: 0,
+            log_failed: false,
             fast: Arc::new(FastPath::new(&geo, &cfg)),
             publish_queue: Vec::with_capacity(geo.chunk_count as usize),
             #[cfg(feature = "mutations")]
@@ -587,6 +590,9 @@ impl Mirror {
         self.child_free.push(id.0);
         let leg = usize::from(child.leg);
         self.legs[leg].pending -= 1;
+        if !ok && self.geo.external {
+            self.log_failed |= matches!(child.owner, Owner::Superblock(_) | Owner::Segment(_));
+        }
         match child.owner {
             Owner::Free => unreachable!(),
             Owner::Request(r) => self.request_child_done(usize::from(r), leg, ok),
@@ -642,9 +648,19 @@ impl Mirror {
         self.legs.get(slot).map_or(LegHealth::Empty, |l| l.health)
     }
 
-    /// Table position of the device holding the leg in `slot`.
+    /// Table position of the device holding the leg in `slot`; for
+    /// [`LOG_DEVICE`] in an external layout, `LOG_DEVICE` itself.
     pub fn leg_position(&self, slot: usize) -> Option<usize> {
+        if self.geo.external && slot == usize::from(LOG_DEVICE) {
+            return Some(slot);
+        }
         self.legs.get(slot).and_then(|l| l.position)
+    }
+
+    /// External layout: a metadata write to the log device failed (the
+    /// slots it was written for failed with it).
+    pub fn log_failed(&self) -> bool {
+        self.log_failed
     }
 
     /// Whether `id` names a child I/O in flight (a completion for it is due).
@@ -806,9 +822,17 @@ impl Mirror {
             leg: leg as u8,
         };
         self.legs[leg].pending += 1;
+        // An external layout keeps each slot's metadata on the log device;
+        // completions still count against the slot.
+        let (device, sector) = match owner {
+            Owner::Superblock(_) | Owner::Segment(_) if self.geo.external => {
+                (LOG_DEVICE, self.geo.log_sector(leg, sector))
+            }
+            _ => (leg as u8, sector),
+        };
         let io = ChildIo {
             child: ChildId(id),
-            leg: leg as u8,
+            leg: device,
             op,
             sector,
             sectors,

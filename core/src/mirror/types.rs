@@ -68,16 +68,20 @@ pub enum Buffer {
     Resync(u16),
 }
 
+/// The [`ChildIo::leg`] of metadata I/O in an external layout: the log
+/// device, not a leg.
+pub const LOG_DEVICE: u8 = crate::format::MAX_LEGS as u8;
+
 /// A child I/O for the caller to issue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ChildIo {
     /// Report its completion with this.
     pub child: ChildId,
-    /// Member slot of the leg.
+    /// Member slot of the leg, or [`LOG_DEVICE`].
     pub leg: u8,
     /// Operation.
     pub op: IoOp,
-    /// Absolute sector on the leg.
+    /// Absolute sector on the leg (or the log device).
     pub sector: u64,
     /// Length in sectors.
     pub sectors: u32,
@@ -256,6 +260,9 @@ pub enum AdminError {
     NoSource,
     /// The mirror is suspended.
     Suspended,
+    /// The legs of a mirror with its metadata on a log device are the
+    /// table's (LVM changes them by reloading the table).
+    ExternalLog,
 }
 
 impl core::fmt::Display for AdminError {
@@ -273,6 +280,9 @@ impl core::fmt::Display for AdminError {
             AdminError::BadUuid => f.write_str("the new leg's uuid is nil or already in use"),
             AdminError::NoSource => f.write_str("no leg is in sync to copy from"),
             AdminError::Suspended => f.write_str("the mirror is suspended"),
+            AdminError::ExternalLog => {
+                f.write_str("legs of a mirror with a log device change by table reload")
+            }
         }
     }
 }

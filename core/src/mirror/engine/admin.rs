@@ -66,6 +66,9 @@ impl Mirror {
         if self.suspending {
             return Err(AdminError::Suspended);
         }
+        if self.geo.external {
+            return Err(AdminError::ExternalLog);
+        }
         if self.in_sync() == 0 {
             return Err(AdminError::NoSource);
         }
