@@ -36,8 +36,9 @@ if [ -n "$sse" ]; then
 	exit 1
 fi
 # Kernel stacks are 16 KiB (8 KiB on some BSD configurations): no frame
-# may take more than 4 KiB.
-big=$(perl -ne 'if (/^[0-9a-f]+ <(.*)>:$/) { $f = $1 } elsif (/sub\s+\$0x([0-9a-f]+),%r(sp|11)/ && hex($1) > 4096 && $f !~ /probestack/) { print "$f: ", hex($1), "\n" }' <<<"$disasm")
+# may take more than 4 KiB. A big frame is probed page by page, so its
+# size is the sum of a function's stack pointer subtractions.
+big=$(perl -ne 'sub done { print "$f: $n\n" if $n > 4096 && $f !~ /probestack/ } if (/^[0-9a-f]+ <(.*)>:$/) { done(); ($f, $n) = ($1, 0) } elsif (/sub\s+\$0x([0-9a-f]+),%r(sp|11)/) { $n += hex($1) } END { done() }' <<<"$disasm")
 if [ -n "$big" ]; then
 	echo "kernel-check: FAIL: stack frames over 4 KiB:" >&2
 	echo "$big" >&2

@@ -77,8 +77,10 @@ for bin in /usr/sbin/dmsetup /usr/sbin/lvm /usr/sbin/mdadm; do
 	done
 done
 mkdir -p "$initrd/lib64" && cp -L /lib64/ld-linux-x86-64.so.2 "$initrd/lib64/"
-for tool in pvcreate vgcreate lvcreate lvs lvchange vgchange lvremove; do ln -s lvm "$initrd/sbin/$tool"; done
-mkdir -p "$initrd/etc/lvm" && printf 'global {\n\tuse_lvmetad = 0\n}\nactivation {\n\tudev_sync = 0\n\tudev_rules = 0\n}\ndevices {\n\tobtain_device_list_from_udev = 0\n}\n' > "$initrd/etc/lvm/lvm.conf"
+for tool in pvcreate pvs vgcreate vgs vgchange lvcreate lvs lvchange lvconvert lvremove; do ln -s lvm "$initrd/sbin/$tool"; done
+# No udev and no dmeventd in the guest: LVM makes the nodes itself and
+# does not monitor mirrors.
+mkdir -p "$initrd/etc/lvm" && printf 'global {\n\tuse_lvmetad = 0\n}\nactivation {\n\tudev_sync = 0\n\tudev_rules = 0\n\tmonitoring = 0\n}\ndevices {\n\tobtain_device_list_from_udev = 0\n}\n' > "$initrd/etc/lvm/lvm.conf"
 gcc -O2 -static -Wall -o "$initrd/bin/recwrite" vm-test/guest/recwrite.c
 cp vm-test/guest/init "$initrd/init"
 cp vm-test/scenarios/*.sh "$initrd/scenarios/"

@@ -177,6 +177,23 @@ fn a_blank_log_starts_a_new_mirror_that_copies_everything_unless_nosync() {
     )
     .unwrap();
     assert_eq!(Mirror::new(nosync, config(), 0).chunks_needing_resync(), 0);
+    // What LVM leaves on a log it creates: 0xff (in sync) or 0x00
+    // throughout, its 16-byte dm-log header at byte 0.
+    for fill in [0x00, 0xff] {
+        let mut d = Devices {
+            legs: vec![HashMap::new(); 2],
+            ..Devices::default()
+        };
+        for s in (0..log_sectors(2)).step_by(8) {
+            d.log.insert(s, [fill; BLOCK_SIZE]);
+        }
+        let first = d.log.get_mut(&0).unwrap();
+        first[..4].copy_from_slice(&0x4d69_5272u32.to_le_bytes());
+        first[4..8].copy_from_slice(&2u32.to_le_bytes());
+        first[8..16].fill(0xff);
+        let asm = assemble(&mut d, BlankLog::NoSync).unwrap();
+        assert_eq!(asm.template.mirror_uuid, Uuid([5; 16]), "fill {fill:#x}");
+    }
 }
 
 #[test]

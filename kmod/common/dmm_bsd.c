@@ -124,12 +124,13 @@ dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
 	struct dmm_leg_spec specs[DMM_MAX_LEGS];
 	struct dmm_error err;
 	struct line l = { .n = 0 };
-	uint32_t n, i;
+	uint32_t n, i, log;
 	int rc;
 
 	if (argc < 1 || dmm_table_legs((uint32_t)argc,
 	    (const char *const *)argv, specs, DMM_MAX_LEGS, &n, &err) !=
-	    DMM_OK) {
+	    DMM_OK || dmm_table_log((uint32_t)argc, (const char *const *)argv,
+	    &log, &err) != DMM_OK) {
 		put(&l, "bad table: ");
 		put(&l, argc < 1 ? "no arguments" : (const char *)err.message);
 		dmm_os_log(os, l.b);
@@ -150,6 +151,18 @@ dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
 		legs->n = i + 1;
 		legs->offsets[i] = specs[i].offset;
 	}
+	if (log != DMM_NO_LOG) {
+		legs->offsets[DMM_LOG_DEVICE] = 0;
+		legs->pdevs[DMM_LOG_DEVICE] = dmm_os_open_leg(os, argv[log],
+		    &legs->names[DMM_LOG_DEVICE]);
+		if (legs->pdevs[DMM_LOG_DEVICE] == NULL) {
+			put(&l, "cannot open the log device (");
+			put(&l, argv[log]);
+			put(&l, ")");
+			dmm_os_log(os, l.b);
+			return (DMM_ENOENT);
+		}
+	}
 	if ((rc = dmm_running_claim(r, legs->names, legs->n)) >= 0) {
 		put(&l, "leg ");
 		put(&l, legs->names[rc]);
@@ -159,7 +172,7 @@ dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
 		return (DMM_EBUSY);
 	}
 	rc = dmm_glue_create(g, os, (uint32_t)argc, (const char *const *)argv,
-	    &err);
+	    table_sectors, &err);
 	if (rc != DMM_OK) {
 		put(&l, "cannot create the mirror: ");
 		put(&l, rc == DMM_ERR_NOMEM ? "out of memory" :
@@ -190,5 +203,8 @@ dmm_bsd_close(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
 	for (i = 0; i < legs->n; i++)
 		if (legs->pdevs[i] != NULL)
 			dmm_os_close_leg(os, legs->pdevs[i]);
+	if (legs->pdevs[DMM_LOG_DEVICE] != NULL)
+		dmm_os_close_leg(os, legs->pdevs[DMM_LOG_DEVICE]);
+	legs->pdevs[DMM_LOG_DEVICE] = NULL;
 	legs->n = 0;
 }

@@ -47,13 +47,21 @@ void	dmm_running_release(struct dmm_running *r);
 #define DMM_EBUSY	16
 #define DMM_EINVAL	22
 
-/* The legs of a mirror, in table order. */
+/* The legs of a mirror, in table order; a disk log at DMM_LOG_DEVICE. */
 struct dmm_bsd_legs {
 	uint32_t	 n;
-	uint64_t	 offsets[DMM_MAX_LEGS];
-	const char	*names[DMM_MAX_LEGS];	/* "major:minor" */
-	void		*pdevs[DMM_MAX_LEGS];	/* the OS's dm_pdev_t */
+	uint64_t	 offsets[DMM_MAX_LEGS + 1];
+	const char	*names[DMM_MAX_LEGS + 1];	/* "major:minor" */
+	void		*pdevs[DMM_MAX_LEGS + 1];	/* the OS's dm_pdev_t */
 };
+
+/* A leg at this table position, or the log at DMM_LOG_DEVICE, is open. */
+static inline int
+dmm_bsd_has(const struct dmm_bsd_legs *legs, uint32_t position)
+{
+	return (position < legs->n || (position == DMM_LOG_DEVICE &&
+	    legs->pdevs[DMM_LOG_DEVICE] != NULL));
+}
 
 /*
  * Opens the leg device `dev` for the mirror (and records it as a table

@@ -180,6 +180,7 @@ stop_mirror(struct dmm_glue *g)
 static int
 start_mirror(struct dmm_glue *g, struct dmm_error *err)
 {
+	struct dmm_log_args log;
 	uint32_t i;
 	int rc;
 
@@ -189,8 +190,13 @@ start_mirror(struct dmm_glue *g, struct dmm_error *err)
 	g->wake_at = DMM_NEVER;
 	g->use_fast = 1;
 	g->kick = 0;
-	rc = dmm_create(g->argc, (const char *const *)g->words, read_block,
-	    g->os, dmm_os_now_ns(), &g->m, err);
+	log.data_sectors = g->length;
+	log.log_sectors = g->has_log ?
+	    dmm_os_leg_sectors(g->os, DMM_LOG_DEVICE) : 0;
+	/* The identity of a mirror a blank log starts. */
+	dmm_os_random(log.uuid, sizeof(log.uuid));
+	rc = dmm_create_with_log(g->argc, (const char *const *)g->words,
+	    read_block, g->os, dmm_os_now_ns(), &log, &g->m, err);
 	if (rc != DMM_OK)
 		return (rc);
 	dmm_get_info(g->m, &g->info);
@@ -213,10 +219,10 @@ nomem:
 
 int
 dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
-    const char *const *argv, struct dmm_error *err)
+    const char *const *argv, uint64_t length, struct dmm_error *err)
 {
 	size_t size, n;
-	uint32_t i;
+	uint32_t i, log;
 	char *p;
 	int rc;
 
@@ -224,6 +230,11 @@ dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
 	g->m = NULL;
 	g->resync_bufs = NULL;
 	g->started = 0;
+	g->length = length;
+	rc = dmm_table_log(argc, argv, &log, err);
+	if (rc != DMM_OK)
+		return (rc);
+	g->has_log = log != DMM_NO_LOG;
 	/* A copy of the words, for dmm_glue_reassemble(). */
 	size = (size_t)argc * sizeof(char *);
 	for (i = 0; i < argc; i++) {

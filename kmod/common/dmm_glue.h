@@ -84,6 +84,8 @@ struct dmm_glue {
 	char			**words;	/* the table, for reassembly */
 	size_t			 words_size;
 	uint32_t		 argc;
+	uint64_t		 length;	/* the table's length (sectors) */
+	int			 has_log;	/* a disk log: DMM_LOG_DEVICE */
 };
 
 /* ---- supplied by the adapter ---- */
@@ -103,23 +105,25 @@ void	 dmm_os_schedule(void *os, uint64_t delay_ns);
 void	 dmm_os_log(void *os, const char *text);
 /*
  * Reads the 4 KiB block at `sector` (before the table offset) of the leg
- * at table `position`, waiting for it; process context. 1 if read.
+ * at table `position`, or of the log device (DMM_LOG_DEVICE), waiting for
+ * it; process context. 1 if read. (Child I/O names the log the same way.)
  */
 int	 dmm_os_read_block(void *os, uint32_t position, uint64_t sector,
 	    uint8_t *block);
-/* The leg's size in sectors from its table offset on. */
+/* The leg's (or the log's) size in sectors from its table offset on. */
 uint64_t dmm_os_leg_sectors(void *os, uint32_t position);
 void	 dmm_os_random(void *buf, size_t len);
 void	 dmm_os_sleep_ms(unsigned int ms);
 
 /* ---- entry points ---- */
 /*
- * Creates the mirror from a table, reading the legs' metadata with
- * dmm_os_read_block(). Returns a DMM_ERR_* code with err filled in.
- * Nothing is written to the legs until dmm_glue_start().
+ * Creates the mirror from a table of `length` sectors, reading the legs'
+ * metadata (or the log's, if the table names one: the adapter has opened
+ * it as DMM_LOG_DEVICE) with dmm_os_read_block(). Returns a DMM_ERR_*
+ * code with err filled in. Nothing is written until dmm_glue_start().
  */
 int	dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
-	    const char *const *argv, struct dmm_error *err);
+	    const char *const *argv, uint64_t length, struct dmm_error *err);
 void	dmm_glue_destroy(struct dmm_glue *g);
 /*
  * Drops the running mirror and assembles again from what the legs hold

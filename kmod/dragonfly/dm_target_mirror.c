@@ -299,7 +299,7 @@ dmm_os_read_block(void *os, uint32_t position, uint64_t sector,
 	struct buf *bp;
 	int error;
 
-	if (position >= t->legs.n)
+	if (!dmm_bsd_has(&t->legs, position))
 		return (0);
 	bp = getpbuf(NULL);
 	bp->b_cmd = BUF_CMD_READ;
@@ -323,7 +323,7 @@ dmm_os_leg_sectors(void *os, uint32_t position)
 	struct dmm_dfly *t = os;
 	uint64_t bytes;
 
-	if (position >= t->legs.n)
+	if (!dmm_bsd_has(&t->legs, position))
 		return (0);
 	bytes = LEG(t, position)->pdev_pinfo.media_size;
 	if (bytes / DEV_BSIZE < t->legs.offsets[position])

@@ -40,8 +40,9 @@ struct dmm_target {
 	struct bio_set		 bs;
 	bool			 stopping;
 	unsigned int		 nlegs;
-	struct dm_dev		*devs[DMM_MAX_LEGS];
-	sector_t		 offsets[DMM_MAX_LEGS];
+	/* Legs by table position; the log (if any) at DMM_LOG_DEVICE. */
+	struct dm_dev		*devs[DMM_MAX_LEGS + 1];
+	sector_t		 offsets[DMM_MAX_LEGS + 1];
 	char			 names[DMM_MAX_LEGS][16];
 };
 
@@ -51,6 +52,14 @@ struct dmm_child_bio {
 	struct dmm_child	 c;
 	struct bio		 bio;
 };
+
+/* A leg at this table position, or the log at DMM_LOG_DEVICE, is open. */
+static bool
+has_device(const struct dmm_target *t, uint32_t position)
+{
+	return (position < t->nlegs ||
+	    (position == DMM_LOG_DEVICE && t->devs[DMM_LOG_DEVICE] != NULL));
+}
 
 /* ---- memory for the core (its only undefined symbols) ---- */
 
@@ -275,7 +284,7 @@ dmm_os_read_block(void *os, uint32_t position, uint64_t sector, uint8_t *block)
 	struct bio *bio;
 	int ok;
 
-	if (position >= t->nlegs)
+	if (!has_device(t, position))
 		return 0;
 	pg = alloc_page(GFP_KERNEL);
 	if (pg == NULL)
@@ -296,7 +305,7 @@ dmm_os_leg_sectors(void *os, uint32_t position)
 {
 	struct dmm_target *t = os;
 
-	if (position >= t->nlegs)
+	if (!has_device(t, position))
 		return 0;
 	return bdev_nr_sectors(t->devs[position]->bdev) - t->offsets[position];
 }
@@ -332,6 +341,8 @@ dmm_free_target(struct dmm_target *t)
 	for (i = 0; i < t->nlegs; i++)
 		if (t->devs[i] != NULL)
 			dm_put_device(t->ti, t->devs[i]);
+	if (t->devs[DMM_LOG_DEVICE] != NULL)
+		dm_put_device(t->ti, t->devs[DMM_LOG_DEVICE]);
 	kfree(t);
 }
 
@@ -341,11 +352,13 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	struct dmm_leg_spec specs[DMM_MAX_LEGS];
 	struct dmm_error err = { 0 };
 	struct dmm_target *t;
-	u32 n, i;
+	u32 n, i, log;
 	int rc;
 
 	if (dmm_table_legs(argc, (const char *const *)argv, specs,
-	    DMM_MAX_LEGS, &n, &err) != DMM_OK) {
+	    DMM_MAX_LEGS, &n, &err) != DMM_OK ||
+	    dmm_table_log(argc, (const char *const *)argv, &log, &err) !=
+	    DMM_OK) {
 		DMERR("bad table: %s", err.message);
 		ti->error = "bad table (see the kernel log)";
 		return -EINVAL;
@@ -378,7 +391,17 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		t->offsets[i] = specs[i].offset;
 		format_dev_t(t->names[i], t->devs[i]->bdev->bd_dev);
 	}
-	rc = dmm_glue_create(&t->g, t, argc, (const char *const *)argv, &err);
+	if (log != DMM_NO_LOG) {
+		rc = dm_get_device(ti, argv[log], dm_table_get_mode(ti->table),
+		    &t->devs[DMM_LOG_DEVICE]);
+		if (rc != 0) {
+			t->devs[DMM_LOG_DEVICE] = NULL;
+			ti->error = "cannot open the log device";
+			goto fail;
+		}
+	}
+	rc = dmm_glue_create(&t->g, t, argc, (const char *const *)argv,
+	    ti->len, &err);
 	if (rc != DMM_OK) {
 		DMERR("cannot create the mirror: %s", err.message);
 		ti->error = "cannot create the mirror (see the kernel log)";

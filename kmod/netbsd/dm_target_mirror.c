@@ -306,7 +306,7 @@ dmm_os_read_block(void *os, uint32_t position, uint64_t sector,
 	struct buf *bp;
 	int error;
 
-	if (position >= t->legs.n)
+	if (!dmm_bsd_has(&t->legs, position))
 		return (0);
 	bp = leg_buf(t, position, sector, block, DMM_BLOCK_SIZE, B_READ);
 	VOP_STRATEGY(LEG(t, position)->pdev_vnode, bp);
@@ -321,7 +321,7 @@ dmm_os_leg_sectors(void *os, uint32_t position)
 	struct dmm_nb *t = os;
 	uint64_t sectors;
 
-	if (position >= t->legs.n)
+	if (!dmm_bsd_has(&t->legs, position))
 		return (0);
 	sectors = LEG(t, position)->pdev_numsec *
 	    (LEG(t, position)->pdev_secsize / DEV_BSIZE);

@@ -126,6 +126,10 @@ enum Debug {
         /// written at an offset, as vm-test's recwrite can).
         #[arg(long, value_parser = parse_size, default_value = "0")]
         base: u64,
+        /// The legs hold data only (no superblock): the mirror's data
+        /// starts this many bytes into each (an LVM mirror image on a PV).
+        #[arg(long, value_parser = parse_size, requires = "span")]
+        raw_at: Option<u64>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -237,9 +241,13 @@ fn main() -> ExitCode {
             seed,
             span,
             base,
+            raw_at,
             json,
             legs,
-        }) => records::verify(&legs, &acked, seed, span, base, json),
+        }) => {
+            let data_at = raw_at.map_or(records::DataAt::Metadata, records::DataAt::Raw);
+            records::verify(&legs, &acked, seed, span, base, data_at, json)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -134,27 +134,44 @@ fn acked_records(acked: &Path) -> Result<Vec<u64>, Failure> {
         .collect()
 }
 
+/// Where the legs' data lies: after their own metadata, or (`Raw`) from
+/// a byte offset of a leg that holds data only (an image of a mirror whose
+/// metadata is on a log device).
+#[derive(Clone, Copy)]
+pub enum DataAt {
+    Metadata,
+    Raw(u64),
+}
+
+// One argument per command-line option.
+#[allow(clippy::too_many_arguments)]
 pub fn verify(
     paths: &[PathBuf],
     acked: &Path,
     seed: u64,
     span: Option<u64>,
     base: u64,
+    data_at: DataAt,
     json: bool,
 ) -> Outcome {
     let numbers = acked_records(acked)?;
     let mut missing = Vec::new();
     for p in paths {
         let leg = Leg::open(p, false).map_err(io_err(p))?;
-        let meta = LegMeta::read(&leg).map_err(io_err(p))?;
-        let Some(sb) = meta.superblock() else {
-            return fail(1, format!("{}: no valid superblock", p.display()));
+        let (data_offset, data_sectors) = match data_at {
+            DataAt::Raw(bytes) => (bytes / 512, leg.sectors.saturating_sub(bytes / 512)),
+            DataAt::Metadata => {
+                let meta = LegMeta::read(&leg).map_err(io_err(p))?;
+                let Some(sb) = meta.superblock() else {
+                    return fail(1, format!("{}: no valid superblock", p.display()));
+                };
+                (sb.geometry.data_offset, sb.geometry.data_sectors)
+            }
         };
-        let g = sb.geometry;
         let mut buf = vec![0u8; RECORD_BYTES];
         for &n in &numbers {
-            let sector = record_sector(span_sectors(g.data_sectors, span), n);
-            let at = (g.data_offset + sector) * 512 + base;
+            let sector = record_sector(span_sectors(data_sectors, span), n);
+            let at = (data_offset + sector) * 512 + base;
             leg.read_bytes(at, &mut buf).map_err(io_err(p))?;
             if buf != record(seed, n) {
                 missing.push((p.display().to_string(), n));

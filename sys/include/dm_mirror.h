@@ -202,7 +202,7 @@
 /*
  `dmm_table_log`: the table has no log device.
  */
-#define DMM_NO_LOG UINT32_MAX
+#define DMM_NO_LOG 4294967295
 
 /*
  Operator messages (`dmm_parse_message`).

@@ -95,7 +95,7 @@ pub const DMM_MESSAGE_LEN: usize = 160;
 /// a table with a disk log: every slot's metadata lives there.
 pub const DMM_LOG_DEVICE: u32 = 16;
 /// `dmm_table_log`: the table has no log device.
-pub const DMM_NO_LOG: u32 = u32::MAX;
+pub const DMM_NO_LOG: u32 = 0xffff_ffff;
 
 /// An error code and a NUL-terminated message the caller can print.
 #[repr(C)]

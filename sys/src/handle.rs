@@ -344,7 +344,9 @@ pub unsafe extern "C" fn dmm_create_with_log(
 }
 
 /// Assembles the legs (or the log) of a parsed table; the error code with
-/// `err` filled in when they do not form a mirror.
+/// `err` filled in when they do not form a mirror. (Not inlined: kernel
+/// stacks are small.)
+#[inline(never)]
 fn assemble_table(
     reader: &mut Reader,
     t: &Table<'_>,
@@ -407,12 +409,7 @@ unsafe fn create(
         return DMM_ERR_TABLE;
     };
     let mut reader = Reader { read, ctx };
-    let parsed = with_table(&words, |t| {
-        let t = t.map_err(|e| set_error(err, DMM_ERR_TABLE, format_args!("{e}")))?;
-        let asm = assemble_table(&mut reader, &t, log, err)?;
-        Ok((asm, t.chunk_sectors, t.config(Config::default())))
-    });
-    let (asm, chunk_sectors, cfg) = match parsed {
+    let (asm, chunk_sectors, cfg) = match parse_and_assemble(&words, &mut reader, log, err) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -438,18 +435,38 @@ unsafe fn create(
             format_args!("{bound} bytes not available"),
         );
     }
-    let mirror = Mirror::new(asm, cfg, now_ns);
+    // SAFETY: checked non-null above.
+    unsafe { *out = Box::into_raw(build(asm, cfg, now_ns, words)) };
+    ok(err)
+}
+
+/// The table's assembly, chunk size and configuration. (The steps of
+/// `create` are not inlined into it: kernel stacks are small.)
+#[inline(never)]
+fn parse_and_assemble(
+    words: &[String],
+    reader: &mut Reader,
+    log: Option<dmm_log_args>,
+    err: *mut dmm_error,
+) -> Result<(Box<Assembly>, Option<u32>, Config), i32> {
+    // The word slices on the heap, not the stack: assembly below runs deep.
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    let t = table::parse(&refs).map_err(|e| set_error(err, DMM_ERR_TABLE, format_args!("{e}")))?;
+    let asm = Box::new(assemble_table(reader, &t, log, err)?);
+    Ok((asm, t.chunk_sectors, t.config(Config::default())))
+}
+
+#[inline(never)]
+fn build(asm: Box<Assembly>, cfg: Config, now_ns: u64, words: Vec<String>) -> Box<dmm_mirror> {
+    let mirror = Mirror::new(*asm, cfg, now_ns);
     let fast = Box::into_raw(Box::new(dmm_fast {
         path: mirror.fast_path().clone(),
     }));
-    let handle = Box::new(dmm_mirror {
+    Box::new(dmm_mirror {
         mirror,
         words,
         fast,
-    });
-    // SAFETY: checked non-null above.
-    unsafe { *out = Box::into_raw(handle) };
-    ok(err)
+    })
 }
 
 /// Frees a handle (the caller has stopped all I/O).

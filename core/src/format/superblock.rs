@@ -298,13 +298,17 @@ pub struct SuperblockLoad {
 impl SuperblockLoad {
     /// Reads both copies and applies the spec's choice rule.
     pub fn read(primary: &[u8], secondary: &[u8]) -> SuperblockLoad {
-        let copies = [
-            Superblock::decode(primary, CopyRole::Primary),
-            Superblock::decode(secondary, CopyRole::Secondary),
-        ];
+        // Decoded in place in the result: a kernel stack has no room for
+        // the copies twice over.
+        let mut load = SuperblockLoad {
+            chosen: super::Chosen::Neither,
+            copies: [Err(DecodeError::BadMagic), Err(DecodeError::BadMagic)],
+        };
+        load.copies[0] = Superblock::decode(primary, CopyRole::Primary);
+        load.copies[1] = Superblock::decode(secondary, CopyRole::Secondary);
         let serial = |r: &Result<Superblock, DecodeError>| r.as_ref().ok().map(|sb| sb.serial);
-        let chosen = super::choose_copy(serial(&copies[0]), serial(&copies[1]));
-        SuperblockLoad { chosen, copies }
+        load.chosen = super::choose_copy(serial(&load.copies[0]), serial(&load.copies[1]));
+        load
     }
 
     /// The trusted superblock, if either copy is valid.

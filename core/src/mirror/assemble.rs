@@ -3,6 +3,7 @@
 //! core stays free of I/O; the kernel reads synchronously at table load.
 
 use crate::format::*;
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -121,7 +122,9 @@ pub struct FoundLeg {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Assembly {
     /// The newest superblock: membership, event, geometry.
-    pub template: Superblock,
+    /// (Boxed: an assembly is moved through a few calls on small kernel
+    /// stacks, and a superblock is most of its size.)
+    pub template: Box<Superblock>,
     /// By slot: the leg found there.
     /// (A vector, not an array: kernel stacks are small.)
     pub legs: Vec<Option<FoundLeg>>,
@@ -232,6 +235,9 @@ pub fn assemble<R: BlockReader>(reader: &mut R, count: usize) -> Result<Assembly
 /// first wins and the other is rebuilt whole; when members disagree at the
 /// newest event the first one's table is used; when no leg is in sync the
 /// newest leg found (the first named among equals) is trusted.
+// Not inlined into its callers: its frame is big enough on its own for a
+// kernel stack.
+#[inline(never)]
 pub fn assemble_with<R: BlockReader>(
     reader: &mut R,
     count: usize,
@@ -426,7 +432,7 @@ pub fn assemble_with<R: BlockReader>(
         first = false;
     }
     Ok(Assembly {
-        template,
+        template: Box::new(template),
         legs,
         chunks,
         segment_serials,
@@ -452,6 +458,20 @@ impl<R: BlockReader> BlockReader for LogAreas<'_, R> {
     }
 }
 
+/// Magic of the 16-byte header LVM writes at the start of a log it
+/// initialises (Linux dm-log's disk header: magic, version, regions).
+const LVM_LOG_MAGIC: u32 = 0x4d69_5272;
+
+/// Whether `block` is what a log holds that nobody has used yet: one fill
+/// byte throughout (LVM fills a new log with 0x00, or 0xff for an in-sync
+/// one), and, in the log's first block, perhaps LVM's 16-byte header.
+fn is_new_log_block(block: &[u8; BLOCK_SIZE], first: bool) -> bool {
+    let lvm_header = first && block[..4] == LVM_LOG_MAGIC.to_le_bytes();
+    let rest = if lvm_header { &block[16..] } else { &block[..] };
+    let fill = rest[0];
+    (fill == 0 || fill == 0xff) && rest.iter().all(|&b| b == fill)
+}
+
 /// How a mirror over a blank log starts (LVM's `sync` / `nosync`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlankLog {
@@ -464,10 +484,11 @@ pub enum BlankLog {
 
 /// Assembles `count` legs of the external layout `geometry` (data only)
 /// whose metadata areas lie on a log device of `log_sectors`, read through
-/// `reader` as position [`crate::mirror::LOG_DEVICE`]. A log whose every
-/// area is all zeros in both superblock copies (what LVM leaves on a new
-/// log) starts a new mirror with `mirror_uuid`, as `blank` says; any other
-/// log is assembled as legs are, and each area must hold its own slot.
+/// `reader` as position [`crate::mirror::LOG_DEVICE`]. A log that nobody
+/// has used (both superblock places of every area hold one fill byte, and
+/// perhaps LVM's header at the start: what LVM leaves on a log it creates)
+/// starts a new mirror with `mirror_uuid`, as `blank` says; any other log
+/// is assembled as legs are, and each area must hold its own slot.
 pub fn assemble_external<R: BlockReader>(
     reader: &mut R,
     count: usize,
@@ -487,12 +508,13 @@ pub fn assemble_external<R: BlockReader>(
         });
     }
     let mut areas = LogAreas { reader, geometry };
-    let mut block = [0u8; BLOCK_SIZE];
+    // On the heap: kernel stacks are small.
+    let mut block = vec![[0u8; BLOCK_SIZE]; 1];
     let mut blank_log = true;
     for pos in 0..count {
         for sector in geometry::SUPERBLOCK_SECTOR {
-            let zero = areas.read_block(pos, sector, &mut block) && block.iter().all(|&b| b == 0);
-            blank_log &= zero;
+            blank_log &= areas.read_block(pos, sector, &mut block[0])
+                && is_new_log_block(&block[0], pos == 0 && sector == 0);
         }
     }
     let mut asm = if blank_log {
@@ -515,6 +537,7 @@ pub fn assemble_external<R: BlockReader>(
 /// A member whose log area holds no superblock never had one land there
 /// (a power loss while the mirror first started): its image is there, its
 /// data unknown. It is recorded failed, to be copied whole.
+#[inline(never)]
 fn adopt_blank_areas(asm: &mut Assembly) {
     let mut changed = false;
     for (pos, e) in &asm.unusable {
@@ -539,7 +562,7 @@ fn adopt_blank_areas(asm: &mut Assembly) {
                 leg_uuid: member.uuid,
                 slot: pos as u8,
                 event: 0,
-                ..asm.template
+                ..*asm.template
             },
             in_sync: false,
             secondary_damaged: false,
@@ -563,6 +586,7 @@ fn blank_leg_uuid(mirror_uuid: Uuid, slot: usize) -> Uuid {
 /// A mirror on a blank log: every leg a member in sync, no superblock
 /// durable yet (they are written when it starts), each chunk DIRTY or
 /// never-written as `blank` says.
+#[inline(never)]
 fn new_external(count: usize, geometry: Geometry, blank: BlankLog, mirror_uuid: Uuid) -> Assembly {
     let uuids: Vec<Uuid> = (0..count).map(|s| blank_leg_uuid(mirror_uuid, s)).collect();
     let mut legs = vec![None; MAX_LEGS];
@@ -587,7 +611,7 @@ fn new_external(count: usize, geometry: Geometry, blank: BlankLog, mirror_uuid: 
         BlankLog::NoSync => ChunkByte::UNWRITTEN,
     };
     Assembly {
-        template: template.expect("at least one leg"),
+        template: Box::new(template.expect("at least one leg")),
         legs,
         chunks: vec![byte.raw(); geometry.chunk_count as usize],
         segment_serials: vec![Serial::NEVER; geometry.segment_count as usize],

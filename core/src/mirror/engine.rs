@@ -360,7 +360,7 @@ impl Mirror {
     /// Starts a mirror from an assembly. Every table is allocated here.
     pub fn new(asm: Assembly, cfg: Config, now: u64) -> Mirror {
         let geo = asm.template.geometry;
-        let template = asm.template;
+        let template = *asm.template;
         let legs = (0..MAX_LEGS)
             .map(|slot| {
                 let health = match (template.members[slot], asm.legs[slot]) {
