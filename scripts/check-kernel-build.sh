@@ -44,6 +44,15 @@ if [ -n "$big" ]; then
 	echo "$big" >&2
 	exit 1
 fi
+# Frames add up along a call chain: assembly once overflowed a Linux
+# guest's 16 KiB stack with no frame over 4 KiB. The deepest chain of
+# direct calls from any entry point must leave a third of the stack to the
+# kernel's own path into ours (dm ioctl, the adapter, the glue).
+deep=$(objdump -dr "$obj" | perl scripts/stack-depth.pl | sort -rn | head -n 1)
+if [ "${deep%% *}" -gt 11264 ]; then
+	echo "kernel-check: FAIL: ${deep%% *} bytes of stack along direct calls from ${deep#* } (budget 11264)" >&2
+	exit 1
+fi
 # What a module ships: no debug info, no embedded bitcode, no unwind
 # tables (panic=abort; and DragonFly's kld loader panics on a relocation
 # section whose target it did not load, such as .rela.eh_frame).
@@ -65,4 +74,5 @@ if [ -n "$odd" ]; then
 	exit 1
 fi
 undefined=$(readelf -sW "$obj" | awk '$7 == "UND" && $8 != "" { print $8 }' | sort -u | tr '\n' ' ')
+echo "kernel-check: deepest stack along direct calls: ${deep%% *} bytes, from ${deep#* } (budget 11264)"
 echo "kernel-check: ok: $(wc -w <<<"$exports") exports, $(stat -c %s "$obj") bytes linked for $target, no SSE/AVX, relocations $(tr '\n' ' ' <<<"$relocs"); undefined: ${undefined:-none}"

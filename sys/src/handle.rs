@@ -448,17 +448,17 @@ fn parse_and_assemble(
     reader: &mut Reader,
     log: Option<dmm_log_args>,
     err: *mut dmm_error,
-) -> Result<(Box<Assembly>, Option<u32>, Config), i32> {
+) -> Result<(Assembly, Option<u32>, Config), i32> {
     // The word slices on the heap, not the stack: assembly below runs deep.
     let refs: Vec<&str> = words.iter().map(String::as_str).collect();
     let t = table::parse(&refs).map_err(|e| set_error(err, DMM_ERR_TABLE, format_args!("{e}")))?;
-    let asm = Box::new(assemble_table(reader, &t, log, err)?);
+    let asm = assemble_table(reader, &t, log, err)?;
     Ok((asm, t.chunk_sectors, t.config(Config::default())))
 }
 
 #[inline(never)]
-fn build(asm: Box<Assembly>, cfg: Config, now_ns: u64, words: Vec<String>) -> Box<dmm_mirror> {
-    let mirror = Mirror::new(*asm, cfg, now_ns);
+fn build(asm: Assembly, cfg: Config, now_ns: u64, words: Vec<String>) -> Box<dmm_mirror> {
+    let mirror = Mirror::new(asm, cfg, now_ns);
     let fast = Box::into_raw(Box::new(dmm_fast {
         path: mirror.fast_path().clone(),
     }));
