@@ -8,4 +8,7 @@ extern "C" {
     /// Runs the whole scenario over two leg images of `leg_bytes` each.
     /// Returns the number of failed checks (each printed to stderr).
     pub fn dmm_c_scenario(leg0: *mut u8, leg1: *mut u8, leg_bytes: u64) -> i32;
+    /// A mirror with LVM's disk log, on its own in-memory devices.
+    /// Returns the number of failed checks.
+    pub fn dmm_c_lvm_scenario() -> i32;
 }

@@ -31,3 +31,9 @@ fn the_c_scenario_passes_every_check() {
     assert_eq!(failures, 0, "see the checks printed above");
     assert_eq!(dmmirror_ctest::dmm_format_version(), 1);
 }
+
+#[test]
+fn the_c_disk_log_scenario_passes_every_check() {
+    let failures = unsafe { dmmirror_ctest::dmm_c_lvm_scenario() };
+    assert_eq!(failures, 0, "see the checks printed above");
+}
