@@ -211,15 +211,15 @@ scenario_lvm() {
 	tr -d '\r' < "$d/phase1.log" | sed -n 's/^ack1 /ack /p' > "$d/acks1"
 	tr -d '\r' < "$d/phase1.log" | sed -n 's/^ack2 /ack /p' > "$d/acks2"
 	tr -d '\r' < "$d/phase2.log" | sed -n 's/^ack3 /ack /p' > "$d/acks3"
-	# "lvm: image N on /dev/vdX at sector S": vda is pv0.img, and so on.
-	image() { tr -d '\r' < "$d/phase1.log" | sed -n "s/^lvm: image $1 on \/dev\/vd\([a-c]\) at sector \([0-9]*\)/\1 \2/p"; }
+	# "lvm: image N on /dev/mapper/pvK at sector S": pvK is pvK.img.
+	image() { tr -d '\r' < "$d/phase1.log" | sed -n "s/^lvm: image $1 on \/dev\/mapper\/pv\([0-2]\) at sector \([0-9]*\)/\1 \2/p"; }
 	read -r pv0 at0 <<<"$(image 0)"
 	read -r pv1 at1 <<<"$(image 1)"
 	if [ -z "$at0" ] || [ -z "$at1" ]; then
 		ok=0 why="the guest did not say where the images are"
 	else
-		pv0=$d/pv$(( $(printf '%d' "'$pv0") - 97 )).img
-		pv1=$d/pv$(( $(printf '%d' "'$pv1") - 97 )).img
+		pv0=$d/pv$pv0.img
+		pv1=$d/pv$pv1.img
 		for leg in "$pv0:$at0" "$pv1:$at1"; do
 			"$ctl" debug verify --seed 41 --span 32M --raw-at $(( ${leg#*:} * 512 )) \
 				--acked "$d/acks1" "${leg%:*}" >> "$d/verify.txt" &&
@@ -236,7 +236,7 @@ scenario_lvm() {
 	if [ "$ok" = 1 ] && [ "$(grep -c '^ack ' "$d/acks1")" -eq 200 ] && [ "$(grep -c '^ack ' "$d/acks2")" -eq 200 ] &&
 		[ "$(grep -c '^ack ' "$d/acks3")" -eq 100 ] &&
 		guest_passed "$d/phase1.log" lvm && guest_passed "$d/phase2.log" lvm; then
-		record lvm PASS "lvcreate --type mirror on ours; copy_percent $(grep -m1 'copy_percent while throttled' "$d/phase1.log" | tr -d '\r' | sed 's/.*throttled: //') then 100.00; image 1 failed under 200 records (AD); after reboot only MODIFIED chunks rebuilt, images identical, 400 records on both; failed again: lvconvert --repair read '$(grep -m1 'lvm: repair: .*images failed' "$d/phase2.log" | tr -d '\r' | sed 's/.*repair: *//')' and went linear, 100 more records kept"
+		record lvm PASS "lvcreate --type mirror on ours; copy_percent $(grep -m1 'copy_percent while throttled' "$d/phase1.log" | tr -d '\r' | sed 's/.*throttled: //') then 100.00; image 1 failed under 200 records (AD); after reboot only MODIFIED chunks rebuilt, images identical, 400 records on both; image 1's disk died: lvs attr $(grep -m1 'lv_attr after the disk died' "$d/phase2.log" | tr -d '\r' | sed 's/.*died: //'), lvconvert --repair read '$(grep -m1 'lvm: repair: .*images failed' "$d/phase2.log" | tr -d '\r' | sed 's/.*repair: *//')' and went linear, 100 more records kept"
 	else
 		WHY=$why failed lvm "$d/phase1.log" "$d/phase2.log"
 	fi

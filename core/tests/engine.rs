@@ -2,6 +2,8 @@
 //! child I/Os at once, in order. The simulator (sim/) is the main proof;
 //! these pin down the exact sequence of actions for one path at a time.
 
+mod common;
+
 use dmmirror_core::format::*;
 use dmmirror_core::mirror::*;
 use std::collections::{HashMap, VecDeque};
@@ -74,16 +76,7 @@ struct Rig {
 }
 
 fn config() -> Config {
-    Config {
-        max_requests: 16,
-        max_segment_updates: 4,
-        resync_depth: 2,
-        clean_delay_ns: 1_000_000,
-        read_policy: ReadPolicy::LeastPending,
-        resync_min_kib: 0,
-        resync_max_kib: 0,
-        split_read_sectors: 0,
-    }
+    common::test_config()
 }
 
 fn new_legs(n: usize) -> (Vec<Leg>, Geometry) {

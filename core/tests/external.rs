@@ -2,6 +2,8 @@
 //! bitmap on a log device, the data from sector 0 of each leg. A tiny rig
 //! runs child I/Os at once; the simulator covers crashes and faults.
 
+mod common;
+
 use dmmirror_core::format::*;
 use dmmirror_core::mirror::*;
 use std::collections::HashMap;
@@ -34,16 +36,7 @@ fn geometry() -> Geometry {
 }
 
 fn config() -> Config {
-    Config {
-        max_requests: 16,
-        max_segment_updates: 4,
-        resync_depth: 2,
-        clean_delay_ns: 1_000_000,
-        read_policy: ReadPolicy::LeastPending,
-        resync_min_kib: 0,
-        resync_max_kib: 0,
-        split_read_sectors: 0,
-    }
+    common::test_config()
 }
 
 fn log_sectors(legs: usize) -> u64 {

@@ -200,6 +200,30 @@ legs_equal(struct rig *r)
 	    r->info.data_sectors * SECTOR) == 0);
 }
 
+/* The mirror's shape and its resync buffers, once it is created. */
+static void
+take_info(struct rig *r)
+{
+	uint32_t i;
+
+	CHECK(r, dmm_get_info(r->m, &r->info) == DMM_OK);
+	r->resync = calloc(r->info.resync_buffers, sizeof(*r->resync));
+	for (i = 0; i < r->info.resync_buffers; i++)
+		r->resync[i] = calloc(r->info.chunk_sectors, SECTOR);
+}
+
+static void
+free_buffers(struct rig *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->info.resync_buffers; i++)
+		free(r->resync[i]);
+	free(r->resync);
+	for (i = 0; i < NREQ; i++)
+		free(r->data[i]);
+}
+
 static void
 bad_tables(struct rig *r)
 {
@@ -276,11 +300,8 @@ dmm_c_scenario(uint8_t *leg0, uint8_t *leg1, uint64_t leg_bytes)
 		return (r->failures + 1);
 	}
 	r->fast = dmm_fast_path(r->m);
-	CHECK(r, dmm_get_info(r->m, &r->info) == DMM_OK);
+	take_info(r);
 	chunk = r->info.chunk_sectors;
-	r->resync = calloc(r->info.resync_buffers, sizeof(*r->resync));
-	for (i = 0; i < r->info.resync_buffers; i++)
-		r->resync[i] = calloc(chunk, SECTOR);
 	pump(r);
 
 	/* Writes: the first to a chunk goes through the lock... */
@@ -352,11 +373,7 @@ dmm_c_scenario(uint8_t *leg0, uint8_t *leg1, uint64_t leg_bytes)
 	CHECK(r, dmm_complete(r->m, 12345, true) == DMM_ERR_ARG);
 
 	dmm_destroy(r->m);
-	for (i = 0; i < r->info.resync_buffers; i++)
-		free(r->resync[i]);
-	free(r->resync);
-	for (i = 0; i < NREQ; i++)
-		free(r->data[i]);
+	free_buffers(r);
 	return (r->failures);
 }
 
@@ -411,12 +428,9 @@ dmm_c_lvm_scenario(void)
 		return (r->failures + 1);
 	}
 	CHECK(r, dmm_leg_position(r->m, DMM_LOG_DEVICE) == DMM_LOG_DEVICE);
-	CHECK(r, dmm_get_info(r->m, &r->info) == DMM_OK);
+	take_info(r);
 	CHECK(r, r->info.data_offset == 0 && r->info.data_sectors == 512);
 	CHECK(r, dmm_chunks_needing_resync(r->m) == r->info.chunk_count);
-	r->resync = calloc(r->info.resync_buffers, sizeof(*r->resync));
-	for (i = 0; i < r->info.resync_buffers; i++)
-		r->resync[i] = calloc(r->info.chunk_sectors, SECTOR);
 	pump(r);
 	CHECK(r, slow(r, 1, DMM_OP_WRITE, 16, 8) == DMM_IO_OK);
 	settle(r);
@@ -438,11 +452,7 @@ dmm_c_lvm_scenario(void)
 	CHECK(r, dmm_chunks_needing_resync(r->m) == 0);
 	dmm_destroy(r->m);
 
-	for (i = 0; i < r->info.resync_buffers; i++)
-		free(r->resync[i]);
-	free(r->resync);
-	for (i = 0; i < NREQ; i++)
-		free(r->data[i]);
+	free_buffers(r);
 	free(r->legs[0].bytes);
 	free(r->legs[1].bytes);
 	free(r->log.bytes);

@@ -134,36 +134,54 @@ pub unsafe extern "C" fn dmm_table_legs(
     err: *mut dmm_error,
 ) -> i32 {
     // SAFETY: forwarded from the caller.
+    unsafe {
+        on_table(argc, argv, err, |words, t| {
+            if out.is_null() || count.is_null() || (cap as usize) < t.leg_count {
+                return set_error(
+                    err,
+                    DMM_ERR_SPACE,
+                    format_args!("room for {cap} legs, the table names {}", t.leg_count),
+                );
+            }
+            for k in 0..t.leg_count {
+                let spec = dmm_leg_spec {
+                    argv_index: word_index(words, t.legs[k]),
+                    offset: t.leg_offsets[k],
+                };
+                // SAFETY: `out` has room for `cap` >= leg_count entries.
+                *out.add(k) = spec;
+            }
+            // SAFETY: checked non-null above.
+            *count = t.leg_count as u32;
+            ok(err)
+        })
+    }
+}
+
+/// Runs `f` on a table's words and its parse; `DMM_ERR_TABLE` with the
+/// reason when the table is bad.
+unsafe fn on_table(
+    argc: u32,
+    argv: *const *const c_char,
+    err: *mut dmm_error,
+    f: impl FnOnce(&[String], Table<'_>) -> i32,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
     let Some(words) = (unsafe { table_words(argc, argv, err) }) else {
         return DMM_ERR_TABLE;
     };
-    with_table(&words, |t| {
-        let t = match t {
-            Ok(t) => t,
-            Err(e) => return set_error(err, DMM_ERR_TABLE, format_args!("{e}")),
-        };
-        if out.is_null() || count.is_null() || (cap as usize) < t.leg_count {
-            return set_error(
-                err,
-                DMM_ERR_SPACE,
-                format_args!("room for {cap} legs, the table names {}", t.leg_count),
-            );
-        }
-        for k in 0..t.leg_count {
-            let index = words
-                .iter()
-                .position(|w| core::ptr::eq(w.as_ptr(), t.legs[k].as_ptr()));
-            let spec = dmm_leg_spec {
-                argv_index: index.expect("a leg is one of the words") as u32,
-                offset: t.leg_offsets[k],
-            };
-            // SAFETY: `out` has room for `cap` >= leg_count entries.
-            unsafe { *out.add(k) = spec };
-        }
-        // SAFETY: checked non-null above.
-        unsafe { *count = t.leg_count as u32 };
-        ok(err)
+    with_table(&words, |t| match t {
+        Ok(t) => f(&words, t),
+        Err(e) => set_error(err, DMM_ERR_TABLE, format_args!("{e}")),
     })
+}
+
+/// The index among `words` of `word`, a slice the parser lent from them.
+fn word_index(words: &[String], word: &str) -> u32 {
+    words
+        .iter()
+        .position(|w| core::ptr::eq(w.as_ptr(), word.as_ptr()))
+        .expect("the parser lends slices of the words") as u32
 }
 
 /// The word index in `argv` of the table's log device into `*out`, or
@@ -176,29 +194,20 @@ pub unsafe extern "C" fn dmm_table_log(
     err: *mut dmm_error,
 ) -> i32 {
     // SAFETY: forwarded from the caller.
-    let Some(words) = (unsafe { table_words(argc, argv, err) }) else {
-        return DMM_ERR_TABLE;
-    };
-    with_table(&words, |t| {
-        let t = match t {
-            Ok(t) => t,
-            Err(e) => return set_error(err, DMM_ERR_TABLE, format_args!("{e}")),
-        };
-        let index = match t.syntax {
-            Syntax::LvmDisk { log_dev } => words
-                .iter()
-                .position(|w| core::ptr::eq(w.as_ptr(), log_dev.as_ptr()))
-                .expect("the log is one of the words")
-                as u32,
-            _ => DMM_NO_LOG,
-        };
-        // SAFETY: the caller passes null or a writable u32.
-        match unsafe { out.as_mut() } {
-            Some(o) => *o = index,
-            None => return set_error(err, DMM_ERR_ARG, format_args!("no place for the index")),
-        }
-        ok(err)
-    })
+    unsafe {
+        on_table(argc, argv, err, |words, t| {
+            let index = match t.syntax {
+                Syntax::LvmDisk { log_dev } => word_index(words, log_dev),
+                _ => DMM_NO_LOG,
+            };
+            // SAFETY: the caller passes null or a writable u32.
+            match out.as_mut() {
+                Some(o) => *o = index,
+                None => return set_error(err, DMM_ERR_ARG, format_args!("no place for the index")),
+            }
+            ok(err)
+        })
+    }
 }
 
 /// Parses an operator message (`dmsetup message` words) into `out`;

@@ -5,12 +5,21 @@
 # error table swapped under its LV); records go on; the status shows the
 # failure. Phase 2 (a fresh boot, image 1's disk working again):
 # vgchange -ay assembles from the log, image 1 gets only the chunks
-# written while it was out, the images end identical; then image 1 fails
-# again and LVM's repair (lvconvert --repair, as dmeventd would run it)
-# reads the failure from our status and drops the image.
+# written while it was out, the images end identical; then image 1's disk
+# dies: lvs shows the LV partial, and LVM's repair (lvconvert --repair,
+# as dmeventd would run it) reads the failure from our status and drops
+# the image. The PVs are dm-linear devices over the disks (pv0..pv2), so
+# that a disk can die under LVM's eyes.
 . /scenarios/lib.sh
 phase=$1
 load_ours register_as_mirror=1
+for i in 0 1 2; do
+	disk=/dev/vd$(echo abc | cut -c$(( i + 1 )))
+	dmsetup create "pv$i" --table "0 $(blockdev --getsz "$disk") linear $disk 0" ||
+		fail "lvm: cannot make pv$i"
+done
+# LVM sees the wrappers only (not the disks under them).
+sed -i 's|^devices {|devices {\n\tfilter = [ "a\|^/dev/mapper/pv\|", "r\|.*\|" ]|' /etc/lvm/lvm.conf
 percent() { lvs --noheadings -o copy_percent vg/lv 2>/dev/null | tr -d ' '; }
 # samples SECONDS: copy_percent every 0.5 s until 100.00 (or SECONDS pass).
 samples() {
@@ -42,10 +51,10 @@ image_at() {
 	echo "lvm: image $1 on $pv at sector $(( pe_start + extent * size ))"
 }
 if [ "$phase" = 1 ]; then
-	pvcreate -ff -y /dev/vda /dev/vdb /dev/vdc > /dev/null || fail "lvm: pvcreate"
-	vgcreate vg /dev/vda /dev/vdb /dev/vdc > /dev/null || fail "lvm: vgcreate"
+	pvcreate -ff -y /dev/mapper/pv0 /dev/mapper/pv1 /dev/mapper/pv2 > /dev/null || fail "lvm: pvcreate"
+	vgcreate vg /dev/mapper/pv0 /dev/mapper/pv1 /dev/mapper/pv2 > /dev/null || fail "lvm: vgcreate"
 	lvcreate -y --type mirror -m 1 --mirrorlog disk --regionsize 512k -L 96M -n lv \
-		vg /dev/vda /dev/vdb /dev/vdc || fail "lvm: lvcreate --type mirror"
+		vg /dev/mapper/pv0 /dev/mapper/pv1 /dev/mapper/pv2 || fail "lvm: lvcreate --type mirror"
 	# Slow the first copy so that lvs can be seen following it.
 	dmsetup message vg-lv 0 resync_rate 2000 2000 || fail "lvm: resync_rate"
 	echo "lvm: table: $(dmsetup table vg-lv)"
@@ -88,11 +97,22 @@ else
 		fail "lvm: the rebuild did not copy only the MODIFIED chunks"
 	cmp /dev/mapper/vg-lv_mimage_0 /dev/mapper/vg-lv_mimage_1 ||
 		fail "lvm: images differ after the rebuild"
-	# Image 1 fails again; LVM's own repair (what dmeventd runs) reads our
+	# Image 1's disk dies. LVM's own repair (what dmeventd runs) reads our
 	# status, finds the failed image and drops it: the LV goes on, linear.
-	fail_image_1
+	n=$(dmsetup table pv1 | awk '{ print $2 }')
+	dmsetup suspend pv1 && dmsetup reload pv1 --table "0 $n error" &&
+		dmsetup resume pv1 || fail "lvm: cannot fail pv1"
 	recwrite /dev/vg/lv 43 16777216 100 83886080 > /tmp/acks3 ||
-		fail "lvm: a write failed after image 1 failed again"
+		fail "lvm: a write failed after image 1's disk died"
+	echo "lvm: status after the disk died: $(dmsetup status vg-lv)"
+	[ "$(health vg-lv)" = AD ] || fail "lvm: status does not show image 1 failed: $(health vg-lv)"
+	lvs -a -o name,attr,copy_percent,devices vg 2>&1 | sed 's/^/lvm: lvs: /'
+	attr=$(lvs --noheadings -o lv_attr vg/lv 2> /dev/null | tr -d ' ')
+	echo "lvm: lv_attr after the disk died: $attr"
+	case $attr in
+	????????p*) ;;
+	*) fail "lvm: lvs does not show the LV partial (attr $attr)" ;;
+	esac
 	lvconvert --repair --use-policies -y vg/lv > /tmp/repair 2>&1
 	sed 's/^/lvm: repair: /' /tmp/repair
 	grep -q "1 of 2 images failed" /tmp/repair ||

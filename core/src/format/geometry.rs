@@ -143,7 +143,17 @@ impl Geometry {
         if data_sectors == 0 {
             return Err(too_small);
         }
-        let chunk_count = div_ceil(data_sectors, chunk);
+        Ok(Geometry::packed(
+            chunk_sectors,
+            data_offset,
+            data_sectors,
+            false,
+        ))
+    }
+
+    /// Both bitmap copies right after the superblocks, sized for the data.
+    fn packed(chunk_sectors: u32, data_offset: u64, data_sectors: u64, external: bool) -> Geometry {
+        let chunk_count = div_ceil(data_sectors, u64::from(chunk_sectors));
         let segment_count = segments_for(chunk_count);
         let geometry = Geometry {
             chunk_sectors,
@@ -155,10 +165,10 @@ impl Geometry {
                 BITMAP_START_SECTOR,
                 BITMAP_START_SECTOR + segment_count * BLOCK_SECTORS,
             ],
-            external: false,
+            external,
         };
         debug_assert_eq!(geometry.validate(), Ok(()));
-        Ok(geometry)
+        geometry
     }
 
     /// The external layout for legs of `leg_sectors` sectors that hold data
@@ -179,21 +189,7 @@ impl Geometry {
                 chunks: chunk_count,
             });
         }
-        let segment_count = segments_for(chunk_count);
-        let geometry = Geometry {
-            chunk_sectors,
-            data_offset: 0,
-            data_sectors,
-            chunk_count,
-            segment_count: segment_count as u32,
-            bitmap_sector: [
-                BITMAP_START_SECTOR,
-                BITMAP_START_SECTOR + segment_count * BLOCK_SECTORS,
-            ],
-            external: true,
-        };
-        debug_assert_eq!(geometry.validate(), Ok(()));
-        Ok(geometry)
+        Ok(Geometry::packed(chunk_sectors, 0, data_sectors, true))
     }
 
     /// Sectors of one slot's metadata: on a leg, everything before the

@@ -1,7 +1,23 @@
-//! Shared fixtures for the format tests.
+//! Shared fixtures for the core's tests.
 #![allow(dead_code)]
 
 use dmmirror_core::format::*;
+use dmmirror_core::mirror::{Config, ReadPolicy};
+
+/// A small mirror configuration for unit tests: a short clean delay, no
+/// resync rate limit, no split reads.
+pub fn test_config() -> Config {
+    Config {
+        max_requests: 16,
+        max_segment_updates: 4,
+        resync_depth: 2,
+        clean_delay_ns: 1_000_000,
+        read_policy: ReadPolicy::LeastPending,
+        resync_min_kib: 0,
+        resync_max_kib: 0,
+        split_read_sectors: 0,
+    }
+}
 
 pub fn uuid(seed: u8) -> Uuid {
     Uuid::from_random_bytes(core::array::from_fn(|i| {
