@@ -42,9 +42,10 @@ bench: setup
 	scripts/bench.sh
 
 # The kernel path for real: the Linux dm module in a QEMU guest, crashed
-# and failed on purpose (vm-test/run.sh). CRASH_SEEDS sets the kills.
+# and failed on purpose (vm-test/run.sh). CRASH_SEEDS sets the kills,
+# PEERS_ROUNDS the rounds of the side-by-side with md and dm-mirror.
 vm-test: setup
-	vm-test/run.sh --crash-seeds $(or $(CRASH_SEEDS),3)
+	PEERS_ROUNDS=$(or $(PEERS_ROUNDS),1) vm-test/run.sh --crash-seeds $(or $(CRASH_SEEDS),3)
 
 # The crash scenario over many kills: make vm-soak CRASH_SEEDS=100
 vm-soak: setup

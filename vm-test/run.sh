@@ -12,7 +12,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-scenarios=("${@:-basic crash legfail reload readd oneleg lvm}")
+scenarios=("${@:-basic crash legfail reload readd oneleg lvm peers}")
 # shellcheck disable=SC2206
 scenarios=(${scenarios[*]})
 out=build/vm-test

@@ -124,7 +124,7 @@ dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
 	struct dmm_leg_spec specs[DMM_MAX_LEGS];
 	struct dmm_error err;
 	struct line l = { .n = 0 };
-	uint32_t n, i, log;
+	uint32_t n, i, log, claimed;
 	int rc;
 
 	if (argc < 1 || dmm_table_legs((uint32_t)argc,
@@ -163,8 +163,12 @@ dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
 			return (DMM_ENOENT);
 		}
 	}
-	if ((rc = dmm_running_claim(r, legs->names, legs->n)) >= 0) {
-		put(&l, "leg ");
+	/* The log is claimed with the legs: its name follows theirs. */
+	claimed = legs->n;
+	if (log != DMM_NO_LOG)
+		legs->names[claimed++] = legs->names[DMM_LOG_DEVICE];
+	if ((rc = dmm_running_claim(r, legs->names, claimed)) >= 0) {
+		put(&l, (uint32_t)rc == legs->n ? "log device " : "leg ");
 		put(&l, legs->names[rc]);
 		put(&l, " is in use by a running mirror (to reload a table: "
 		    "dmsetup remove, then create)");

@@ -47,7 +47,10 @@ void	dmm_running_release(struct dmm_running *r);
 #define DMM_EBUSY	16
 #define DMM_EINVAL	22
 
-/* The legs of a mirror, in table order; a disk log at DMM_LOG_DEVICE. */
+/*
+ * The legs of a mirror, in table order; a disk log at DMM_LOG_DEVICE (its
+ * name is repeated after the legs' for the list of running mirrors).
+ */
 struct dmm_bsd_legs {
 	uint32_t	 n;
 	uint64_t	 offsets[DMM_MAX_LEGS + 1];
