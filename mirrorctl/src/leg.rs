@@ -10,6 +10,9 @@ pub struct Leg {
     pub path: PathBuf,
     file: File,
     pub sectors: u64,
+    /// Where the metadata starts: 0 on a leg; on the log device of an
+    /// external layout, the start of one slot's area.
+    base: u64,
 }
 
 impl Leg {
@@ -21,12 +24,34 @@ impl Leg {
             path: path.to_owned(),
             file,
             sectors: bytes / SECTOR_SIZE as u64,
+            base: 0,
         })
+    }
+
+    /// The log device of an external layout, read from the area of `slot`
+    /// (its size from the superblock in area 0).
+    pub fn open_log_area(path: &Path, slot: usize) -> io::Result<Leg> {
+        let mut leg = Leg::open(path, false)?;
+        let meta = LegMeta::read(&leg)?;
+        let geometry = meta.superblock().map(|sb| sb.geometry);
+        let Some(g) = geometry.filter(|g| g.external) else {
+            return Err(io::Error::other(
+                "area 0 holds no superblock of a mirror with its metadata on a log device",
+            ));
+        };
+        leg.base = g.log_sector(slot, 0);
+        if leg.base >= leg.sectors {
+            return Err(io::Error::other(format!(
+                "the log has no area {slot} ({} sectors each)",
+                g.meta_sectors()
+            )));
+        }
+        Ok(leg)
     }
 
     pub fn read_block(&self, sector: u64) -> io::Result<[u8; BLOCK_SIZE]> {
         let mut buf = [0u8; BLOCK_SIZE];
-        let offset = sector * SECTOR_SIZE as u64;
+        let offset = (self.base + sector) * SECTOR_SIZE as u64;
         // A block past the end of a short file reads as zeros (then fails its checks).
         let mut done = 0;
         while done < BLOCK_SIZE {

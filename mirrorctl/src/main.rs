@@ -42,6 +42,10 @@ enum Command {
     /// Print a leg's superblock copies and bitmap summary.
     Examine {
         leg: PathBuf,
+        /// The device is the log of an LVM mirror (an external layout):
+        /// examine the metadata area of this slot.
+        #[arg(long, value_name = "SLOT")]
+        log_area: Option<usize>,
         /// Also list the chunks that are not CLEAN or UNWRITTEN, or that are MODIFIED.
         #[arg(long)]
         chunks: bool,
@@ -208,7 +212,12 @@ fn main() -> ExitCode {
             json,
             legs,
         } => create(chunk_size, force, json, &legs),
-        Command::Examine { leg, chunks, json } => examine(&leg, chunks, json),
+        Command::Examine {
+            leg,
+            log_area,
+            chunks,
+            json,
+        } => examine(&leg, log_area, chunks, json),
         Command::Check { json, legs } => offline::check(&legs, json),
         Command::Resync {
             force,
@@ -364,8 +373,12 @@ fn copy_line<T>(
     }
 }
 
-fn examine(path: &Path, list_chunks: bool, json: bool) -> Outcome {
-    let leg = Leg::open(path, false).map_err(io_err(path))?;
+fn examine(path: &Path, log_area: Option<usize>, list_chunks: bool, json: bool) -> Outcome {
+    let leg = match log_area {
+        Some(slot) => Leg::open_log_area(path, slot),
+        None => Leg::open(path, false),
+    }
+    .map_err(io_err(path))?;
     let meta = LegMeta::read(&leg).map_err(io_err(path))?;
     if json {
         println!("{}", examine_json(path, &meta));
@@ -411,11 +424,20 @@ fn examine(path: &Path, list_chunks: bool, json: bool) -> Outcome {
         u64::from(g.chunk_sectors) / 2,
         g.chunk_count
     );
-    let _ = writeln!(
-        w,
-        "data:          {} sectors at sector {}",
-        g.data_sectors, g.data_offset
-    );
+    if g.external {
+        let _ = writeln!(
+            w,
+            "data:          {} sectors from each leg's table offset; metadata on a log device, {} sectors per slot",
+            g.data_sectors,
+            g.meta_sectors()
+        );
+    } else {
+        let _ = writeln!(
+            w,
+            "data:          {} sectors at sector {}",
+            g.data_sectors, g.data_offset
+        );
+    }
     let _ = writeln!(
         w,
         "bitmap:        {} segments per copy at sectors {} and {}",
@@ -590,6 +612,7 @@ fn examine_json(path: &Path, meta: &LegMeta) -> serde_json::Value {
         "chunk_count": g.chunk_count,
         "data_sectors": g.data_sectors,
         "data_offset": g.data_offset,
+        "external_log": g.external,
         "modified_since_event": sb.modified_since_event,
         "members": members,
         "bitmap": { "clean": clean, "dirty": dirty, "unwritten": unwritten, "modified": modified },
