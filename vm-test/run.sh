@@ -207,6 +207,20 @@ scenario_lvm() {
 	rm -rf "$d" && mkdir -p "$d"
 	truncate -s 256M "$d/pv0.img" "$d/pv1.img" "$d/pv2.img"
 	vm-test/run-guest.sh "$d/phase1.log" 600 lvm 1 "$d/pv0.img" "$d/pv1.img" "$d/pv2.img" || true
+	# Our metadata on LVM's log, read from the host: slot 0's area says
+	# the mirror stopped cleanly and slot 1 failed.
+	local log exam
+	log=$(tr -d '\r' < "$d/phase1.log" | sed -n 's/^lvm: log on \/dev\/mapper\/pv\([0-2]\) at sector \([0-9]*\)/\1 \2/p')
+	if [ -n "$log" ]; then
+		dd if="$d/pv${log% *}.img" of="$d/log.img" bs=512 skip="${log#* }" count=8192 status=none
+		exam=$("$ctl" examine --json --log-area 0 "$d/log.img" || true)
+		echo "$exam" > "$d/examine-log.json"
+		grep -q '"clean_shutdown":true' <<<"$exam" &&
+			grep -q '"slot":1,"state":"failed"' <<<"$exam" ||
+			{ ok=0; why="the log's slot 0 area does not say clean with slot 1 failed ($d/examine-log.json)"; }
+	else
+		ok=0 why="the guest did not say where the log is"
+	fi
 	vm-test/run-guest.sh "$d/phase2.log" 600 lvm 2 "$d/pv0.img" "$d/pv1.img" "$d/pv2.img" || true
 	tr -d '\r' < "$d/phase1.log" | sed -n 's/^ack1 /ack /p' > "$d/acks1"
 	tr -d '\r' < "$d/phase1.log" | sed -n 's/^ack2 /ack /p' > "$d/acks2"
@@ -216,7 +230,7 @@ scenario_lvm() {
 	read -r pv0 at0 <<<"$(image 0)"
 	read -r pv1 at1 <<<"$(image 1)"
 	if [ -z "$at0" ] || [ -z "$at1" ]; then
-		ok=0 why="the guest did not say where the images are"
+		ok=0 why="${why:-the guest did not say where the images are}"
 	else
 		pv0=$d/pv$pv0.img
 		pv1=$d/pv$pv1.img

@@ -40,16 +40,17 @@ fail_image_1() {
 		dmsetup reload vg-lv_mimage_1 --table "0 $n error" &&
 		dmsetup resume vg-lv_mimage_1 || fail "lvm: cannot swap an error table under image 1"
 }
-# Where image N's data starts on its PV, in sectors, and which PV.
-image_at() {
-	dev=$(lvs -a --noheadings -o devices "vg/lv_mimage_$1" | tr -d ' ')
+# Where a sub-LV (lv_mimage_0, lv_mlog, ...) starts on its PV, in sectors.
+lv_at() {
+	dev=$(lvs -a --noheadings -o devices "vg/$1" | tr -d ' ')
 	pv=${dev%%(*}
 	extent=${dev#*(}
 	extent=${extent%)}
 	pe_start=$(pvs --noheadings --units s --nosuffix -o pe_start "$pv" | tr -d ' ')
 	size=$(vgs --noheadings --units s --nosuffix -o vg_extent_size vg | tr -d ' ')
-	echo "lvm: image $1 on $pv at sector $(( pe_start + extent * size ))"
+	echo "$pv at sector $(( pe_start + extent * size ))"
 }
+image_at() { echo "lvm: image $1 on $(lv_at "lv_mimage_$1")"; }
 if [ "$phase" = 1 ]; then
 	pvcreate -ff -y /dev/mapper/pv0 /dev/mapper/pv1 /dev/mapper/pv2 > /dev/null || fail "lvm: pvcreate"
 	vgcreate vg /dev/mapper/pv0 /dev/mapper/pv1 /dev/mapper/pv2 > /dev/null || fail "lvm: vgcreate"
@@ -62,6 +63,7 @@ if [ "$phase" = 1 ]; then
 	dmsetup status vg-lv | grep -q " dirty=" || fail "lvm: vg-lv is not run by our module"
 	image_at 0
 	image_at 1
+	echo "lvm: log on $(lv_at lv_mlog)"
 	first=$(percent)
 	sleep 2
 	second=$(percent)
