@@ -28,17 +28,17 @@ obj="$CARGO_TARGET_DIR/dmmirror-kernel.o"
 ld -r $(printf -- '-u %s ' $exports) -o "$obj" "$lib"
 # Capture before grepping: grep -q on a pipe ends the producer early, and
 # with pipefail that would turn a found register into a silent pass.
-disasm=$(objdump -d "$obj")
+disasm=$(objdump -dr "$obj")
 sse=$(grep -E '%(x|y|z)mm[0-9]' <<<"$disasm" || true)
 if [ -n "$sse" ]; then
 	echo "kernel-check: FAIL: $obj uses SSE/AVX registers:" >&2
 	head <<<"$sse" >&2
 	exit 1
 fi
+stack=$(perl scripts/stack-depth.pl <<<"$disasm")
 # Kernel stacks are 16 KiB (8 KiB on some BSD configurations): no frame
-# may take more than 4 KiB. A big frame is probed page by page, so its
-# size is the sum of a function's stack pointer subtractions.
-big=$(perl -ne 'sub done { print "$f: $n\n" if $n > 4096 && $f !~ /probestack/ } if (/^[0-9a-f]+ <(.*)>:$/) { done(); ($f, $n) = ($1, 0) } elsif (/sub\s+\$0x([0-9a-f]+),%r(sp|11)/) { $n += hex($1) } END { done() }' <<<"$disasm")
+# may take more than 4 KiB.
+big=$(grep '^frame ' <<<"$stack" || true)
 if [ -n "$big" ]; then
 	echo "kernel-check: FAIL: stack frames over 4 KiB:" >&2
 	echo "$big" >&2
@@ -48,7 +48,7 @@ fi
 # guest's 16 KiB stack with no frame over 4 KiB. The deepest chain of
 # direct calls from any entry point must leave a third of the stack to the
 # kernel's own path into ours (dm ioctl, the adapter, the glue).
-deep=$(objdump -dr "$obj" | perl scripts/stack-depth.pl | sort -rn | head -n 1)
+deep=$(grep '^chain ' <<<"$stack" | cut -d' ' -f2- | sort -rn | head -n 1)
 if [ "${deep%% *}" -gt 11264 ]; then
 	echo "kernel-check: FAIL: ${deep%% *} bytes of stack along direct calls from ${deep#* } (budget 11264)" >&2
 	exit 1

@@ -1,12 +1,15 @@
 #!/usr/bin/perl
-# Reads `objdump -dr` of the kernel object; prints, for each exported
-# dmm_* function, the deepest stack use along its direct calls (frames
-# plus return addresses; indirect calls are not followed).
+# Reads `objdump -dr` of the kernel object. A function's frame is the sum
+# of its stack pointer subtractions (a big frame is probed page by page).
+# Prints "frame BYTES NAME" for every frame over 4 KiB, and "chain BYTES
+# NAME" for each exported dmm_* function: the deepest stack use along its
+# direct calls (frames plus return addresses; indirect calls are not
+# followed).
 my (%frame, %calls, $f, $last_call);
 while (<>) {
 	if (/^[0-9a-f]+ <(.*)>:$/) { $f = $1; $frame{$f} = 0; $calls{$f} = {}; next }
 	next unless defined $f;
-	$frame{$f} += hex($1) if /sub\s+\$0x([0-9a-f]+),%rsp/;
+	$frame{$f} += hex($1) if /sub\s+\$0x([0-9a-f]+),%r(?:sp|11)/;
 	$last_call = /\s(call|jmp)\s/ ? 1 : 0 if /^\s+[0-9a-f]+:\t/;
 	$calls{$f}{$1} = 1 if $last_call && /R_X86_64_(?:PLT32|PC32)\s+(?:\.text\.)?([^\s+-]+)/;
 }
@@ -21,4 +24,7 @@ sub depth {
 	$busy{$g} = 0;
 	return $memo{$g} = $frame{$g} + 8 + $max;
 }
-for my $e (sort grep { /^dmm_/ } keys %frame) { printf "%d %s\n", depth($e), $e }
+for my $g (sort keys %frame) {
+	printf "frame %d %s\n", $frame{$g}, $g if $frame{$g} > 4096 && $g !~ /probestack/;
+}
+for my $e (sort grep { /^dmm_/ } keys %frame) { printf "chain %d %s\n", depth($e), $e }
