@@ -12,7 +12,7 @@
 //! `docs/tables.md` gives both grammars and the status format.
 
 use crate::format::MAX_LEGS;
-use crate::mirror::{Config, ReadPolicy};
+use crate::mirror::{BlankLog, Config, ReadPolicy};
 
 /// Which syntax a table was written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +68,7 @@ pub struct Table<'a> {
     pub force: bool,
 }
 
-impl Table<'_> {
+impl<'a> Table<'a> {
     /// The mirror configuration this table asks for, over `base` (which
     /// gives the sizes and every option the table leaves out).
     pub fn config(&self, base: Config) -> Config {
@@ -84,6 +84,24 @@ impl Table<'_> {
             cfg.resync_max_kib = max;
         }
         cfg
+    }
+
+    /// The log device a disk log names: every slot's metadata lives there
+    /// (the external layout), not on the legs.
+    pub fn log_device(&self) -> Option<&'a str> {
+        match self.syntax {
+            Syntax::LvmDisk { log_dev } => Some(log_dev),
+            _ => None,
+        }
+    }
+
+    /// How a mirror starts on a blank log: LVM's `nosync` takes the legs
+    /// as alike, anything else copies the first leg to the others.
+    pub fn blank_log(&self) -> BlankLog {
+        match self.sync {
+            SyncArg::NoSync => BlankLog::NoSync,
+            SyncArg::Sync | SyncArg::Default => BlankLog::Sync,
+        }
     }
 
     /// Whether the table's chunk size, if it gives one, is the one the

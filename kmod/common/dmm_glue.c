@@ -191,8 +191,8 @@ start_mirror(struct dmm_glue *g, struct dmm_error *err)
 	g->use_fast = 1;
 	g->kick = 0;
 	log.data_sectors = g->length;
-	log.log_sectors = g->has_log ?
-	    dmm_os_leg_sectors(g->os, DMM_LOG_DEVICE) : 0;
+	/* 0 when the table names no log (the adapter opened none). */
+	log.log_sectors = dmm_os_leg_sectors(g->os, DMM_LOG_DEVICE);
 	/* The identity of a mirror a blank log starts. */
 	dmm_os_random(log.uuid, sizeof(log.uuid));
 	rc = dmm_create_with_log(g->argc, (const char *const *)g->words,
@@ -222,7 +222,7 @@ dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
     const char *const *argv, uint64_t length, struct dmm_error *err)
 {
 	size_t size, n;
-	uint32_t i, log;
+	uint32_t i;
 	char *p;
 	int rc;
 
@@ -231,10 +231,6 @@ dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
 	g->resync_bufs = NULL;
 	g->started = 0;
 	g->length = length;
-	rc = dmm_table_log(argc, argv, &log, err);
-	if (rc != DMM_OK)
-		return (rc);
-	g->has_log = log != DMM_NO_LOG;
 	/* A copy of the words, for dmm_glue_reassemble(). */
 	size = (size_t)argc * sizeof(char *);
 	for (i = 0; i < argc; i++) {

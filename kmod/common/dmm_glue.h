@@ -85,7 +85,6 @@ struct dmm_glue {
 	size_t			 words_size;
 	uint32_t		 argc;
 	uint64_t		 length;	/* the table's length (sectors) */
-	int			 has_log;	/* a disk log: DMM_LOG_DEVICE */
 };
 
 /* ---- supplied by the adapter ---- */
@@ -110,7 +109,10 @@ void	 dmm_os_log(void *os, const char *text);
  */
 int	 dmm_os_read_block(void *os, uint32_t position, uint64_t sector,
 	    uint8_t *block);
-/* The leg's (or the log's) size in sectors from its table offset on. */
+/*
+ * The leg's (or the log's) size in sectors from its table offset on; 0
+ * for a position with no device open.
+ */
 uint64_t dmm_os_leg_sectors(void *os, uint32_t position);
 void	 dmm_os_random(void *buf, size_t len);
 void	 dmm_os_sleep_ms(unsigned int ms);

@@ -296,7 +296,8 @@ impl World {
         }
         let table: Vec<Option<usize>> = (0..o.legs).map(Some).collect();
         let (mirror, disk_of_slot, blank_areas) =
-            start_mirror(o, cfg, &disks, &table, log, &mut rng, 0).expect("fresh mirror assembles");
+            start_mirror(o, cfg, &disks, &table, log.map(|d| (d, geo)), &mut rng, 0)
+                .expect("fresh mirror assembles");
         World {
             log,
             oracle: Oracle::new(geo.data_sectors),
@@ -828,7 +829,7 @@ impl World {
             self.cfg,
             &disks,
             &self.table,
-            self.log,
+            self.log_layout(),
             &mut rng,
             self.now,
         )?;
@@ -900,6 +901,11 @@ impl World {
         self.report.rebuilt_chunks += stats.rebuilt_chunks;
     }
 
+    /// The log disk and the layout on it, for an external layout.
+    fn log_layout(&self) -> Option<(usize, Geometry)> {
+        self.log.map(|d| (d, self.geo))
+    }
+
     fn reassemble(&mut self) -> Step {
         self.absorb_stats();
         let blank_areas;
@@ -908,7 +914,7 @@ impl World {
             self.cfg,
             &self.disks,
             &self.table,
-            self.log,
+            self.log_layout(),
             &mut self.rng,
             self.now,
         )?;
@@ -1090,15 +1096,7 @@ impl World {
                         .map(|s| self.disks[d].read_meta(s).expect("metadata area"));
                     SuperblockLoad::read(&p, &q).superblock().copied()
                 };
-                let uuid = Uuid::from_random_bytes(
-                    [
-                        self.rng.next_u64().to_le_bytes(),
-                        self.rng.next_u64().to_le_bytes(),
-                    ]
-                    .concat()
-                    .try_into()
-                    .unwrap(),
-                );
+                let uuid = random_uuid(&mut self.rng);
                 let sectors = self.geo.data_offset + self.geo.data_sectors;
                 match self.mirror.add_leg(pos, found.as_ref(), uuid, sectors) {
                     Ok(slot) => {
@@ -1306,24 +1304,21 @@ fn start_mirror(
     cfg: Config,
     disks: &[Disk],
     table: &[Option<usize>],
-    log: Option<usize>,
+    log: Option<(usize, Geometry)>,
     rng: &mut Rng,
     now: u64,
 ) -> Result<(Mirror, [Option<usize>; MAX_LEGS], u64), String> {
-    let mut reader = Reader { disks, table, log };
+    let mut reader = Reader {
+        disks,
+        table,
+        log: log.map(|(d, _)| d),
+    };
     let asm = match log {
-        Some(log) => {
+        Some((log, geo)) => {
             // A new identity each time a blank log starts a mirror, as the
             // kernel's random one: a stale segment of an earlier start must
             // not pass for this one's.
-            let uuid = Uuid::from_random_bytes(
-                [rng.next_u64().to_le_bytes(), rng.next_u64().to_le_bytes()]
-                    .concat()
-                    .try_into()
-                    .expect("16 bytes"),
-            );
-            let geo = Geometry::for_external(disks[0].current.data().len() as u64, o.chunk_sectors)
-                .expect("sim geometry");
+            let uuid = random_uuid(rng);
             let log_sectors = disks[log].meta_sectors;
             assemble_external(
                 &mut reader,
@@ -1353,6 +1348,12 @@ fn start_mirror(
     #[cfg(not(feature = "mutations"))]
     let _ = o;
     Ok((mirror, disk_of_slot, blank_areas))
+}
+
+/// 16 random bytes from the run's generator, as a UUID.
+fn random_uuid(rng: &mut Rng) -> Uuid {
+    let bytes = [rng.next_u64().to_le_bytes(), rng.next_u64().to_le_bytes()].concat();
+    Uuid::from_random_bytes(bytes.try_into().expect("16 bytes"))
 }
 
 fn meta_sectors(block: &[u8; BLOCK_SIZE]) -> Vec<Sector> {

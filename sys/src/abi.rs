@@ -94,6 +94,8 @@ pub const DMM_MESSAGE_LEN: usize = 160;
 /// The position (in reads) and leg (in I/O actions) of the log device of
 /// a table with a disk log: every slot's metadata lives there.
 pub const DMM_LOG_DEVICE: u32 = 16;
+// A literal for cbindgen; the core's value is the one that counts.
+const _: () = assert!(DMM_LOG_DEVICE == dmmirror_core::mirror::LOG_DEVICE as u32);
 /// `dmm_table_log`: the table has no log device.
 pub const DMM_NO_LOG: u32 = 0xffff_ffff;
 

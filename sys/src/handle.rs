@@ -11,9 +11,9 @@ use core::fmt::Write;
 use dmmirror_core::format::{Geometry, Serial, Superblock, Uuid, BLOCK_SIZE, MAX_LEGS};
 use dmmirror_core::mirror::{
     assemble_external, assemble_with, leg_superblock, AdminError, Assembly, AssemblyError,
-    BlankLog, BlockReader, ChildId, Config, FastPath, FastWriteDone, LegHealth, Mirror, ReadPolicy,
+    BlockReader, ChildId, Config, FastPath, FastWriteDone, LegHealth, Mirror, ReadPolicy,
 };
-use dmmirror_core::table::{self, Message, SyncArg, Syntax, Table};
+use dmmirror_core::table::{self, Message, Table};
 
 /// Most words a table may have (16 legs with offsets, a log, options).
 const MAX_TABLE_WORDS: usize = 64;
@@ -196,10 +196,9 @@ pub unsafe extern "C" fn dmm_table_log(
     // SAFETY: forwarded from the caller.
     unsafe {
         on_table(argc, argv, err, |words, t| {
-            let index = match t.syntax {
-                Syntax::LvmDisk { log_dev } => word_index(words, log_dev),
-                _ => DMM_NO_LOG,
-            };
+            let index = t
+                .log_device()
+                .map_or(DMM_NO_LOG, |log| word_index(words, log));
             // SAFETY: the caller passes null or a writable u32.
             match out.as_mut() {
                 Some(o) => *o = index,
@@ -270,10 +269,8 @@ pub unsafe extern "C" fn dmm_memory_bound(
         return 0;
     };
     let Some((cfg, external)) = with_table(&words, |t| {
-        t.ok().map(|t| {
-            let external = matches!(t.syntax, Syntax::LvmDisk { .. });
-            (t.config(Config::default()), external)
-        })
+        t.ok()
+            .map(|t| (t.config(Config::default()), t.log_device().is_some()))
     }) else {
         return 0;
     };
@@ -363,9 +360,9 @@ fn assemble_table(
     err: *mut dmm_error,
 ) -> Result<Assembly, i32> {
     let assembly_error = |e: AssemblyError| set_error(err, DMM_ERR_ASSEMBLY, format_args!("{e}"));
-    let Syntax::LvmDisk { .. } = t.syntax else {
+    if t.log_device().is_none() {
         return assemble_with(reader, t.leg_count, t.force).map_err(assembly_error);
-    };
+    }
     let Some(log) = log else {
         return Err(set_error(
             err,
@@ -378,10 +375,6 @@ fn assemble_table(
         .unwrap_or(dmmirror_core::format::geometry::DEFAULT_CHUNK_SECTORS);
     let geo = Geometry::for_external(log.data_sectors, chunk)
         .map_err(|e| set_error(err, DMM_ERR_TABLE, format_args!("{e}")))?;
-    let blank = match t.sync {
-        SyncArg::NoSync => BlankLog::NoSync,
-        SyncArg::Sync | SyncArg::Default => BlankLog::Sync,
-    };
     let uuid = Uuid::from_random_bytes(log.uuid);
     assemble_external(
         reader,
@@ -389,7 +382,7 @@ fn assemble_table(
         geo,
         log.log_sectors,
         t.force,
-        blank,
+        t.blank_log(),
         uuid,
     )
     .map_err(assembly_error)

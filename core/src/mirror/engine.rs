@@ -590,8 +590,8 @@ impl Mirror {
         self.child_free.push(id.0);
         let leg = usize::from(child.leg);
         self.legs[leg].pending -= 1;
-        if !ok && self.geo.external {
-            self.log_failed |= matches!(child.owner, Owner::Superblock(_) | Owner::Segment(_));
+        if !ok && self.on_log(child.owner) {
+            self.log_failed = true;
         }
         match child.owner {
             Owner::Free => unreachable!(),
@@ -824,11 +824,10 @@ impl Mirror {
         self.legs[leg].pending += 1;
         // An external layout keeps each slot's metadata on the log device;
         // completions still count against the slot.
-        let (device, sector) = match owner {
-            Owner::Superblock(_) | Owner::Segment(_) if self.geo.external => {
-                (LOG_DEVICE, self.geo.log_sector(leg, sector))
-            }
-            _ => (leg as u8, sector),
+        let (device, sector) = if self.on_log(owner) {
+            (LOG_DEVICE, self.geo.log_sector(leg, sector))
+        } else {
+            (leg as u8, sector)
         };
         let io = ChildIo {
             child: ChildId(id),
@@ -840,6 +839,12 @@ impl Mirror {
             buffer,
         };
         self.push(Action::Io(io));
+    }
+
+    /// The child I/O of `owner` goes to the log device: a slot's metadata
+    /// in an external layout.
+    fn on_log(&self, owner: Owner) -> bool {
+        self.geo.external && matches!(owner, Owner::Superblock(_) | Owner::Segment(_))
     }
 
     /// Issues the same child I/O to every leg in `legs`.
