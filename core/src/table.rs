@@ -162,8 +162,44 @@ impl core::fmt::Display for TableError<'_> {
     }
 }
 
+/// The words of a table or a message, however the caller keeps them
+/// (a kernel has no stack to spare for an array of slices).
+pub trait Words<'a> {
+    /// How many words.
+    fn count(&self) -> usize;
+    /// Word `i`, if there is one.
+    fn word(&self, i: usize) -> Option<&'a str>;
+}
+
+impl<'a> Words<'a> for &[&'a str] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn word(&self, i: usize) -> Option<&'a str> {
+        self.get(i).copied()
+    }
+}
+
+impl<'a> Words<'a> for alloc::vec::Vec<&'a str> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn word(&self, i: usize) -> Option<&'a str> {
+        self.get(i).copied()
+    }
+}
+
+impl<'a> Words<'a> for &'a [alloc::string::String] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn word(&self, i: usize) -> Option<&'a str> {
+        self.get(i).map(|s| s.as_str())
+    }
+}
+
 struct Args<'a, 'b> {
-    args: &'b [&'a str],
+    args: &'b dyn Words<'a>,
     at: usize,
 }
 
@@ -171,13 +207,13 @@ impl<'a> Args<'a, '_> {
     fn err<T>(&self, index: usize, fault: TableFault) -> Result<T, TableError<'a>> {
         Err(TableError {
             index,
-            arg: self.args.get(index).copied(),
+            arg: self.args.word(index),
             fault,
         })
     }
 
     fn next(&mut self, what: &'static str) -> Result<&'a str, TableError<'a>> {
-        let a = self.args.get(self.at).copied();
+        let a = self.args.word(self.at);
         match a {
             Some(a) => {
                 self.at += 1;
@@ -207,7 +243,7 @@ impl<'a> Args<'a, '_> {
     }
 
     fn done(&self) -> bool {
-        self.at >= self.args.len()
+        self.at >= self.args.count()
     }
 
     fn read_policy(&mut self) -> Result<ReadPolicy, TableError<'a>> {
@@ -277,7 +313,7 @@ pub const MESSAGES: &str = "message (fail_leg N, remove_leg N, add_leg N, read_p
 
 /// Parses a message's words. Positions are table positions (0-based),
 /// checked against the table's legs by the mirror, not here.
-pub fn parse_message<'a>(words: &[&'a str]) -> Result<Message, TableError<'a>> {
+pub fn parse_message<'a>(words: &dyn Words<'a>) -> Result<Message, TableError<'a>> {
     let mut a = Args { args: words, at: 0 };
     let position = |a: &mut Args<'a, '_>| {
         a.number(
@@ -323,13 +359,14 @@ fn empty<'a>(syntax: Syntax<'a>) -> Table<'a> {
 const LEGS_RANGE: &str = "the number of legs must be 1 to 16";
 
 /// Parses the arguments of a table line (after start, length and target name).
-pub fn parse<'a>(args: &[&'a str]) -> Result<Table<'a>, TableError<'a>> {
+pub fn parse<'a>(args: &dyn Words<'a>) -> Result<Table<'a>, TableError<'a>> {
     let mut a = Args { args, at: 0 };
-    let first = a.args.first().copied();
-    let t = match first {
-        Some("core") | Some("disk") => parse_lvm(&mut a)?,
-        _ => parse_native(&mut a)?,
-    };
+    // Filled in place: a table is 464 bytes, and kernel stacks are small.
+    let mut t = empty(Syntax::Native);
+    match a.args.word(0) {
+        Some("core") | Some("disk") => parse_lvm(&mut a, &mut t)?,
+        _ => parse_native(&mut a, &mut t)?,
+    }
     if !a.done() {
         return a.err(a.at, TableFault::Trailing);
     }
@@ -374,11 +411,11 @@ fn region_size<'a>(a: &mut Args<'a, '_>, what: &'static str) -> Result<u32, Tabl
     Ok(n as u32)
 }
 
-fn parse_native<'a>(a: &mut Args<'a, '_>) -> Result<Table<'a>, TableError<'a>> {
-    let mut t = empty(Syntax::Native);
-    legs(a, &mut t, false)?;
+fn parse_native<'a>(a: &mut Args<'a, '_>, t: &mut Table<'a>) -> Result<(), TableError<'a>> {
+    t.syntax = Syntax::Native;
+    legs(a, t, false)?;
     if a.done() {
-        return Ok(t);
+        return Ok(());
     }
     let count_at = a.at;
     let count = a.number(
@@ -388,7 +425,7 @@ fn parse_native<'a>(a: &mut Args<'a, '_>) -> Result<Table<'a>, TableError<'a>> {
         "at most 64 option arguments",
     )? as usize;
     let end = a.at + count;
-    if end > a.args.len() {
+    if end > a.args.count() {
         return a.err(
             count_at,
             TableFault::OutOfRange("more option arguments counted than given"),
@@ -446,10 +483,10 @@ fn parse_native<'a>(a: &mut Args<'a, '_>) -> Result<Table<'a>, TableError<'a>> {
             );
         }
     }
-    Ok(t)
+    Ok(())
 }
 
-fn parse_lvm<'a>(a: &mut Args<'a, '_>) -> Result<Table<'a>, TableError<'a>> {
+fn parse_lvm<'a>(a: &mut Args<'a, '_>, t: &mut Table<'a>) -> Result<(), TableError<'a>> {
     let kind = a.next("a log type")?;
     let disk = kind == "disk";
     let (min, max) = if disk { (2, 3) } else { (1, 2) };
@@ -463,7 +500,7 @@ fn parse_lvm<'a>(a: &mut Args<'a, '_>) -> Result<Table<'a>, TableError<'a>> {
         };
         return a.err(count_at, TableFault::OutOfRange(msg));
     }
-    let mut t = empty(Syntax::LvmCore);
+    t.syntax = Syntax::LvmCore;
     if disk {
         t.syntax = Syntax::LvmDisk {
             log_dev: a.next("the log device")?,
@@ -478,9 +515,9 @@ fn parse_lvm<'a>(a: &mut Args<'a, '_>) -> Result<Table<'a>, TableError<'a>> {
             _ => return a.err(at, TableFault::Unknown("log argument (sync, nosync)")),
         };
     }
-    legs(a, &mut t, true)?;
+    legs(a, t, true)?;
     if a.done() {
-        return Ok(t);
+        return Ok(());
     }
     let n = a.number("the number of features", 0, 2, "at most 2 features")?;
     for _ in 0..n {
@@ -495,7 +532,7 @@ fn parse_lvm<'a>(a: &mut Args<'a, '_>) -> Result<Table<'a>, TableError<'a>> {
     if t.keep_log && !t.handle_errors {
         return a.err(a.at - 1, TableFault::KeepLogWithoutHandleErrors);
     }
-    Ok(t)
+    Ok(())
 }
 
 /// Writes the `dmsetup table` arguments of `t`, normalised.

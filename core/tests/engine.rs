@@ -107,7 +107,7 @@ impl Rig {
     fn assemble(legs: Vec<Leg>, cfg: Config) -> Rig {
         let asm = assemble(&mut Legs(&legs), legs.len()).expect("assembles");
         let geo = asm.template.geometry;
-        let disk_of_slot = core::array::from_fn(|s| asm.legs[s].map(|l| l.pos));
+        let disk_of_slot = core::array::from_fn(|s| asm.legs[s].as_ref().map(|l| l.pos));
         let mut rig = Rig {
             m: Mirror::new(asm, cfg, 0),
             legs,
@@ -643,8 +643,8 @@ fn force_assembles_a_split_brain_trusting_the_first_leg() {
         Some(AssemblyError::SplitBrain { pos: [0, 1] })
     );
     let asm = assemble_with(&mut Legs(&both), 2, true).unwrap();
-    assert!(asm.legs[0].unwrap().in_sync);
-    assert!(!asm.legs[1].unwrap().in_sync);
+    assert!(asm.legs[0].as_ref().unwrap().in_sync);
+    assert!(!asm.legs[1].as_ref().unwrap().in_sync);
     let m = Mirror::new(asm, config(), 0);
     assert_eq!(m.leg_health(1), LegHealth::Rebuilding);
     assert!(m.superblock().members[1].unwrap().full_copy);
@@ -826,7 +826,7 @@ fn a_former_member_whose_slot_was_given_away_is_left_out() {
         vec![(1, AssemblyError::NotAMember { pos: 1 })]
     );
     assert!(asm.legs[1].is_none());
-    assert!(asm.legs[0].unwrap().in_sync);
+    assert!(asm.legs[0].as_ref().unwrap().in_sync);
 }
 
 #[test]

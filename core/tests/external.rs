@@ -152,7 +152,9 @@ fn a_blank_log_starts_a_new_mirror_that_copies_everything_unless_nosync() {
         ..Devices::default()
     };
     let asm = assemble(&mut d, BlankLog::Sync).unwrap();
-    assert!(asm.legs[..2].iter().all(|l| l.is_some_and(|l| l.in_sync)));
+    assert!(asm.legs[..2]
+        .iter()
+        .all(|l| l.as_ref().is_some_and(|l| l.in_sync)));
     let mut m = Mirror::new(asm, config(), 0);
     assert_eq!(m.chunks_needing_resync(), geometry().chunk_count);
     let mut now = 0;

@@ -63,6 +63,45 @@ static struct objcache *dmm_child_cache;
 /* Guards the running mirrors' list (kmod/common/dmm_bsd.c). */
 static struct spinlock dmm_running_lock;
 
+/*
+ * The rig's stack report (built with -DDMM_STACK_REPORT by make
+ * dragonfly-test): the free stack below an entry point is painted, and
+ * after the call the deepest byte touched tells what the kernel used
+ * before the target, what the target used and what was left. The first
+ * page of a kernel stack is its guard (vm_kern.c, KM_STACK): of the
+ * 16 KiB, 12 less the pcb at the top are usable.
+ */
+#ifdef DMM_STACK_REPORT
+#define STACK_PAINT_BYTE	0xd5
+#define STACK_SLACK		512	/* the painter's own frame */
+
+static __noinline void
+stack_paint(char **entry)
+{
+	char *low = curthread->td_kstack + PAGE_SIZE, here;
+
+	*entry = &here;
+	memset(low, STACK_PAINT_BYTE, (size_t)(&here - STACK_SLACK - low));
+}
+
+static __noinline void
+stack_report(char *entry, const char *what)
+{
+	char *low = curthread->td_kstack + PAGE_SIZE;
+	char *top = (char *)curthread->td_pcb;
+	char *c = low;
+
+	while (c < entry && *c == (char)STACK_PAINT_BYTE)
+		c++;
+	kprintf("dm_target_mirror: stack: %s: kernel %ld bytes, target %ld, "
+	    "left %ld of %ld\n", what, (long)(top - entry),
+	    (long)(entry - c), (long)(c - low), (long)(top - low));
+}
+#else
+static __inline void stack_paint(char **entry) { *entry = NULL; }
+static __inline void stack_report(char *entry, const char *what) { }
+#endif
+
 /* ---- memory for the core (its only undefined symbols) ---- */
 
 uint8_t *
@@ -425,7 +464,7 @@ dmm_os_close_leg(void *os, void *pdev)
 }
 
 static int
-dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
+target_init(dm_table_entry_t *table_en, int argc, char **argv)
 {
 	struct dmm_dfly *t;
 	int rc;
@@ -450,16 +489,33 @@ dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 }
 
 static int
+dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
+{
+	char *entry;
+	int rc;
+
+	stack_paint(&entry);
+	rc = target_init(table_en, argc, argv);
+	stack_report(entry, "init");
+	return (rc);
+}
+
+static int
 dmm_target_destroy(dm_table_entry_t *table_en)
 {
 	struct dmm_dfly *t = table_en->target_config;
+	char *entry;
+	bool clean;
 
 	if (t == NULL)
 		return (0);
 	/* dm has no suspend hook for targets: stop cleanly here. */
 	while (t->inflight > 0)
 		tsleep(&t->inflight, 0, "dmmdrn", hz / 10);
-	if (!dmm_glue_suspend(&t->g))
+	stack_paint(&entry);
+	clean = dmm_glue_suspend(&t->g);
+	stack_report(entry, "destroy");
+	if (!clean)
 		kprintf("dm_target_mirror: %s: the superblocks were not "
 		    "marked clean\n", table_en->dev->name);
 	free_mirror(t);
@@ -512,17 +568,19 @@ static char *
 status_text(void *target_config, int table)
 {
 	struct dmm_dfly *t = target_config;
-	char *params;
+	char *params, *entry;
 
 	if (t == NULL)
 		return (NULL);
 	params = dm_alloc_string(DM_MAX_PARAMS_SIZE);
+	stack_paint(&entry);
 	if (params != NULL &&
 	    dmm_glue_status(&t->g, table, t->legs.names, params,
 	    DM_MAX_PARAMS_SIZE) != DMM_OK) {
 		kfree(params, M_DM);
 		params = NULL;
 	}
+	stack_report(entry, table ? "table" : "status");
 	return (params);
 }
 
@@ -546,8 +604,9 @@ dmm_target_message(dm_table_entry_t *table_en, char *message)
 	struct dmm_dfly *t = table_en->target_config;
 	const char *words[DMM_MSG_WORDS];
 	struct dmm_error err;
-	char *w;
+	char *w, *entry;
 	uint32_t n = 0;
+	int rc;
 
 	if (t == NULL)
 		return (ENXIO);
@@ -558,7 +617,10 @@ dmm_target_message(dm_table_entry_t *table_en, char *message)
 		kprintf("dm_target_mirror: message too long\n");
 		return (EINVAL);
 	}
-	if (dmm_glue_message(&t->g, n, words, &err) != DMM_OK) {
+	stack_paint(&entry);
+	rc = dmm_glue_message(&t->g, n, words, &err);
+	stack_report(entry, "message");
+	if (rc != DMM_OK) {
 		kprintf("dm_target_mirror: %s: message refused: %s\n",
 		    table_en->dev->name, err.message);
 		return (EINVAL);

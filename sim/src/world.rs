@@ -1334,7 +1334,7 @@ fn start_mirror(
     }
     .map_err(|e| format!("assembly after a crash failed: {e}"))?;
     let disk_of_slot: [Option<usize>; MAX_LEGS] =
-        core::array::from_fn(|s| asm.legs[s].and_then(|l| table[l.pos]));
+        core::array::from_fn(|s| asm.legs[s].as_ref().and_then(|l| table[l.pos]));
     let blank_areas = asm
         .legs
         .iter()

@@ -29,7 +29,8 @@ type ReadFn =
 
 /// A running mirror. Opaque to C.
 pub struct dmm_mirror {
-    mirror: Mirror,
+    /// Boxed on its own: built on the heap, never moved through a frame.
+    mirror: Box<Mirror>,
     /// The table's words, kept to print the table and the status.
     words: Vec<String>,
     /// Owned here, shared with every CPU: a raw pointer, so that the
@@ -92,21 +93,12 @@ unsafe fn table_words(
     Some(words)
 }
 
-/// Parses `words` with a stack array of slices (no allocation).
+/// Parses `words` where they are (no allocation, no array of slices).
 fn with_table<R>(
     words: &[String],
     f: impl FnOnce(Result<Table<'_>, table::TableError<'_>>) -> R,
 ) -> R {
-    with_words(words, |w| f(table::parse(w)))
-}
-
-/// Lends `words` as string slices from a stack array (no allocation).
-fn with_words<R>(words: &[String], f: impl FnOnce(&[&str]) -> R) -> R {
-    let mut refs = [""; MAX_TABLE_WORDS];
-    for (r, w) in refs.iter_mut().zip(words) {
-        *r = w.as_str();
-    }
-    f(&refs[..words.len()])
+    f(table::parse(&words))
 }
 
 struct Reader {
@@ -223,9 +215,9 @@ pub unsafe extern "C" fn dmm_parse_message(
     let Some(words) = (unsafe { table_words(argc, argv, err) }) else {
         return DMM_ERR_TABLE;
     };
-    let msg = match with_words(&words, |w| {
-        table::parse_message(w).map_err(|e| set_error(err, DMM_ERR_TABLE, format_args!("{e}")))
-    }) {
+    let msg = match table::parse_message(&words.as_slice())
+        .map_err(|e| set_error(err, DMM_ERR_TABLE, format_args!("{e}")))
+    {
         Ok(m) => m,
         Err(code) => return code,
     };
@@ -451,16 +443,23 @@ fn parse_and_assemble(
     log: Option<dmm_log_args>,
     err: *mut dmm_error,
 ) -> Result<(Assembly, Option<u32>, Config), i32> {
-    // The word slices on the heap, not the stack: assembly below runs deep.
-    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-    let t = table::parse(&refs).map_err(|e| set_error(err, DMM_ERR_TABLE, format_args!("{e}")))?;
+    let t = parse_boxed(words, err)?;
     let asm = assemble_table(reader, &t, log, err)?;
     Ok((asm, t.chunk_sectors, t.config(Config::default())))
 }
 
+/// The parsed table on the heap, parsed in a frame of its own.
+#[inline(never)]
+fn parse_boxed<'a>(words: &'a [String], err: *mut dmm_error) -> Result<Box<Table<'a>>, i32> {
+    match table::parse(&words) {
+        Ok(t) => Ok(Box::new(t)),
+        Err(e) => Err(set_error(err, DMM_ERR_TABLE, format_args!("{e}"))),
+    }
+}
+
 #[inline(never)]
 fn build(asm: Assembly, cfg: Config, now_ns: u64, words: Vec<String>) -> Box<dmm_mirror> {
-    let mirror = Mirror::new(asm, cfg, now_ns);
+    let mirror = Mirror::new_boxed(asm, cfg, now_ns);
     let fast = Box::into_raw(Box::new(dmm_fast {
         path: mirror.fast_path().clone(),
     }));
@@ -904,10 +903,12 @@ pub unsafe extern "C" fn dmm_add_leg(
     let mut id = [0u8; 16];
     // SAFETY: the caller passes 16 readable bytes.
     id.copy_from_slice(unsafe { core::slice::from_raw_parts(uuid, 16) });
-    match h
-        .mirror
-        .add_leg(position as usize, found.as_ref(), Uuid(id), device_sectors)
-    {
+    match h.mirror.add_leg(
+        position as usize,
+        found.as_deref(),
+        Uuid(id),
+        device_sectors,
+    ) {
         Ok(s) => {
             // SAFETY: the caller passes null or a writable u32.
             if let Some(out) = unsafe { slot.as_mut() } {

@@ -22,15 +22,30 @@ pub fn new_superblock(
     slot: usize,
     geometry: Geometry,
 ) -> Result<Superblock, CreateError> {
+    let mut sb = Superblock::BLANK;
+    fill_new_superblock(&mut sb, mirror_uuid, legs, slot, geometry)?;
+    Ok(sb)
+}
+
+/// As [`new_superblock`], in place (kernel stacks have no room for
+/// superblocks passed by value). On an error `out` is unchanged.
+pub fn fill_new_superblock(
+    out: &mut Superblock,
+    mirror_uuid: Uuid,
+    legs: &[Uuid],
+    slot: usize,
+    geometry: Geometry,
+) -> Result<(), CreateError> {
     if legs.is_empty() || legs.len() > MAX_LEGS || slot >= legs.len() {
         return Err(CreateError::LegCount(legs.len()));
     }
-    let mut members = [None; MAX_LEGS];
     for (i, &uuid) in legs.iter().enumerate() {
         if uuid.is_nil() || legs[..i].contains(&uuid) {
             return Err(CreateError::BadLegUuid);
         }
-        members[i] = Some(Member {
+    }
+    for (i, member) in out.members.iter_mut().enumerate() {
+        *member = legs.get(i).map(|&uuid| Member {
             uuid,
             state: MemberState::InSync,
             state_event: 1,
@@ -38,17 +53,15 @@ pub fn new_superblock(
             full_copy: false,
         });
     }
-    Ok(Superblock {
-        serial: Serial::FIRST,
-        mirror_uuid,
-        leg_uuid: legs[slot],
-        slot: slot as u8,
-        event: 1,
-        clean: true,
-        modified_since_event: 0,
-        geometry,
-        members,
-    })
+    out.serial = Serial::FIRST;
+    out.mirror_uuid = mirror_uuid;
+    out.leg_uuid = legs[slot];
+    out.slot = slot as u8;
+    out.event = 1;
+    out.clean = true;
+    out.modified_since_event = 0;
+    out.geometry = geometry;
+    Ok(())
 }
 
 /// Calls `emit(sector, block)` for every metadata block of a new leg, in the

@@ -211,8 +211,42 @@ impl Superblock {
         Ok(())
     }
 
+    /// A placeholder to decode into; never valid (serial 0).
+    pub const BLANK: Superblock = Superblock {
+        serial: Serial::NEVER,
+        mirror_uuid: Uuid([0; 16]),
+        leg_uuid: Uuid([0; 16]),
+        slot: 0,
+        event: 0,
+        clean: false,
+        modified_since_event: 0,
+        geometry: Geometry {
+            chunk_sectors: 0,
+            data_offset: 0,
+            data_sectors: 0,
+            chunk_count: 0,
+            segment_count: 0,
+            bitmap_sector: [0; 2],
+            external: false,
+        },
+        members: [None; MAX_LEGS],
+    };
+
     /// Decodes the copy read from the place of `role`. Never panics.
     pub fn decode(block: &[u8], role: CopyRole) -> Result<Superblock, DecodeError> {
+        let mut sb = Superblock::BLANK;
+        Superblock::decode_into(block, role, &mut sb)?;
+        Ok(sb)
+    }
+
+    /// Decodes as [`Superblock::decode`] does, in place: kernel stacks have
+    /// no room for superblocks passed by value. On an error `out` holds
+    /// whatever was decoded before it, and must not be used.
+    pub fn decode_into(
+        block: &[u8],
+        role: CopyRole,
+        out: &mut Superblock,
+    ) -> Result<(), DecodeError> {
         check_frame(block, &SUPERBLOCK_MAGIC, OFF_VERSION)?;
         check_role(bytes::u8_at(block, OFF_ROLE)?, role)?;
         let flags = bytes::u32_at(block, OFF_FLAGS)?;
@@ -224,12 +258,11 @@ impl Superblock {
         if slots != MAX_LEGS as u32 {
             return Err(DecodeError::BadGeometry(GeometryError::Inconsistent));
         }
-        let mut members = [None; MAX_LEGS];
-        for (i, member) in members.iter_mut().enumerate() {
+        for (i, member) in out.members.iter_mut().enumerate() {
             *member = decode_member(block, i)?;
         }
         bytes::expect_zero(block, MEMBERS_END, BLOCK_SIZE)?;
-        let geometry = Geometry {
+        out.geometry = Geometry {
             chunk_sectors: bytes::u32_at(block, OFF_CHUNK_SECTORS)?,
             segment_count: bytes::u32_at(block, OFF_SEGMENT_COUNT)?,
             chunk_count: bytes::u64_at(block, OFF_CHUNK_COUNT)?,
@@ -241,19 +274,14 @@ impl Superblock {
             ],
             external: flags & FLAG_EXTERNAL != 0,
         };
-        let sb = Superblock {
-            serial: Serial::new(bytes::u64_at(block, SERIAL_OFFSET)?),
-            mirror_uuid: Uuid(bytes::field(block, OFF_MIRROR_UUID)?),
-            leg_uuid: Uuid(bytes::field(block, OFF_LEG_UUID)?),
-            slot: bytes::u8_at(block, OFF_SLOT)?,
-            event: bytes::u64_at(block, OFF_EVENT)?,
-            clean: flags & FLAG_CLEAN != 0,
-            modified_since_event: bytes::u64_at(block, OFF_MODIFIED_SINCE)?,
-            geometry,
-            members,
-        };
-        sb.validate()?;
-        Ok(sb)
+        out.serial = Serial::new(bytes::u64_at(block, SERIAL_OFFSET)?);
+        out.mirror_uuid = Uuid(bytes::field(block, OFF_MIRROR_UUID)?);
+        out.leg_uuid = Uuid(bytes::field(block, OFF_LEG_UUID)?);
+        out.slot = bytes::u8_at(block, OFF_SLOT)?;
+        out.event = bytes::u64_at(block, OFF_EVENT)?;
+        out.clean = flags & FLAG_CLEAN != 0;
+        out.modified_since_event = bytes::u64_at(block, OFF_MODIFIED_SINCE)?;
+        out.validate()
     }
 }
 
@@ -298,22 +326,63 @@ pub struct SuperblockLoad {
 impl SuperblockLoad {
     /// Reads both copies and applies the spec's choice rule.
     pub fn read(primary: &[u8], secondary: &[u8]) -> SuperblockLoad {
-        // Decoded in place in the result: a kernel stack has no room for
-        // the copies twice over.
-        let mut load = SuperblockLoad {
-            chosen: super::Chosen::Neither,
-            copies: [Err(DecodeError::BadMagic), Err(DecodeError::BadMagic)],
+        let mut pair = SuperblockPair::BLANK;
+        pair.load(primary, secondary);
+        let result = |k: usize| match pair.errors[k] {
+            None => Ok(pair.copies[k]),
+            Some(e) => Err(e),
         };
-        load.copies[0] = Superblock::decode(primary, CopyRole::Primary);
-        load.copies[1] = Superblock::decode(secondary, CopyRole::Secondary);
-        let serial = |r: &Result<Superblock, DecodeError>| r.as_ref().ok().map(|sb| sb.serial);
-        load.chosen = super::choose_copy(serial(&load.copies[0]), serial(&load.copies[1]));
-        load
+        SuperblockLoad {
+            chosen: pair.chosen,
+            copies: [result(0), result(1)],
+        }
     }
 
     /// The trusted superblock, if either copy is valid.
     pub fn superblock(&self) -> Option<&Superblock> {
         let role = self.chosen.role()?;
         self.copies[role.index()].as_ref().ok()
+    }
+}
+
+/// Both copies of one leg's superblock decoded in place, for callers that
+/// keep it on the heap (assembly in a kernel, whose stack is small).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SuperblockPair {
+    /// Per copy (primary, secondary): what was decoded; meaningful only
+    /// where `errors` has none.
+    pub copies: [Superblock; 2],
+    /// Per copy: why it is not valid, if it is not.
+    pub errors: [Option<DecodeError>; 2],
+    /// The copy used, if either is valid.
+    pub chosen: super::Chosen,
+}
+
+impl SuperblockPair {
+    /// Nothing read yet.
+    pub const BLANK: SuperblockPair = SuperblockPair {
+        copies: [Superblock::BLANK; 2],
+        errors: [Some(DecodeError::BadMagic); 2],
+        chosen: super::Chosen::Neither,
+    };
+
+    /// Decodes both copies and applies the spec's choice rule.
+    pub fn load(&mut self, primary: &[u8], secondary: &[u8]) {
+        for (k, block) in [primary, secondary].into_iter().enumerate() {
+            let role = CopyRole::BOTH[k];
+            self.errors[k] = Superblock::decode_into(block, role, &mut self.copies[k]).err();
+        }
+        let serial = |k: usize| self.errors[k].is_none().then_some(self.copies[k].serial);
+        self.chosen = super::choose_copy(serial(0), serial(1));
+        debug_assert!(self
+            .chosen
+            .role()
+            .is_none_or(|r| self.errors[r.index()].is_none()));
+    }
+
+    /// The trusted superblock, if either copy is valid.
+    pub fn superblock(&self) -> Option<&Superblock> {
+        let role = self.chosen.role()?;
+        Some(&self.copies[role.index()])
     }
 }

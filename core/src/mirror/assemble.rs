@@ -106,12 +106,12 @@ impl core::fmt::Display for AssemblyError {
 }
 
 /// One leg as assembly found it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FoundLeg {
     /// Table position.
     pub pos: usize,
-    /// Its trusted superblock.
-    pub superblock: Superblock,
+    /// Its trusted superblock (on the heap: kernel stacks are small).
+    pub superblock: Box<Superblock>,
     /// Whether it is trusted for data (in sync in the newest member table).
     pub in_sync: bool,
     /// Its secondary superblock copy is damaged: rewrite that one first.
@@ -139,15 +139,33 @@ pub struct Assembly {
     pub unusable: Vec<(usize, AssemblyError)>,
 }
 
-/// The trusted superblock of the leg at `pos`, and whether its secondary
-/// copy is damaged (unreadable or invalid).
-/// `blocks` (on the heap: kernel stacks are small) receives both copies.
+/// Room on the heap for reading superblocks and bitmap segments: kernel
+/// stacks are small, and a superblock pair is 1.5 KiB.
+pub(crate) struct Scratch {
+    /// Two 4 KiB blocks: the two copies of a superblock or a segment.
+    pub(crate) blocks: Vec<[u8; BLOCK_SIZE]>,
+    /// The last leg's superblocks, decoded.
+    pub(crate) pair: Box<SuperblockPair>,
+}
+
+impl Scratch {
+    pub(crate) fn new() -> Scratch {
+        Scratch {
+            blocks: vec![[0u8; BLOCK_SIZE]; 2],
+            pair: Box::new(SuperblockPair::BLANK),
+        }
+    }
+}
+
+/// Reads and decodes the superblocks of the leg at `pos` into `scratch`,
+/// whose `pair.superblock()` is then the trusted one. Returns whether its
+/// secondary copy is damaged (unreadable or invalid).
 fn read_superblock<R: BlockReader>(
     r: &mut R,
     pos: usize,
-    blocks: &mut [[u8; BLOCK_SIZE]],
-) -> Result<(Superblock, bool), AssemblyError> {
-    let (p, s) = blocks.split_at_mut(1);
+    scratch: &mut Scratch,
+) -> Result<bool, AssemblyError> {
+    let (p, s) = scratch.blocks.split_at_mut(1);
     let (p, s) = (&mut p[0], &mut s[0]);
     let [ps, ss] = geometry::SUPERBLOCK_SECTOR;
     let ok_p = r.read_block(pos, ps, p);
@@ -161,20 +179,25 @@ fn read_superblock<R: BlockReader>(
     if !ok_s {
         s.fill(0);
     }
-    let load = SuperblockLoad::read(p, s);
-    let damaged = !ok_s || load.copies[1].is_err();
-    load.superblock()
-        .map(|sb| (*sb, damaged))
-        .ok_or(AssemblyError::NoMetadata { pos })
+    scratch.pair.load(p, s);
+    if scratch.pair.superblock().is_none() {
+        return Err(AssemblyError::NoMetadata { pos });
+    }
+    Ok(!ok_s || scratch.pair.errors[1].is_some())
+}
+
+/// A copy of `v` on the heap, made in a frame of its own.
+#[inline(never)]
+fn boxed<T: Copy>(v: &T) -> Box<T> {
+    Box::new(*v)
 }
 
 /// The trusted superblock of the device at `pos`, if it holds one: what
 /// an operator's `add_leg` needs to tell a returning member from a new disk.
-pub fn leg_superblock<R: BlockReader>(reader: &mut R, pos: usize) -> Option<Superblock> {
-    let mut blocks = vec![[0u8; BLOCK_SIZE]; 2];
-    read_superblock(reader, pos, &mut blocks)
-        .ok()
-        .map(|(sb, _)| sb)
+pub fn leg_superblock<R: BlockReader>(reader: &mut R, pos: usize) -> Option<Box<Superblock>> {
+    let mut scratch = Scratch::new();
+    read_superblock(reader, pos, &mut scratch).ok()?;
+    scratch.pair.superblock().map(boxed)
 }
 
 /// The event at which `table` recorded the leg `uuid` as out, if it did.
@@ -235,8 +258,9 @@ pub fn assemble<R: BlockReader>(reader: &mut R, count: usize) -> Result<Assembly
 /// first wins and the other is rebuilt whole; when members disagree at the
 /// newest event the first one's table is used; when no leg is in sync the
 /// newest leg found (the first named among equals) is trusted.
-// Not inlined into its callers: its frame is big enough on its own for a
-// kernel stack.
+///
+/// Its steps run one after another in frames of their own, never nested:
+/// a kernel stack holds the deepest of them, not their sum.
 #[inline(never)]
 pub fn assemble_with<R: BlockReader>(
     reader: &mut R,
@@ -246,44 +270,100 @@ pub fn assemble_with<R: BlockReader>(
     if count == 0 || count > MAX_LEGS {
         return Err(AssemblyError::LegCount(count));
     }
-    let mut sbs: Vec<Superblock> = Vec::with_capacity(count);
-    let mut positions: Vec<usize> = Vec::with_capacity(count);
-    let mut unusable = Vec::new();
-    let mut secondary_damaged: Vec<bool> = Vec::with_capacity(count);
-    let mut blocks = vec![[0u8; BLOCK_SIZE]; 2];
+    let mut scratch = Scratch::new();
+    let mut found = read_legs(reader, count, &mut scratch)?;
+    let (mut template, losers) = choose_template(&found, force)?;
+    if force {
+        apply_force(&mut template, &found, &losers);
+    }
+    let legs = place_legs(&template, &mut found);
+    if !legs.iter().flatten().any(|l| l.in_sync) {
+        return Err(AssemblyError::NoTrustworthyLeg);
+    }
+    let bitmap = merge_bitmaps(reader, &template, &legs, &mut scratch);
+    Ok(Assembly {
+        template,
+        legs,
+        chunks: bitmap.chunks,
+        segment_serials: bitmap.segment_serials,
+        lost_segments: bitmap.lost_segments,
+        unusable: found.unusable,
+    })
+}
+
+/// The superblocks assembly found, in table order.
+struct ReadLegs {
+    /// The trusted superblock of each leg that has one.
+    sbs: Vec<Superblock>,
+    /// Its table position.
+    positions: Vec<usize>,
+    /// Whether its secondary copy is damaged.
+    secondary_damaged: Vec<bool>,
+    /// Positions that could not be read, hold no superblock, or (after
+    /// `place_legs`) are no member: treated as missing members.
+    unusable: Vec<(usize, AssemblyError)>,
+}
+
+/// Step 1: every leg's trusted superblock; refuses legs of another mirror
+/// or geometry, and one leg named twice.
+#[inline(never)]
+fn read_legs<R: BlockReader>(
+    reader: &mut R,
+    count: usize,
+    scratch: &mut Scratch,
+) -> Result<ReadLegs, AssemblyError> {
+    let mut found = ReadLegs {
+        sbs: Vec::with_capacity(count),
+        positions: Vec::with_capacity(count),
+        secondary_damaged: Vec::with_capacity(count),
+        unusable: Vec::new(),
+    };
     for pos in 0..count {
-        let sb = match read_superblock(reader, pos, &mut blocks) {
-            Ok((sb, damaged)) => {
-                secondary_damaged.push(damaged);
-                sb
-            }
+        let damaged = match read_superblock(reader, pos, scratch) {
+            Ok(damaged) => damaged,
             // A dead or blank disk is a missing member, as long as others remain.
             Err(e) => {
-                unusable.push((pos, e));
+                found.unusable.push((pos, e));
                 continue;
             }
         };
-        if sb.mirror_uuid != sbs.first().map_or(sb.mirror_uuid, |f| f.mirror_uuid) {
-            return Err(AssemblyError::ForeignMirror { pos });
-        }
-        if sb.geometry != sbs.first().map_or(sb.geometry, |f| f.geometry) {
-            return Err(AssemblyError::GeometryMismatch { pos });
+        let sb = scratch.pair.superblock().expect("read_superblock checked");
+        if let Some(first) = found.sbs.first() {
+            if sb.mirror_uuid != first.mirror_uuid {
+                return Err(AssemblyError::ForeignMirror { pos });
+            }
+            if sb.geometry != first.geometry {
+                return Err(AssemblyError::GeometryMismatch { pos });
+            }
         }
         // The same leg at two positions (a device under two names, or a
         // clone) cannot be told apart: refuse. Two legs claiming one slot
         // are not refused here: at most one of them is the member the
         // newest table has in that slot, the others are former members
         // (a leg re-added to a new slot whose new superblock a power loss
-        // kept off it) and are left out below.
-        if sbs.iter().any(|o| o.leg_uuid == sb.leg_uuid) {
+        // kept off it) and are left out in `place_legs`.
+        if found.sbs.iter().any(|o| o.leg_uuid == sb.leg_uuid) {
             return Err(AssemblyError::DuplicateLeg { pos });
         }
-        sbs.push(sb);
-        positions.push(pos);
+        // Copied from the heap to the heap, not through the stack.
+        found.sbs.extend_from_slice(core::slice::from_ref(sb));
+        found.positions.push(pos);
+        found.secondary_damaged.push(damaged);
     }
-    if sbs.is_empty() {
-        return Err(unusable[0].1);
+    match found.unusable.first() {
+        Some(&(_, e)) if found.sbs.is_empty() => Err(e),
+        _ => Ok(found),
     }
+}
+
+/// Step 2: the newest member table (the template) and, with `force`, the
+/// legs that lost a split brain.
+#[inline(never)]
+fn choose_template(
+    found: &ReadLegs,
+    force: bool,
+) -> Result<(Box<Superblock>, Vec<Uuid>), AssemblyError> {
+    let (sbs, positions) = (&found.sbs, &found.positions);
     let count = sbs.len();
     let newest = sbs.iter().map(|s| s.event).max().unwrap_or(0);
     // Split brain: each of two legs recorded the other as out of the mirror.
@@ -327,7 +407,6 @@ pub fn assemble_with<R: BlockReader>(
             current = trusted;
         }
     }
-    let mut template = sbs[current[0]];
     for &i in &current[1..] {
         if differ(i, current[0]) && !force {
             return Err(AssemblyError::MemberTablesDiffer {
@@ -335,77 +414,109 @@ pub fn assemble_with<R: BlockReader>(
             });
         }
     }
+    let mut template = boxed(&sbs[current[0]]);
     if force {
         // The forced table must outrank every leg's own.
         template.event = newest + 1;
-        for m in template.members.iter_mut().flatten() {
-            if losers.contains(&m.uuid) {
-                m.state = MemberState::Failed;
-                m.full_copy = true;
-            }
-        }
-        let trusted = |t: &Superblock, sb: &Superblock| {
-            t.members[usize::from(sb.slot)]
-                .is_some_and(|m| m.uuid == sb.leg_uuid && m.state == MemberState::InSync)
-        };
-        if !sbs.iter().any(|sb| trusted(&template, sb)) {
-            let best = (0..count)
-                .filter(|&k| {
-                    template.members[usize::from(sbs[k].slot)]
-                        .is_some_and(|m| m.uuid == sbs[k].leg_uuid)
-                })
-                .max_by_key(|&k| (sbs[k].event, core::cmp::Reverse(positions[k])));
-            if let Some(k) = best {
-                for m in template.members.iter_mut().flatten() {
-                    if m.state != MemberState::InSync && m.state != MemberState::Removed {
-                        m.full_copy = true;
-                    }
-                }
-                if let Some(m) = template.members[usize::from(sbs[k].slot)].as_mut() {
-                    m.state = MemberState::InSync;
-                    m.full_copy = false;
-                    m.rebuild_checkpoint = 0;
-                }
-            }
+    }
+    Ok((template, losers))
+}
+
+/// Step 3 (with `force` only): the split brain's losers are rebuilt whole,
+/// and with no leg in sync the newest member found is trusted.
+#[inline(never)]
+fn apply_force(template: &mut Superblock, found: &ReadLegs, losers: &[Uuid]) {
+    let (sbs, positions) = (&found.sbs, &found.positions);
+    for m in template.members.iter_mut().flatten() {
+        if losers.contains(&m.uuid) {
+            m.state = MemberState::Failed;
+            m.full_copy = true;
         }
     }
+    let trusted = |t: &Superblock, sb: &Superblock| {
+        t.members[usize::from(sb.slot)]
+            .is_some_and(|m| m.uuid == sb.leg_uuid && m.state == MemberState::InSync)
+    };
+    if sbs.iter().any(|sb| trusted(template, sb)) {
+        return;
+    }
+    let best = (0..sbs.len())
+        .filter(|&k| {
+            template.members[usize::from(sbs[k].slot)].is_some_and(|m| m.uuid == sbs[k].leg_uuid)
+        })
+        .max_by_key(|&k| (sbs[k].event, core::cmp::Reverse(positions[k])));
+    let Some(k) = best else {
+        return;
+    };
+    for m in template.members.iter_mut().flatten() {
+        if m.state != MemberState::InSync && m.state != MemberState::Removed {
+            m.full_copy = true;
+        }
+    }
+    if let Some(m) = template.members[usize::from(sbs[k].slot)].as_mut() {
+        m.state = MemberState::InSync;
+        m.full_copy = false;
+        m.rebuild_checkpoint = 0;
+    }
+}
+
+/// Step 4: each leg the template lists, in its slot; the others join
+/// `found.unusable`.
+#[inline(never)]
+fn place_legs(template: &Superblock, found: &mut ReadLegs) -> Vec<Option<FoundLeg>> {
     let mut legs = vec![None; MAX_LEGS];
-    for (k, sb) in sbs.iter().enumerate() {
-        let pos = positions[k];
+    for (k, sb) in found.sbs.iter().enumerate() {
+        let pos = found.positions[k];
         let member = template.members[usize::from(sb.slot)].filter(|m| m.uuid == sb.leg_uuid);
         let Some(member) = member else {
             // A former member whose slot the newest table gave to another
             // leg (or whose removal was recorded and its slot reused): its
             // data is stale. It is left out, like a blank disk.
-            unusable.push((pos, AssemblyError::NotAMember { pos }));
+            found
+                .unusable
+                .push((pos, AssemblyError::NotAMember { pos }));
             continue;
         };
-        let in_sync = member.state == MemberState::InSync;
         legs[usize::from(sb.slot)] = Some(FoundLeg {
             pos,
-            superblock: *sb,
-            in_sync,
-            secondary_damaged: secondary_damaged[k],
+            superblock: boxed(sb),
+            in_sync: member.state == MemberState::InSync,
+            secondary_damaged: found.secondary_damaged[k],
         });
     }
-    if !legs.iter().flatten().any(|l| l.in_sync) {
-        return Err(AssemblyError::NoTrustworthyLeg);
-    }
+    legs
+}
+
+/// The bitmap merged over the legs in sync.
+struct MergedBitmap {
+    chunks: Vec<u8>,
+    segment_serials: Vec<Serial>,
+    lost_segments: u32,
+}
+
+/// Step 5: every in-sync leg's bitmap, merged chunk by chunk.
+#[inline(never)]
+fn merge_bitmaps<R: BlockReader>(
+    reader: &mut R,
+    template: &Superblock,
+    legs: &[Option<FoundLeg>],
+    scratch: &mut Scratch,
+) -> MergedBitmap {
     let g = template.geometry;
-    let mut chunks = vec![0u8; g.chunk_count as usize];
-    let mut segment_serials = vec![Serial::NEVER; g.segment_count as usize];
-    let mut lost_segments = 0;
+    let blocks = &mut scratch.blocks;
+    let mut merged = MergedBitmap {
+        chunks: vec![0u8; g.chunk_count as usize],
+        segment_serials: vec![Serial::NEVER; g.segment_count as usize],
+        lost_segments: 0,
+    };
     let mut first = true;
     let mut seg_buf = vec![0u8; CHUNKS_PER_SEGMENT];
     for leg in legs.iter().flatten().filter(|l| l.in_sync) {
         for index in 0..g.segment_count {
             for role in CopyRole::BOTH {
-                if !reader.read_block(
-                    leg.pos,
-                    g.segment_sector(role, index),
-                    &mut blocks[role.index()],
-                ) {
-                    blocks[role.index()].fill(0);
+                let block = &mut blocks[role.index()];
+                if !reader.read_block(leg.pos, g.segment_sector(role, index), block) {
+                    block.fill(0);
                 }
             }
             let (start, n) = g.segment_chunks(index);
@@ -418,27 +529,21 @@ pub fn assemble_with<R: BlockReader>(
                 out,
             )
             .expect("the output is sized from the same geometry");
+            let newest = &mut merged.segment_serials[index as usize];
             for r in load.copies.iter().flatten() {
-                if r.is_newer_than(segment_serials[index as usize]) {
-                    segment_serials[index as usize] = *r;
+                if r.is_newer_than(*newest) {
+                    *newest = *r;
                 }
             }
-            lost_segments += u32::from(load.chosen == Chosen::Neither);
-            let dst = &mut chunks[start as usize..(start + u64::from(n)) as usize];
+            merged.lost_segments += u32::from(load.chosen == Chosen::Neither);
+            let dst = &mut merged.chunks[start as usize..(start + u64::from(n)) as usize];
             for (d, &s) in dst.iter_mut().zip(out.iter()) {
                 *d = if first { s } else { merge_chunk(*d, s) };
             }
         }
         first = false;
     }
-    Ok(Assembly {
-        template: Box::new(template),
-        legs,
-        chunks,
-        segment_serials,
-        lost_segments,
-        unusable,
-    })
+    merged
 }
 
 /// Reads slot areas of a log device as if each were the start of its leg.
@@ -527,7 +632,7 @@ pub fn assemble_external<R: BlockReader>(
         return Err(AssemblyError::GeometryMismatch { pos: 0 });
     }
     for (slot, leg) in asm.legs.iter().enumerate() {
-        if let Some(found) = leg.filter(|f| f.pos != slot) {
+        if let Some(found) = leg.as_ref().filter(|f| f.pos != slot) {
             return Err(AssemblyError::WrongLogArea { pos: found.pos });
         }
     }
@@ -555,15 +660,15 @@ fn adopt_blank_areas(asm: &mut Assembly) {
         member.full_copy = true;
         member.rebuild_checkpoint = 0;
         changed = true;
+        let leg_uuid = member.uuid;
+        let mut superblock = boxed(&*asm.template);
+        superblock.serial = Serial::NEVER;
+        superblock.leg_uuid = leg_uuid;
+        superblock.slot = pos as u8;
+        superblock.event = 0;
         asm.legs[pos] = Some(FoundLeg {
             pos,
-            superblock: Superblock {
-                serial: Serial::NEVER,
-                leg_uuid: member.uuid,
-                slot: pos as u8,
-                event: 0,
-                ..*asm.template
-            },
+            superblock,
             in_sync: false,
             secondary_damaged: false,
         });
@@ -589,19 +694,22 @@ fn blank_leg_uuid(mirror_uuid: Uuid, slot: usize) -> Uuid {
 #[inline(never)]
 fn new_external(count: usize, geometry: Geometry, blank: BlankLog, mirror_uuid: Uuid) -> Assembly {
     let uuids: Vec<Uuid> = (0..count).map(|s| blank_leg_uuid(mirror_uuid, s)).collect();
+    let mut template = Box::new(Superblock::BLANK);
+    fill_new_superblock(&mut template, mirror_uuid, &uuids, 0, geometry)
+        .expect("distinct non-nil uuids for 1..=MAX_LEGS legs");
+    template.clean = false;
     let mut legs = vec![None; MAX_LEGS];
-    let mut template = None;
     for (slot, leg) in legs.iter_mut().enumerate().take(count) {
-        let mut sb = new_superblock(mirror_uuid, &uuids, slot, geometry)
-            .expect("distinct non-nil uuids for 1..=MAX_LEGS legs");
-        sb.clean = false;
-        template.get_or_insert(sb);
+        let mut superblock = boxed(&*template);
+        fill_new_superblock(&mut superblock, mirror_uuid, &uuids, slot, geometry)
+            .expect("checked for slot 0");
+        superblock.clean = false;
         // Nothing on the log yet: the mirror writes every superblock first.
-        sb.event = 0;
-        sb.serial = Serial::NEVER;
+        superblock.event = 0;
+        superblock.serial = Serial::NEVER;
         *leg = Some(FoundLeg {
             pos: slot,
-            superblock: sb,
+            superblock,
             in_sync: true,
             secondary_damaged: false,
         });
@@ -611,7 +719,7 @@ fn new_external(count: usize, geometry: Geometry, blank: BlankLog, mirror_uuid: 
         BlankLog::NoSync => ChunkByte::UNWRITTEN,
     };
     Assembly {
-        template: Box::new(template.expect("at least one leg")),
+        template,
         legs,
         chunks: vec![byte.raw(); geometry.chunk_count as usize],
         segment_serials: vec![Serial::NEVER; geometry.segment_count as usize],

@@ -1,9 +1,10 @@
 //! The engine: tables sized at creation, then no allocation.
 
-use super::assemble::Assembly;
+use super::assemble::{Assembly, FoundLeg};
 use super::fast::FastPath;
 use super::types::*;
 use crate::format::*;
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec;
@@ -288,7 +289,8 @@ pub struct Stats {
 pub struct Mirror {
     cfg: Config,
     geo: Geometry,
-    template: Superblock,
+    /// The newest superblock (on the heap: kernel stacks are small).
+    template: Box<Superblock>,
     /// By slot (a vector: a kernel stack cannot hold a mirror's worth).
     legs: Vec<Leg>,
     chunks: Vec<Chunk>,
@@ -358,26 +360,45 @@ fn mask(leg: usize) -> u32 {
 
 impl Mirror {
     /// Starts a mirror from an assembly. Every table is allocated here.
-    pub fn new(asm: Assembly, cfg: Config, now: u64) -> Mirror {
+    pub fn new(mut asm: Assembly, cfg: Config, now: u64) -> Mirror {
+        let found = core::mem::take(&mut asm.legs);
+        let mut m = Mirror::tables(asm, &found, cfg, now);
+        m.start_members(&found);
+        m
+    }
+
+    /// As [`Mirror::new`], on the heap: a kernel stack has room for one
+    /// mirror, not for the copies moving it into a box would take.
+    pub fn new_boxed(mut asm: Assembly, cfg: Config, now: u64) -> Box<Mirror> {
+        let found = core::mem::take(&mut asm.legs);
+        let mut m = Box::new(Mirror::tables(asm, &found, cfg, now));
+        m.start_members(&found);
+        m
+    }
+
+    /// The mirror's tables, sized and filled from the assembly (whose
+    /// legs are `found`).
+    #[inline(never)]
+    fn tables(asm: Assembly, found: &[Option<FoundLeg>], cfg: Config, now: u64) -> Mirror {
         let geo = asm.template.geometry;
-        let template = *asm.template;
+        let template = asm.template;
         let legs = (0..MAX_LEGS)
             .map(|slot| {
-                let health = match (template.members[slot], asm.legs[slot]) {
+                let health = match (template.members[slot], &found[slot]) {
                     (None, _) => LegHealth::Empty,
                     (Some(m), None) if m.state == MemberState::Removed => LegHealth::Failed,
                     (Some(_), None) => LegHealth::Missing,
                     (Some(_), Some(found)) if found.in_sync => LegHealth::Alive,
                     (Some(_), Some(_)) => LegHealth::Failed,
                 };
-                let (serial, event) = asm.legs[slot].map_or((Serial::NEVER, 0), |f| {
+                let (serial, event) = found[slot].as_ref().map_or((Serial::NEVER, 0), |f| {
                     (f.superblock.serial, f.superblock.event)
                 });
                 Leg {
                     health,
                     sb_serial: serial,
                     sb_phase: Phase::Idle,
-                    sb_first: match asm.legs[slot] {
+                    sb_first: match &found[slot] {
                         Some(f) if f.secondary_damaged => CopyRole::Secondary,
                         _ => CopyRole::Primary,
                     },
@@ -385,7 +406,7 @@ impl Mirror {
                     sb_durable_event: event,
                     pending: 0,
                     writing: None,
-                    position: asm.legs[slot].map(|f| f.pos),
+                    position: found[slot].as_ref().map(|f| f.pos),
                     fail_cause: b'D',
                     rebuild: None,
                     read_stream_end: u64::MAX,
@@ -428,7 +449,7 @@ impl Mirror {
             })
             .collect::<Vec<_>>();
         let max_children = Self::max_children(&cfg);
-        let mut m = Mirror {
+        Mirror {
             cfg,
             geo,
             template,
@@ -500,19 +521,24 @@ impl Mirror {
             publish_queue: Vec::with_capacity(geo.chunk_count as usize),
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
-        };
-        m.source = m.source_leg();
-        for c in 0..m.chunks.len() {
-            m.queue_publish(c);
         }
-        m.settle_members(&asm.legs);
-        if needs_resync > 0 {
-            m.push(Action::Log(LogEvent::ResyncStarted {
-                chunks: needs_resync,
+    }
+
+    /// Starts a mirror just built: the read source, the fast path, the
+    /// members found or not, the first resync and metadata writes.
+    #[inline(never)]
+    fn start_members(&mut self, found: &[Option<FoundLeg>]) {
+        self.source = self.source_leg();
+        for c in 0..self.chunks.len() {
+            self.queue_publish(c);
+        }
+        self.settle_members(found);
+        if self.needs_resync > 0 {
+            self.push(Action::Log(LogEvent::ResyncStarted {
+                chunks: self.needs_resync,
             }));
         }
-        m.pump();
-        m
+        self.pump();
     }
 
     /// Bytes `Mirror::new` allocates, at most, for a mirror of `geo` with
@@ -1461,7 +1487,7 @@ impl Mirror {
                     serial,
                     slot: leg as u8,
                     leg_uuid: member.uuid,
-                    ..self.template
+                    ..*self.template
                 }
             }
         };

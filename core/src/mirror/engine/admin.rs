@@ -285,7 +285,7 @@ impl Mirror {
     /// At assembly: members not found are recorded out; former members
     /// found again start rebuilding (resuming from their checkpoint).
     pub(super) fn settle_members(&mut self, found: &[Option<FoundLeg>]) {
-        for (slot, &found) in found.iter().enumerate() {
+        for (slot, found) in found.iter().enumerate() {
             let Some(m) = self.template.members[slot] else {
                 continue;
             };
