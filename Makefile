@@ -1,6 +1,6 @@
 # dm-mirror: the front door. Every target installs what it needs.
 SHELL := /bin/bash
-.PHONY: all build setup test lint kernel-check fuzz demo demo-engine soak bench vm-test vm-soak kmod kmod-linux kmod-dragonfly kmod-netbsd kmod-check clean
+.PHONY: all build setup test lint kernel-check fuzz demo demo-engine soak bench vm-test vm-soak dragonfly-test dragonfly-soak kmod kmod-linux kmod-dragonfly kmod-netbsd kmod-check clean
 
 all: build
 
@@ -50,6 +50,18 @@ vm-test: setup
 # The crash scenario over many kills: make vm-soak CRASH_SEEDS=100
 vm-soak: setup
 	vm-test/run.sh --crash-seeds $(or $(CRASH_SEEDS),50) crash
+
+# The user's kernel: dm_target_mirror.ko in a DragonFly kernel built from
+# ../shared/third_party/dragonfly, under QEMU (vm-test/dragonfly/run.sh;
+# docs/dragonfly.md). CRASH_SEEDS sets the kills.
+dragonfly-test: setup
+	scripts/setup.sh dragonfly
+	vm-test/dragonfly/run.sh --crash-seeds $(or $(CRASH_SEEDS),3)
+
+# The crash scenario over many kills: make dragonfly-soak CRASH_SEEDS=50
+dragonfly-soak: setup
+	scripts/setup.sh dragonfly
+	vm-test/dragonfly/run.sh --crash-seeds $(or $(CRASH_SEEDS),30) --first-seed $(or $(FIRST_SEED),100) crash
 
 # Kernel modules. Linux: the test rig's dm-dmmirror.ko (built against the
 # guest's Debian kernel). DragonFly, NetBSD: the core for the kernel plus

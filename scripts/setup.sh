@@ -39,4 +39,10 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 	echo "setup: cargo install cargo-fuzz"
 	cargo install --locked cargo-fuzz
 fi
+# The DragonFly rig (make dragonfly-test) and kmod-check's DragonFly part:
+# config(8) and the kernel built with clang and bmake, GRUB for the ISO.
+if [ "${1:-}" = dragonfly ]; then
+	apt_install clang lld bmake byacc flex libfl-dev libbsd-dev python3 \
+		grub-pc-bin grub-common xorriso mtools makefs qemu-system-x86
+fi
 echo "setup: done"

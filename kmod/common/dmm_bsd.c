@@ -117,6 +117,19 @@ put_u64(struct line *l, uint64_t v)
 	put(l, d + i);
 }
 
+/* The index of the first name that repeats an earlier one, or -1. */
+static int
+first_repeated(const char *const *names, uint32_t n)
+{
+	uint32_t i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (same_name(names[i], names[j]))
+				return ((int)i);
+	return (-1);
+}
+
 int
 dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
     struct dmm_running *r, int argc, char **argv, uint64_t table_sectors)
@@ -150,6 +163,18 @@ dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
 		}
 		legs->n = i + 1;
 		legs->offsets[i] = specs[i].offset;
+		/* Before any I/O: an offset past the end reads elsewhere. */
+		if (dmm_os_leg_sectors(os, i) < DMM_MIN_LEG_SECTORS) {
+			put(&l, "leg ");
+			put_u64(&l, i);
+			put(&l, " (");
+			put(&l, argv[specs[i].argv_index]);
+			put(&l, "): offset ");
+			put_u64(&l, specs[i].offset);
+			put(&l, " leaves it too small for a mirror leg");
+			dmm_os_log(os, l.b);
+			return (DMM_EINVAL);
+		}
 	}
 	if (log != DMM_NO_LOG) {
 		legs->offsets[DMM_LOG_DEVICE] = 0;
@@ -167,6 +192,17 @@ dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
 	claimed = legs->n;
 	if (log != DMM_NO_LOG)
 		legs->names[claimed++] = legs->names[DMM_LOG_DEVICE];
+	/* One disk under two names (or as leg and log) is one copy, not two. */
+	if ((rc = first_repeated(legs->names, claimed)) >= 0) {
+		put(&l, (uint32_t)rc == legs->n ? "the log device" : "leg ");
+		if ((uint32_t)rc < legs->n)
+			put_u64(&l, (uint64_t)rc);
+		put(&l, " is the same device (");
+		put(&l, legs->names[rc]);
+		put(&l, ") as an earlier leg");
+		dmm_os_log(os, l.b);
+		return (DMM_EINVAL);
+	}
 	if ((rc = dmm_running_claim(r, legs->names, claimed)) >= 0) {
 		put(&l, (uint32_t)rc == legs->n ? "log device " : "leg ");
 		put(&l, legs->names[rc]);

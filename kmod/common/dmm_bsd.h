@@ -41,6 +41,9 @@ int	dmm_running_claim(struct dmm_running *r, const char *const *names,
 	    uint32_t nlegs);
 void	dmm_running_release(struct dmm_running *r);
 
+/* A leg below this from its offset has no room for its superblocks. */
+#define DMM_MIN_LEG_SECTORS	(2 * DMM_BLOCK_SIZE / 512)
+
 /* errno values, the same on both BSDs. */
 #define DMM_ENOENT	2
 #define DMM_ENOMEM	12

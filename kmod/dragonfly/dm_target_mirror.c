@@ -176,6 +176,22 @@ child_finish(struct dmm_dfly_child *ch)
 	dmm_glue_child_done(&t->g, &c, ok);
 }
 
+/*
+ * Whether a buf failed. B_ERROR marks an error, but some drivers set only
+ * b_error (dm's flakey target), and a transfer past a device's end ends
+ * short with no error at all: dscheck() cuts b_bcount, or leaves b_resid
+ * at b_bcount (kern/subr_diskslice.c). A short transfer is a failure.
+ */
+static int
+buf_failed(struct buf *bp, int requested)
+{
+	if ((bp->b_flags & B_ERROR) != 0 || bp->b_error != 0)
+		return (1);
+	if (bp->b_cmd != BUF_CMD_READ && bp->b_cmd != BUF_CMD_WRITE)
+		return (0);
+	return (bp->b_bcount != requested || bp->b_resid != 0);
+}
+
 static void
 child_biodone(struct bio *bio)
 {
@@ -183,7 +199,7 @@ child_biodone(struct bio *bio)
 	struct dmm_dfly_child *ch = bio->bio_caller_info1.ptr;
 	struct dmm_dfly *t = ch->t;
 
-	if (bp->b_flags & B_ERROR)
+	if (buf_failed(bp, bio->bio_caller_info2.index))
 		ch->failed = 1;
 	/* DragonFly has no FUA: a flush of the leg follows the write. */
 	if (ch->c.fua && ch->c.op == DMM_OP_WRITE && !ch->flushing &&
@@ -195,6 +211,7 @@ child_biodone(struct bio *bio)
 		bp->b_bcount = 0;
 		bp->b_resid = 0;
 		bio->bio_offset = 0;
+		bio->bio_caller_info2.index = 0;
 		bio->bio_done = child_biodone;
 		vn_strategy(LEG(t, ch->c.position)->pdev_vnode, bio);
 		return;
@@ -220,6 +237,7 @@ issue_buf(struct dmm_dfly_child *ch, buf_cmd_t cmd, char *data, off_t offset,
 	bp->b_bio1.bio_offset = offset;
 	bp->b_bio1.bio_done = child_biodone;
 	bp->b_bio1.bio_caller_info1.ptr = ch;
+	bp->b_bio1.bio_caller_info2.index = bytes;
 	vn_strategy(LEG(ch->t, ch->c.position)->pdev_vnode, &bp->b_bio1);
 }
 
@@ -351,7 +369,10 @@ dmm_os_read_block(void *os, uint32_t position, uint64_t sector,
 	bp->b_bio1.bio_flags |= BIO_SYNC;
 	vn_strategy(LEG(t, position)->pdev_vnode, &bp->b_bio1);
 	error = biowait(&bp->b_bio1, "dmmrd");
+	if (error == 0 && buf_failed(bp, DMM_BLOCK_SIZE))
+		error = EIO;
 	bp->b_flags &= ~B_ERROR;
+	bp->b_error = 0;
 	relpbuf(bp, NULL);
 	return (error == 0);
 }
