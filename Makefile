@@ -25,6 +25,8 @@ fuzz: setup
 # a bounded fuzz run and the demo; the last line sums up the test results.
 test: setup lint kernel-check
 	@mkdir -p build
+	scripts/setup.sh dragonfly
+	scripts/kmod-check.sh dragonfly
 	scripts/kmod-check.sh netbsd
 	cargo test --workspace 2>&1 | tee build/test.log; test $${PIPESTATUS[0]} -eq 0
 	scripts/fuzz.sh 20
@@ -78,10 +80,11 @@ kmod-dragonfly: setup
 kmod-netbsd: setup
 	scripts/kmod-package.sh netbsd
 
-# Compile and link checks of the BSD modules: DragonFly against a source
-# tree (make kmod-check DFLY_SRC=/path; SKIPPED without one), NetBSD
-# against kmod/netbsd/check (make test runs that one).
+# Compile and link checks of the BSD modules: DragonFly against its tree
+# (the one make dragonfly-test boots; DFLY_SRC=/path for another), NetBSD
+# against kmod/netbsd/check (make test runs both).
 kmod-check: setup
+	scripts/setup.sh dragonfly
 	DFLY_SRC=$(DFLY_SRC) scripts/kmod-check.sh dragonfly
 	scripts/kmod-check.sh netbsd
 

@@ -7,8 +7,8 @@
 #   - every relocation type is one the OS's module loader applies;
 #   - no relocation section targets a section the loader does not load.
 #
-# Usage: scripts/kmod-check.sh dragonfly   (needs DFLY_SRC, a DragonFly tree;
-#                                          says SKIPPED without one)
+# Usage: scripts/kmod-check.sh dragonfly   (DFLY_SRC: a DragonFly tree; by
+#                                          default the one in ../shared)
 #        scripts/kmod-check.sh netbsd      (against kmod/netbsd/check, this
 #                                          project's reading of NetBSD's API)
 set -euo pipefail
@@ -29,9 +29,10 @@ cflags=(-D_KERNEL -std=c99 -ffreestanding -nostdinc -fno-common -mcmodel=kernel
 
 case $os in
 dragonfly)
+	# The DragonFly tree of make dragonfly-test, unpacked into its cache,
+	# unless DFLY_SRC names another.
 	if [ -z "${DFLY_SRC:-}" ]; then
-		echo "kmod-check: dragonfly: SKIPPED: no DragonFly source tree given (make kmod-check DFLY_SRC=/path; docs/dragonfly.md says how to get one)"
-		exit 0
+		DFLY_SRC=$(vm-test/dragonfly/build.sh tree)
 	fi
 	sys=$DFLY_SRC/sys
 	[ -d "$sys/kern" ] || { echo "kmod-check: $sys/kern not found" >&2; exit 2; }
@@ -157,4 +158,8 @@ if [ -n "$orphans" ]; then
 	fail=1
 fi
 [ $fail -eq 0 ] || exit 1
-echo "kmod-check: $os: PASS (compiled and linked here; never loaded: no $os kernel on this machine)"
+if [ "$os" = dragonfly ]; then
+	echo "kmod-check: $os: PASS (compiled and linked; make dragonfly-test loads it into a DragonFly kernel)"
+else
+	echo "kmod-check: $os: PASS (compiled and linked here; never loaded: no $os kernel on this machine)"
+fi
