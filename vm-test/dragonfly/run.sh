@@ -119,20 +119,26 @@ scenario_load() {
 }
 
 scenario_create() {
-	local d=$out/create sectors lvm
+	local d=$out/create sectors lvm full
 	sectors=$(new_legs "$d" 2 64M)
 	for f in log image0 image1; do rm -f "$d/$f.img"; done
 	truncate -s 4M "$d/log.img"
 	truncate -s 64M "$d/image0.img" "$d/image1.img"
 	lvm=$((64 * 2048))
-	boot "$d/guest.log" 180 "create $sectors $lvm" "$d/leg0.img" "$d/leg1.img" \
-		"$d/log.img" "$d/image0.img" "$d/image1.img" || true
+	# A full member table: 16 legs of 8 MiB, one disk for the guest.
+	full=$(new_legs "$d/full" 16 8M)
+	cat "$d"/full/leg{0..15}.img > "$d/full.img"
+	boot "$d/guest.log" 180 "create $sectors $lvm $((8 * 2048)) $full" "$d/leg0.img" "$d/leg1.img" \
+		"$d/log.img" "$d/image0.img" "$d/image1.img" "$d/full.img" || true
+	split -b 8M -d -a 2 "$d/full.img" "$d/full/back"
 	if guest_passed "$d/guest.log" create && stack_ok "$d/guest.log" &&
 		legs_identical "$d/leg0.img" "$d/leg1.img" &&
+		legs_identical "$d"/full/back?? &&
+		"$ctl" examine "$d/full/back15" | matches "shutdown: *clean" &&
 		"$ctl" examine "$d/leg0.img" | matches "shutdown: *clean" &&
 		"$ctl" examine --log-area 1 "$d/log.img" > "$d/log-area1.txt" &&
 		cmp -s "$d/image0.img" "$d/image1.img"; then
-		record create PASS "native, LVM core and disk-log tables; $(console "$d/guest.log" | grep -m1 '^status:' | cut -c1-60)..."
+		record create PASS "native, LVM core and disk-log tables, 16 legs; $(console "$d/guest.log" | grep -m1 '^status:' | cut -c1-60)..."
 	else
 		failed create "$d/guest.log"
 	fi

@@ -179,13 +179,52 @@ create_native(struct run *run, int id)
 	return (0);
 }
 
-/* create: the native table, LVM's core and disk log tables. */
+/*
+ * A full member table: 16 legs, dm-linear slices of /dev/vbd6 (one image
+ * the host made of 16 legs), each leg_sectors long.
+ */
+static int
+create_full(uint64_t leg_sectors, uint64_t data_sectors)
+{
+	static char params[1024];
+	char name[8], slice[64];
+	size_t at;
+	int i, r;
+
+	at = (size_t)format(params, sizeof(params), "16");
+	for (i = 0; i < 16; i++) {
+		format(name, sizeof(name), "l%d", i);
+		format(slice, sizeof(slice), "/dev/vbd6 %lu",
+		    (uint64_t)i * leg_sectors);
+		if ((r = dm_load(name, leg_sectors, "linear", slice)) != 0)
+			return (fail("linear slice %d: errno %d", i, r));
+		at += (size_t)format(params + at, sizeof(params) - at,
+		    " /dev/mapper/%s", name);
+	}
+	if ((r = dm_load("m16", data_sectors, "mirror", params)) != 0)
+		return (fail("16-leg table refused: errno %d", r));
+	if (expect_health("m16", "AAAAAAAAAAAAAAAA") != 0)
+		return (1);
+	if ((r = dm_remove("m16")) != 0)
+		return (fail("remove m16: errno %d", r));
+	for (i = 0; i < 16; i++) {
+		format(name, sizeof(name), "l%d", i);
+		if ((r = dm_remove(name)) != 0)
+			return (fail("remove %s: errno %d", name, r));
+	}
+	out("create: a mirror of 16 legs loaded and stopped cleanly\n");
+	return (0);
+}
+
+/* create LVM_SECTORS FULL_LEG_SECTORS FULL_DATA_SECTORS: the native table,
+ * LVM's core and disk log tables, a full member table. */
 static int
 scenario_create(struct run *run)
 {
 	const char *a = run->args;
 	char params[256];
 	uint64_t lvm_sectors = parse_u64(&a);
+	uint64_t full_leg = parse_u64(&a), full_data = parse_u64(&a);
 	long secs;
 	int id, r;
 
@@ -212,7 +251,7 @@ scenario_create(struct run *run)
 	out("create: disk-log mirror copied in %ld s\n", secs);
 	if ((r = dm_remove("m2")) != 0)
 		return (fail("remove m2: errno %d", r));
-	return (0);
+	return (create_full(full_leg, full_data));
 }
 
 /* One writer (or reader) process of the io scenario over its region. */
