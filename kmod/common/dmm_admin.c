@@ -4,7 +4,10 @@
  */
 #include "dmm_glue.h"
 
-#define DMM_SUSPEND_WAIT_MS	30000
+/* How long a clean stop may take, by the clock. */
+#define DMM_CLEAN_WAIT_NS	(30ULL * 1000 * 1000 * 1000)
+/* How often a waiting stop looks again if no completion woke it. */
+#define DMM_QUIESCE_POLL_NS	(100ULL * 1000 * 1000)
 
 struct admin_call {
 	struct dmm_message	 msg;
@@ -129,18 +132,74 @@ resume_fn(struct dmm_mirror *m, void *arg)
 	return (dmm_resume(m));
 }
 
+/* Whether the clean stop is done: the superblocks are marked clean. */
+static int
+clean_stop_done(struct dmm_glue *g)
+{
+	return (dmm_glue_call(g, is_suspended_fn, NULL));
+}
+
+/* Asks for a clean stop and waits for it, by the clock; 1 if done. */
+static int
+clean_stop(struct dmm_glue *g)
+{
+	uint64_t start = dmm_os_now_ns();
+
+	dmm_glue_call(g, suspend_fn, NULL);
+	while (!clean_stop_done(g)) {
+		if (dmm_os_now_ns() - start >= DMM_CLEAN_WAIT_NS)
+			return (0);
+		dmm_os_wait(g->os, DMM_QUIESCE_POLL_NS);
+	}
+	return (1);
+}
+
 int
 dmm_glue_suspend(struct dmm_glue *g)
 {
-	int i;
+	int clean;
 
-	dmm_glue_call(g, suspend_fn, NULL);
-	for (i = 0; i < DMM_SUSPEND_WAIT_MS; i++) {
-		if (dmm_glue_call(g, is_suspended_fn, NULL))
-			return (1);
-		dmm_os_sleep_ms(1);
+	__atomic_store_n(&g->quiescing, 1, __ATOMIC_SEQ_CST);
+	clean = clean_stop(g);
+	__atomic_store_n(&g->quiescing, 0, __ATOMIC_SEQ_CST);
+	return (clean);
+}
+
+/* Child I/O in flight, read under the lock (see child_gone()). */
+static uint32_t
+children_left(struct dmm_glue *g)
+{
+	uint32_t n;
+
+	dmm_os_lock(g->os);
+	n = __atomic_load_n(&g->children, __ATOMIC_SEQ_CST);
+	dmm_os_unlock(g->os);
+	return (n);
+}
+
+int
+dmm_glue_quiesce(struct dmm_glue *g)
+{
+	uint64_t said;
+	int clean;
+	uint32_t n;
+
+	__atomic_store_n(&g->quiescing, 1, __ATOMIC_SEQ_CST);
+	clean = g->m != NULL && clean_stop(g);
+	dmm_os_lock(g->os);
+	g->fenced = 1;
+	dmm_os_unlock(g->os);
+	said = dmm_os_now_ns();
+	while ((n = children_left(g)) > 0) {
+		/* A leg that never answers keeps the mirror: say so. */
+		if (dmm_os_now_ns() - said >= DMM_CLEAN_WAIT_NS) {
+			dmm_os_log(g->os, "waiting for I/O on a leg that "
+			    "does not answer before the mirror can be freed");
+			said = dmm_os_now_ns();
+		}
+		dmm_os_wait(g->os, DMM_QUIESCE_POLL_NS);
 	}
-	return (0);
+	return (clean);
 }
 
 void

@@ -139,6 +139,15 @@ drain(struct dmm_glue *g)
 			submit_waiting(g);
 		if (nio + ndone + nlog == 0)
 			continue;
+		if (g->fenced) {
+			/* Quiescing past its deadline: nothing reaches a leg. */
+			for (i = 0; i < nio; i++)
+				if (io[i].kind == DMM_CHILD_CORE)
+					dmm_complete(g->m, io[i].id, false);
+			nio = 0;
+		}
+		/* Counted before they can complete. */
+		__atomic_add_fetch(&g->children, (uint32_t)nio, __ATOMIC_SEQ_CST);
 		dmm_os_unlock(g->os);
 		for (i = 0; i < nlog; i++)
 			dmm_os_log(g->os, logs[i]);
@@ -184,6 +193,8 @@ start_mirror(struct dmm_glue *g, struct dmm_error *err)
 	uint32_t i;
 	int rc;
 
+	DMM_ASSERT(__atomic_load_n(&g->children, __ATOMIC_SEQ_CST) == 0);
+	g->fenced = 0;
 	g->waiting = NULL;
 	g->waiting_tail = &g->waiting;
 	g->handoff = NULL;
@@ -230,6 +241,9 @@ dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
 	g->m = NULL;
 	g->resync_bufs = NULL;
 	g->started = 0;
+	g->children = 0;
+	g->quiescing = 0;
+	g->fenced = 0;
 	g->length = length;
 	/* A copy of the words, for dmm_glue_reassemble(). */
 	size = (size_t)argc * sizeof(char *);
@@ -300,6 +314,7 @@ issue_fast_child(struct dmm_glue *g, struct dmm_preq *pr, uint32_t kind,
 	c.sectors = pr->req.sectors;
 	c.parent = pr;
 	c.slot = slot;
+	__atomic_add_fetch(&g->children, 1, __ATOMIC_SEQ_CST);
 	dmm_os_issue(g->os, &c);
 }
 
@@ -372,46 +387,75 @@ hand_off(struct dmm_glue *g, struct dmm_preq *pr, uint32_t state)
 	dmm_os_wake_worker(g->os);
 }
 
+/*
+ * A child is gone: the last touch of g by its completion. The quiescer
+ * reads the count under the lock, so a completion that sees it quiescing
+ * drops the count and wakes it under the lock too.
+ */
+static void
+child_gone(struct dmm_glue *g)
+{
+	void *os = g->os;
+
+	if (!__atomic_load_n(&g->quiescing, __ATOMIC_SEQ_CST)) {
+		__atomic_sub_fetch(&g->children, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	dmm_os_lock(os);
+	__atomic_sub_fetch(&g->children, 1, __ATOMIC_SEQ_CST);
+	dmm_os_wakeup(os);
+	dmm_os_unlock(os);
+}
+
+/* The parent of a fast child, once its last child ended. */
+static void
+fast_write_done(struct dmm_glue *g, struct dmm_preq *pr)
+{
+	int32_t rc;
+
+	rc = dmm_fast_write_done(g->fast, &pr->fw,
+	    __atomic_load_n(&pr->failed, __ATOMIC_SEQ_CST));
+	if (rc == DMM_FAST_ADOPT) {
+		hand_off(g, pr, DMM_PREQ_ADOPT);
+		return;
+	}
+	if (rc == DMM_FAST_COMPLETE_KICK) {
+		/* The core waits for this chunk to go quiet. */
+		__atomic_store_n(&g->kick, 1, __ATOMIC_SEQ_CST);
+		dmm_os_wake_worker(g->os);
+	}
+	dmm_os_complete_parent(g->os, pr, 0);
+}
+
 void
 dmm_glue_child_done(struct dmm_glue *g, const struct dmm_child *c, int ok)
 {
 	struct dmm_preq *pr = c->parent;
-	int32_t rc;
 
+	DMM_ASSERT(__atomic_load_n(&g->children, __ATOMIC_SEQ_CST) > 0);
 	switch (c->kind) {
 	case DMM_CHILD_CORE:
 		dmm_os_lock(g->os);
 		dmm_complete(g->m, c->id, ok != 0);
 		dmm_os_unlock(g->os);
 		dmm_os_wake_worker(g->os);
-		return;
+		break;
 	case DMM_CHILD_FAST_WRITE:
 		if (!ok)
 			__atomic_fetch_or(&pr->failed, 1U << c->slot,
 			    __ATOMIC_SEQ_CST);
-		if (__atomic_sub_fetch(&pr->pending, 1, __ATOMIC_SEQ_CST) != 0)
-			return;
-		rc = dmm_fast_write_done(g->fast, &pr->fw,
-		    __atomic_load_n(&pr->failed, __ATOMIC_SEQ_CST));
-		if (rc == DMM_FAST_ADOPT) {
-			hand_off(g, pr, DMM_PREQ_ADOPT);
-			return;
-		}
-		if (rc == DMM_FAST_COMPLETE_KICK) {
-			/* The core waits for this chunk to go quiet. */
-			__atomic_store_n(&g->kick, 1, __ATOMIC_SEQ_CST);
-			dmm_os_wake_worker(g->os);
-		}
-		dmm_os_complete_parent(g->os, pr, 0);
-		return;
+		if (__atomic_sub_fetch(&pr->pending, 1, __ATOMIC_SEQ_CST) == 0)
+			fast_write_done(g, pr);
+		break;
 	case DMM_CHILD_FAST_READ:
 		dmm_fast_read_done(g->fast, &pr->fr);
 		if (ok)
 			dmm_os_complete_parent(g->os, pr, 0);
 		else
 			hand_off(g, pr, DMM_PREQ_RETRY);
-		return;
+		break;
 	}
+	child_gone(g);
 }
 
 /* Gives the core the fast requests handed off to it (lock held). */

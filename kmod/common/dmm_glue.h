@@ -81,11 +81,19 @@ struct dmm_glue {
 	int			 use_fast;
 	int			 kick;		/* a fast write asked for dmm_kick() */
 	int			 started;	/* dmm_glue_start() was called */
+	uint32_t		 children;	/* child I/O in flight (atomic) */
+	int			 quiescing;	/* completions wake the quiescer */
+	int			 fenced;	/* no new child I/O is issued */
 	char			**words;	/* the table, for reassembly */
 	size_t			 words_size;
 	uint32_t		 argc;
 	uint64_t		 length;	/* the table's length (sectors) */
 };
+
+/* The glue's invariants: the adapter reports a broken one (its KASSERT). */
+void	 dmm_os_assert_failed(const char *expr, const char *file, int line);
+#define DMM_ASSERT(x)	((x) ? (void)0 : \
+	dmm_os_assert_failed(#x, __FILE__, __LINE__))
 
 /* ---- supplied by the adapter ---- */
 uint64_t dmm_os_now_ns(void);
@@ -115,7 +123,13 @@ int	 dmm_os_read_block(void *os, uint32_t position, uint64_t sector,
  */
 uint64_t dmm_os_leg_sectors(void *os, uint32_t position);
 void	 dmm_os_random(void *buf, size_t len);
-void	 dmm_os_sleep_ms(unsigned int ms);
+/*
+ * Sleeps at most ns, or until dmm_os_wakeup(); spurious returns are fine.
+ * Process context. dmm_os_wakeup() may be called from any context the
+ * adapter's completions run in, with the core lock held.
+ */
+void	 dmm_os_wait(void *os, uint64_t ns);
+void	 dmm_os_wakeup(void *os);
 
 /* ---- entry points ---- */
 /*
@@ -165,10 +179,19 @@ int	dmm_glue_message(struct dmm_glue *g, uint32_t argc,
 int	dmm_glue_status(struct dmm_glue *g, int table, const char *const *names,
 	    char *buf, size_t len);
 /*
- * A clean stop: waits (at most 30 s) until the superblocks are marked
- * clean. 1 if they are.
+ * A clean stop: waits, 30 s by the clock at most, until the superblocks
+ * are marked clean. 1 if they are. Requests may come again after
+ * dmm_glue_resume().
  */
 int	dmm_glue_suspend(struct dmm_glue *g);
+/*
+ * Before the mirror is freed (no parent request may be in flight): a
+ * clean stop as dmm_glue_suspend(); then no new child I/O is issued, and
+ * it waits for every child in flight, however long that takes (a child
+ * points into the mirror). Afterwards only the worker may still run: stop
+ * it, then dmm_glue_destroy(). 1 if the superblocks were marked clean.
+ */
+int	dmm_glue_quiesce(struct dmm_glue *g);
 void	dmm_glue_resume(struct dmm_glue *g);
 
 #endif /* DMM_GLUE_H */

@@ -397,10 +397,30 @@ dmm_os_random(void *buf, size_t len)
 	karc4rand(buf, len);
 }
 
+/* The quiescer sleeps on the core lock, so no wakeup is lost under it. */
 void
-dmm_os_sleep_ms(unsigned int ms)
+dmm_os_wait(void *os, uint64_t ns)
 {
-	tsleep(&dmm_os_sleep_ms, 0, "dmmslp", MAX(1, (int)((uint64_t)ms * hz / 1000)));
+	struct dmm_dfly *t = os;
+
+	spin_lock(&t->lock);
+	ssleep(&t->g.quiescing, &t->lock, 0, "dmmqsc",
+	    (int)(ns * hz / 1000000000ULL) + 1);
+	spin_unlock(&t->lock);
+}
+
+void
+dmm_os_wakeup(void *os)
+{
+	struct dmm_dfly *t = os;
+
+	wakeup(&t->g.quiescing);
+}
+
+void
+dmm_os_assert_failed(const char *expr, const char *file, int line)
+{
+	panic("dm_target_mirror: %s:%d: assertion %s failed", file, line, expr);
 }
 
 /* ---- the worker thread ---- */
@@ -534,7 +554,7 @@ dmm_target_destroy(dm_table_entry_t *table_en)
 	while (t->inflight > 0)
 		tsleep(&t->inflight, 0, "dmmdrn", hz / 10);
 	stack_paint(&entry);
-	clean = dmm_glue_suspend(&t->g);
+	clean = dmm_glue_quiesce(&t->g);
 	stack_report(entry, "destroy");
 	if (!clean)
 		kprintf("dm_target_mirror: %s: the superblocks were not "

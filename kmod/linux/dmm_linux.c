@@ -39,6 +39,8 @@ struct dmm_target {
 	struct delayed_work	 tick;
 	struct bio_set		 bs;
 	bool			 stopping;
+	wait_queue_head_t	 quiesce_wq;	/* dmm_os_wait() */
+	unsigned long		 quiesce_gen;
 	unsigned int		 nlegs;
 	/* Legs by table position; the log (if any) at DMM_LOG_DEVICE. */
 	struct dm_dev		*devs[DMM_MAX_LEGS + 1];
@@ -317,9 +319,28 @@ dmm_os_random(void *buf, size_t len)
 }
 
 void
-dmm_os_sleep_ms(unsigned int ms)
+dmm_os_wait(void *os, uint64_t ns)
 {
-	msleep(ms);
+	struct dmm_target *t = os;
+	unsigned long gen = READ_ONCE(t->quiesce_gen);
+
+	wait_event_timeout(t->quiesce_wq, READ_ONCE(t->quiesce_gen) != gen,
+	    nsecs_to_jiffies(ns) + 1);
+}
+
+void
+dmm_os_wakeup(void *os)
+{
+	struct dmm_target *t = os;
+
+	WRITE_ONCE(t->quiesce_gen, t->quiesce_gen + 1);
+	wake_up_all(&t->quiesce_wq);
+}
+
+void
+dmm_os_assert_failed(const char *expr, const char *file, int line)
+{
+	WARN(1, "dm-dmmirror: %s:%d: assertion %s failed", file, line, expr);
 }
 
 /* ---- the target ---- */
@@ -329,6 +350,9 @@ dmm_free_target(struct dmm_target *t)
 {
 	unsigned int i;
 
+	/* No child may outlive the mirror (dm suspended it already). */
+	if (t->g.m != NULL && t->g.started)
+		dmm_glue_quiesce(&t->g);
 	if (t->wq != NULL) {
 		WRITE_ONCE(t->stopping, true);
 		cancel_delayed_work_sync(&t->tick);
@@ -370,6 +394,7 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	t->ti = ti;
 	spin_lock_init(&t->lock);
+	init_waitqueue_head(&t->quiesce_wq);
 	INIT_WORK(&t->work, work_fn);
 	INIT_DELAYED_WORK(&t->tick, tick_fn);
 	rc = bioset_init(&t->bs, 64, offsetof(struct dmm_child_bio, bio),

@@ -44,6 +44,7 @@ struct dmm_nb {
 	kmutex_t		 wlock;		/* everything below */
 	kcondvar_t		 wcv;		/* the worker waits here */
 	kcondvar_t		 done_cv;	/* sync callers, destroy */
+	kcondvar_t		 qcv;		/* dmm_os_wait(), on lock */
 	struct lwp		*worker;
 	struct dmm_worker	 w;
 	struct dmm_nb_child	*syncs;		/* flushes for the worker */
@@ -335,10 +336,29 @@ dmm_os_random(void *buf, size_t len)
 	cprng_fast(buf, len);
 }
 
+/* The quiescer waits on the core lock, so no wakeup is lost under it. */
 void
-dmm_os_sleep_ms(unsigned int ms)
+dmm_os_wait(void *os, uint64_t ns)
 {
-	kpause("dmmslp", false, MAX(1, mstohz(ms)), NULL);
+	struct dmm_nb *t = os;
+
+	mutex_spin_enter(&t->lock);
+	cv_timedwait(&t->qcv, &t->lock, MAX(1, mstohz(ns / 1000000)));
+	mutex_spin_exit(&t->lock);
+}
+
+void
+dmm_os_wakeup(void *os)
+{
+	struct dmm_nb *t = os;
+
+	cv_broadcast(&t->qcv);
+}
+
+void
+dmm_os_assert_failed(const char *expr, const char *file, int line)
+{
+	panic("dm_target_mirror: %s:%d: assertion %s failed", file, line, expr);
 }
 
 /* ---- the worker thread ---- */
@@ -414,6 +434,7 @@ free_mirror(struct dmm_nb *t)
 	dmm_bsd_close(&t->g, t, &t->legs, &t->running);
 	cv_destroy(&t->wcv);
 	cv_destroy(&t->done_cv);
+	cv_destroy(&t->qcv);
 	mutex_destroy(&t->lock);
 	mutex_destroy(&t->wlock);
 	kmem_free(t, sizeof(*t));
@@ -451,6 +472,7 @@ dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 	mutex_init(&t->wlock, MUTEX_DEFAULT, IPL_BIO);
 	cv_init(&t->wcv, "dmmwk");
 	cv_init(&t->done_cv, "dmmdone");
+	cv_init(&t->qcv, "dmmqsc");
 	rc = dmm_bsd_open(&t->g, t, &t->legs, &t->running, argc, argv,
 	    table_en->length);
 	if (rc == 0 && (rc = kthread_create(PRI_BIO,
@@ -477,7 +499,7 @@ dmm_target_destroy(dm_table_entry_t *table_en)
 		while (t->inflight > 0)
 			cv_wait(&t->done_cv, &t->wlock);
 		mutex_spin_exit(&t->wlock);
-		if (!dmm_glue_suspend(&t->g))
+		if (!dmm_glue_quiesce(&t->g))
 			printf("dm_target_mirror: %s: the superblocks were not "
 			    "marked clean\n", table_en->dm_dev->name);
 		free_mirror(t);

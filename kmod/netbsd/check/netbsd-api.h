@@ -53,6 +53,7 @@ void	nanouptime(struct timespec *);
 extern int hz;
 int	mstohz(int);
 int	printf(const char *, ...);
+void	panic(const char *, ...) __attribute__((__noreturn__));
 int	strcmp(const char *, const char *);
 int	kpause(const char *, bool, int, struct kmutex *);
 void	cprng_fast(void *, size_t);
