@@ -86,6 +86,9 @@ fn every_single_byte_corruption_of_either_superblock_copy_falls_back_to_the_othe
                     "{victim:?} byte {pos} ^ {flip:#x}"
                 );
                 assert_eq!(load.superblock(), Some(&sb));
+                if flip == 1 {
+                    assert_trusted_agrees(&c[0], &c[1]);
+                }
             }
         }
     }
@@ -200,6 +203,8 @@ fn torn_superblock_updates_yield_the_old_or_the_new_superblock() {
         };
         for mask in 0..=u8::MAX {
             let torn = tear(&new[0], &old[0], mask);
+            assert_trusted_agrees(&torn, &old[1]);
+            assert_trusted_agrees(&new[0], &tear(&new[1], &old[1], mask));
             let load = SuperblockLoad::read(&torn, &old[1]);
             let got = *load.superblock().expect("the secondary is intact");
             assert!(
@@ -219,4 +224,26 @@ fn torn_superblock_updates_yield_the_old_or_the_new_superblock() {
             );
         }
     }
+}
+
+/// The in-place decoder the kernel uses (one superblock of room) trusts
+/// the copy the two-copy reader trusts, or none when it finds none.
+fn assert_trusted_agrees(p: &[u8], s: &[u8]) {
+    let mut out = Superblock::BLANK;
+    let found = Superblock::decode_trusted(p, s, &mut out);
+    let want = SuperblockLoad::read(p, s);
+    assert_eq!(found.then_some(&out), want.superblock());
+}
+
+#[test]
+fn the_in_place_decoder_finds_nothing_where_nothing_is_valid() {
+    let zero = [0u8; BLOCK_SIZE];
+    assert_trusted_agrees(&zero, &zero);
+    assert_trusted_agrees(&[], &[]);
+    let sb = example_superblock();
+    let copies = CopyRole::BOTH.map(|role| encode_sb(&sb, role));
+    assert_trusted_agrees(&copies[0], &zero);
+    assert_trusted_agrees(&zero, &copies[1]);
+    // Each copy in the other's place is refused (wrong role).
+    assert_trusted_agrees(&copies[1], &copies[0]);
 }

@@ -17,21 +17,6 @@ struct admin_call {
 	struct dmm_error	*err;
 };
 
-/* Serves add_leg's superblock reads from the blocks read before the lock. */
-static bool
-read_prefetched(void *ctx, uint32_t position, uint64_t sector, uint8_t *block)
-{
-	struct admin_call *c = ctx;
-	int k = sector == 0 ? 0 : 1;
-	uint32_t i;
-
-	if (position != c->msg.a || !c->sb_ok[k])
-		return (false);
-	for (i = 0; i < DMM_BLOCK_SIZE; i++)
-		block[i] = c->sb[k][i];
-	return (true);
-}
-
 static int
 admin_fn(struct dmm_mirror *m, void *arg)
 {
@@ -46,7 +31,9 @@ admin_fn(struct dmm_mirror *m, void *arg)
 		return (dmm_remove_leg(m, c->msg.a, c->err));
 	case DMM_MSG_ADD_LEG:
 		dmm_os_random(uuid, sizeof(uuid));
-		return (dmm_add_leg(m, c->msg.a, read_prefetched, c, uuid,
+		/* Read before the lock: the core's call allocates nothing. */
+		return (dmm_add_leg(m, c->msg.a, c->sb_ok[0] ? c->sb[0] : NULL,
+		    c->sb_ok[1] ? c->sb[1] : NULL, uuid,
 		    dmm_os_leg_sectors(c->g->os, c->msg.a), &slot, c->err));
 	case DMM_MSG_READ_POLICY:
 		return (dmm_set_read_policy(m, c->msg.a));

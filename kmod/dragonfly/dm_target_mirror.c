@@ -42,6 +42,7 @@ struct dmm_dfly {
 	struct spinlock		 wlock;		/* guards w */
 	struct dmm_worker	 w;
 	struct thread		*worker;
+	struct dmm_dfly_child	*flushes;	/* FUA flushes for the worker */
 	uint32_t		 inflight;	/* parents not yet biodone'd */
 	struct dmm_bsd_legs	 legs;
 };
@@ -51,8 +52,9 @@ struct dmm_dfly_child {
 	struct dmm_dfly		*t;
 	struct dmm_child	 c;
 	uint32_t		 pieces;	/* bufs still in flight */
-	int			 failed;
+	u_int			 failed;	/* atomic: pieces end on any CPU */
 	int			 flushing;	/* FUA: the flush after the write */
+	struct dmm_dfly_child	*next;		/* on t->flushes */
 };
 
 #define LEG(t, i)	((dm_pdev_t *)(t)->legs.pdevs[i])
@@ -120,14 +122,25 @@ dmm_kernel_alloc(size_t size, size_t align)
 			size = roundup2(size, PAGE_SIZE);
 	}
 	/* Creation may sleep; a call under a spinlock must not. */
-	return (kmalloc(size, M_DMMIRROR, mycpu->gd_spinlocks == 0 &&
-	    curthread->td_critcount == 0 ? M_WAITOK : M_NOWAIT));
+	/* M_NULLOK: past the type's limit kmalloc fails instead of panicking. */
+	return (kmalloc(size, M_DMMIRROR, M_NULLOK | (mycpu->gd_spinlocks == 0 &&
+	    curthread->td_critcount == 0 ? M_WAITOK : M_NOWAIT)));
 }
 
 void
 dmm_kernel_free(uint8_t *ptr, size_t size, size_t align)
 {
 	kfree(ptr, M_DMMIRROR);
+}
+
+/* The core's panic handler: never returns. */
+void
+dmm_kernel_panic(const uint8_t *file, size_t file_len, uint32_t line,
+    const uint8_t *msg, size_t msg_len)
+{
+	panic("dm_target_mirror: the core stopped at %.*s:%u: %.*s",
+	    (int)file_len, (const char *)file, line, (int)msg_len,
+	    (const char *)msg);
 }
 
 /* ---- the glue's OS interface ---- */
@@ -144,7 +157,7 @@ dmm_os_now_ns(void)
 void *
 dmm_os_alloc(size_t size)
 {
-	return (kmalloc(size, M_DMMIRROR, M_WAITOK | M_ZERO));
+	return (kmalloc(size, M_DMMIRROR, M_WAITOK | M_ZERO | M_NULLOK));
 }
 
 void
@@ -200,26 +213,29 @@ child_biodone(struct bio *bio)
 	struct dmm_dfly *t = ch->t;
 
 	if (buf_failed(bp, bio->bio_caller_info2.index))
-		ch->failed = 1;
-	/* DragonFly has no FUA: a flush of the leg follows the write. */
+		atomic_set_int(&ch->failed, 1);
+	bp->b_flags &= ~B_ERROR;
+	bp->b_error = 0;
+	relpbuf(bp, NULL);
+	if (atomic_fetchadd_int(&ch->pieces, -1) != 1)
+		return;
+	/*
+	 * DragonFly has no FUA: a flush of the leg follows the write, once
+	 * every piece is done. Issued by the worker: this may be an
+	 * interrupt thread, or CAM's completion path under its SIM lock,
+	 * and a leg over dm would take the table lock and block.
+	 */
 	if (ch->c.fua && ch->c.op == DMM_OP_WRITE && !ch->flushing &&
 	    !ch->failed) {
 		ch->flushing = 1;
-		bp->b_cmd = BUF_CMD_FLUSH;
-		bp->b_flags &= ~B_ERROR;
-		bp->b_error = 0;
-		bp->b_bcount = 0;
-		bp->b_resid = 0;
-		bio->bio_offset = 0;
-		bio->bio_caller_info2.index = 0;
-		bio->bio_done = child_biodone;
-		vn_strategy(LEG(t, ch->c.position)->pdev_vnode, bio);
+		spin_lock(&t->wlock);
+		ch->next = t->flushes;
+		t->flushes = ch;
+		spin_unlock(&t->wlock);
+		dmm_os_wake_worker(t);
 		return;
 	}
-	bp->b_flags &= ~B_ERROR;
-	relpbuf(bp, NULL);
-	if (atomic_fetchadd_int(&ch->pieces, -1) == 1)
-		child_finish(ch);
+	child_finish(ch);
 }
 
 static void
@@ -425,6 +441,23 @@ dmm_os_assert_failed(const char *expr, const char *file, int line)
 
 /* ---- the worker thread ---- */
 
+/* The worker issues the FUA flushes completions queued (thread context). */
+static void
+issue_flushes(struct dmm_dfly *t)
+{
+	struct dmm_dfly_child *ch, *next;
+
+	spin_lock(&t->wlock);
+	ch = t->flushes;
+	t->flushes = NULL;
+	spin_unlock(&t->wlock);
+	for (; ch != NULL; ch = next) {
+		next = ch->next;
+		ch->pieces = 1;
+		issue_buf(ch, BUF_CMD_FLUSH, NULL, 0, 0);
+	}
+}
+
 static void
 worker_main(void *arg)
 {
@@ -439,6 +472,7 @@ worker_main(void *arg)
 			continue;
 		}
 		spin_unlock(&t->wlock);
+		issue_flushes(t);
 		dmm_glue_work(&t->g);
 		spin_lock(&t->wlock);
 	}

@@ -109,6 +109,16 @@ dmm_kernel_free(uint8_t *ptr, size_t size, size_t align)
 	kmem_free(((void **)ptr)[-1], size + align + sizeof(void *));
 }
 
+/* The core's panic handler: never returns. */
+void
+dmm_kernel_panic(const uint8_t *file, size_t file_len, uint32_t line,
+    const uint8_t *msg, size_t msg_len)
+{
+	panic("dm_target_mirror: the core stopped at %.*s:%u: %.*s",
+	    (int)file_len, (const char *)file, line, (int)msg_len,
+	    (const char *)msg);
+}
+
 /* ---- the glue's OS interface ---- */
 
 uint64_t

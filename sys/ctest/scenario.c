@@ -275,6 +275,7 @@ dmm_c_scenario(uint8_t *leg0, uint8_t *leg1, uint64_t leg_bytes)
 	struct rig rig, *r = &rig;
 	char text[512];
 	uint8_t uuid[16] = { 7 };
+	static uint8_t block[2][DMM_BLOCK_SIZE];
 	uint32_t count, slot, i;
 	uint64_t chunk;
 
@@ -342,7 +343,8 @@ dmm_c_scenario(uint8_t *leg0, uint8_t *leg1, uint64_t leg_bytes)
 	r->failed_leg = -1;
 	CHECK(r, dmm_remove_leg(r->m, 1, &err) == DMM_OK);
 	pump(r);
-	CHECK(r, dmm_add_leg(r->m, 1, read_block, r, uuid,
+	CHECK(r, read_block(r, 1, 0, block[0]) && read_block(r, 1, 8, block[1]));
+	CHECK(r, dmm_add_leg(r->m, 1, block[0], block[1], uuid,
 	    leg_bytes / SECTOR, &slot, &err) == DMM_OK);
 	pump(r);
 	CHECK(r, dmm_leg_health(r->m, slot) == DMM_LEG_REBUILDING);

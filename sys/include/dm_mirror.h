@@ -622,15 +622,18 @@ int32_t dmm_fail_leg(struct dmm_mirror *m, uint32_t slot, struct dmm_error *err)
 int32_t dmm_remove_leg(struct dmm_mirror *m, uint32_t slot, struct dmm_error *err);
 
 /*
- Adds the device at table `position` (of `device_sectors`) as a leg:
- `read` reads its superblocks (a former member returns and copies only
- what changed; anything else is a new leg named `uuid`, 16 bytes).
- `*slot` receives its slot.
+ Adds the device at table `position` (of `device_sectors`) as a leg.
+ `primary` and `secondary` are its two superblock blocks (4 KiB each,
+ at sectors 0 and 8), read by the caller before it took the lock, or
+ null where they could not be read: a former member returns and copies
+ only what changed; anything else is a new leg named `uuid`, 16 bytes.
+ `*slot` receives its slot. Allocates nothing (the caller holds its
+ lock).
  */
 int32_t dmm_add_leg(struct dmm_mirror *m,
                     uint32_t position,
-                    dmm_read_block_fn read,
-                    void *ctx,
+                    const uint8_t *primary,
+                    const uint8_t *secondary,
                     const uint8_t *uuid,
                     uint64_t device_sectors,
                     uint32_t *slot,
@@ -682,6 +685,12 @@ bool dmm_is_idle(struct dmm_mirror *m);
  The on-disk format version the linked core reads and writes.
  */
 uint32_t dmm_format_version(void);
+
+extern void dmm_kernel_panic(const uint8_t *file,
+                             size_t file_len,
+                             uint32_t line,
+                             const uint8_t *msg,
+                             size_t msg_len);
 
 extern uint8_t *dmm_kernel_alloc(size_t size, size_t align);
 

@@ -10,8 +10,8 @@ use core::ffi::{c_char, c_void, CStr};
 use core::fmt::Write;
 use dmmirror_core::format::{Geometry, Serial, Superblock, Uuid, BLOCK_SIZE, MAX_LEGS};
 use dmmirror_core::mirror::{
-    assemble_external, assemble_with, leg_superblock, AdminError, Assembly, AssemblyError,
-    BlockReader, ChildId, Config, FastPath, FastWriteDone, LegHealth, Mirror, ReadPolicy,
+    assemble_external, assemble_with, AdminError, Assembly, AssemblyError, BlockReader, ChildId,
+    Config, FastPath, FastWriteDone, LegHealth, Mirror, ReadPolicy,
 };
 use dmmirror_core::table::{self, Message, Table};
 
@@ -876,36 +876,38 @@ pub unsafe extern "C" fn dmm_remove_leg(m: *mut dmm_mirror, slot: u32, err: *mut
     admin(err, h.mirror.remove_leg(slot as usize))
 }
 
-/// Adds the device at table `position` (of `device_sectors`) as a leg:
-/// `read` reads its superblocks (a former member returns and copies only
-/// what changed; anything else is a new leg named `uuid`, 16 bytes).
-/// `*slot` receives its slot.
+/// Adds the device at table `position` (of `device_sectors`) as a leg.
+/// `primary` and `secondary` are its two superblock blocks (4 KiB each,
+/// at sectors 0 and 8), read by the caller before it took the lock, or
+/// null where they could not be read: a former member returns and copies
+/// only what changed; anything else is a new leg named `uuid`, 16 bytes.
+/// `*slot` receives its slot. Allocates nothing (the caller holds its
+/// lock).
 #[no_mangle]
+#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn dmm_add_leg(
     m: *mut dmm_mirror,
     position: u32,
-    read: dmm_read_block_fn,
-    ctx: *mut c_void,
+    primary: *const u8,
+    secondary: *const u8,
     uuid: *const u8,
     device_sectors: u64,
     slot: *mut u32,
     err: *mut dmm_error,
 ) -> i32 {
     // SAFETY: see `handle`.
-    let (Some(h), Some(read), false) = (unsafe { handle(m) }, read, uuid.is_null()) else {
-        return set_error(
-            err,
-            DMM_ERR_ARG,
-            format_args!("no mirror, callback or uuid"),
-        );
+    let (Some(h), false) = (unsafe { handle(m) }, uuid.is_null()) else {
+        return set_error(err, DMM_ERR_ARG, format_args!("no mirror or uuid"));
     };
-    let found = leg_superblock(&mut Reader { read, ctx }, position as usize);
     let mut id = [0u8; 16];
     // SAFETY: the caller passes 16 readable bytes.
     id.copy_from_slice(unsafe { core::slice::from_raw_parts(uuid, 16) });
-    match h.mirror.add_leg(
+    // SAFETY: the caller passes null or 4 KiB readable bytes for each.
+    let blocks = unsafe { [block_at(primary), block_at(secondary)] };
+    match add_leg(
+        &mut h.mirror,
         position as usize,
-        found.as_deref(),
+        blocks,
         Uuid(id),
         device_sectors,
     ) {
@@ -918,6 +920,29 @@ pub unsafe extern "C" fn dmm_add_leg(
         }
         Err(e) => set_error(err, DMM_ERR_ADMIN, format_args!("{e}")),
     }
+}
+
+/// A 4 KiB block the caller lends, or none.
+unsafe fn block_at<'a>(p: *const u8) -> Option<&'a [u8]> {
+    // SAFETY: the caller passes null or BLOCK_SIZE readable bytes.
+    (!p.is_null()).then(|| unsafe { core::slice::from_raw_parts(p, BLOCK_SIZE) })
+}
+
+/// Decodes the device's trusted superblock in this frame (no allocation:
+/// the caller holds its lock) and adds the leg. (Not inlined: a superblock
+/// is 760 bytes, and the message path has little stack to spare.)
+#[inline(never)]
+fn add_leg(
+    mirror: &mut Mirror,
+    position: usize,
+    blocks: [Option<&[u8]>; 2],
+    uuid: Uuid,
+    device_sectors: u64,
+) -> Result<usize, AdminError> {
+    let mut sb = Superblock::BLANK;
+    let [p, q] = blocks.map(|b| b.unwrap_or(&[]));
+    let found = Superblock::decode_trusted(p, q, &mut sb).then_some(&sb);
+    mirror.add_leg(position, found, uuid, device_sectors)
 }
 
 /// Sets the read policy (`DMM_POLICY_*`).

@@ -23,12 +23,30 @@ mod handle;
 pub use abi::*;
 pub use handle::*;
 
+/// The core is written so that no panic is reachable from outside; if one
+/// happens anyway, the kernel's own panic stops the machine with where and
+/// why (a silent stop could hold a lock forever). The adapter supplies
+/// `dmm_kernel_panic`; strings come as pointer and length (no NUL), the
+/// message empty when it needed formatting (no buffer: stacks are small).
 #[cfg(all(target_os = "none", not(test)))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-    // The core is written so that no panic is reachable from outside; if
-    // one happens anyway, stopping here beats unwinding through C.
-    loop {}
+mod kernel_panic {
+    extern "C" {
+        fn dmm_kernel_panic(
+            file: *const u8,
+            file_len: usize,
+            line: u32,
+            msg: *const u8,
+            msg_len: usize,
+        ) -> !;
+    }
+
+    #[panic_handler]
+    fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+        let (file, line) = info.location().map_or(("?", 0), |l| (l.file(), l.line()));
+        let msg = info.message().as_str().unwrap_or("");
+        // SAFETY: both strings are valid for their lengths.
+        unsafe { dmm_kernel_panic(file.as_ptr(), file.len(), line, msg.as_ptr(), msg.len()) }
+    }
 }
 
 /// In the kernel, the core's tables (allocated once, when a mirror is

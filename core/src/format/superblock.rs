@@ -239,6 +239,24 @@ impl Superblock {
         Ok(sb)
     }
 
+    /// The trusted copy of two (the spec's choice rule) decoded into `out`,
+    /// with room for one superblock only: each copy is decoded for its
+    /// serial, then the chosen one again. False (and `out` unusable) when
+    /// neither copy is valid.
+    pub fn decode_trusted(primary: &[u8], secondary: &[u8], out: &mut Superblock) -> bool {
+        let blocks = [primary, secondary];
+        let mut serials = [None; 2];
+        for (k, role) in CopyRole::BOTH.into_iter().enumerate() {
+            serials[k] = Superblock::decode_into(blocks[k], role, out)
+                .ok()
+                .map(|()| out.serial);
+        }
+        let Some(role) = super::choose_copy(serials[0], serials[1]).role() else {
+            return false;
+        };
+        Superblock::decode_into(blocks[role.index()], role, out).is_ok()
+    }
+
     /// Decodes as [`Superblock::decode`] does, in place: kernel stacks have
     /// no room for superblocks passed by value. On an error `out` holds
     /// whatever was decoded before it, and must not be used.

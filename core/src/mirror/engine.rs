@@ -1479,31 +1479,30 @@ impl Mirror {
     /// Writes one copy of the leg's superblock: the `first` of an update
     /// (a new superblock from the template), or the second, which repeats it.
     fn write_superblock(&mut self, leg: usize, role: CopyRole, serial: Serial, first: bool) {
-        let sb = match (first, self.legs[leg].writing) {
-            (false, Some(written)) => written,
-            _ => {
-                let member = self.template.members[leg].expect("a live leg is a member");
-                Superblock {
-                    serial,
-                    slot: leg as u8,
-                    leg_uuid: member.uuid,
-                    ..*self.template
-                }
-            }
-        };
+        // Built in place in the leg's record, never in this frame: a
+        // superblock is 760 bytes, and kernel stacks are small.
+        let l = &mut self.legs[leg];
+        if first || l.writing.is_none() {
+            let member = self.template.members[leg].expect("a live leg is a member");
+            let sb = l.writing.get_or_insert(Superblock::BLANK);
+            sb.clone_from(&self.template);
+            sb.serial = serial;
+            sb.slot = leg as u8;
+            sb.leg_uuid = member.uuid;
+        }
+        let sb = l.writing.as_ref().expect("set above");
         let buf = self.cfg.max_segment_updates + leg;
         sb.encode(role, &mut self.meta[buf])
             .expect("the template stays valid");
-        let l = &mut self.legs[leg];
-        l.writing = Some(sb);
-        l.sb_serial = sb.serial;
+        let (serial, event) = (sb.serial, sb.event);
+        l.sb_serial = serial;
         // Phase::Primary: the first copy of the update, whichever role it has.
         l.sb_phase = if first {
             Phase::Primary
         } else {
             Phase::Secondary
         };
-        l.sb_writing_event = sb.event;
+        l.sb_writing_event = event;
         self.stats.superblock_writes += 1;
         let sector = geometry::SUPERBLOCK_SECTOR[role.index()];
         self.issue(
