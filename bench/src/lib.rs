@@ -76,6 +76,7 @@ impl MemMirror {
             sectors,
             fua: false,
             preflush: false,
+            no_repair: false,
         }
     }
 

@@ -208,6 +208,7 @@ impl Rig {
             sectors,
             fua: false,
             preflush: false,
+            no_repair: false,
         };
         self.m.submit(r).expect("room for the request");
         self.collect();
@@ -723,6 +724,53 @@ fn a_failed_part_of_a_split_read_is_read_again_and_repaired() {
 }
 
 #[test]
+fn a_read_whose_buffer_must_not_be_written_back_is_mended_by_a_resync() {
+    let (legs, _) = new_legs(2);
+    let cfg = Config {
+        split_read_sectors: 16,
+        ..config()
+    };
+    let mut r = Rig::assemble(legs, cfg);
+    r.submit(1, ReqOp::Write, 0, 4 * CHUNK);
+    r.settle();
+    let read = Request {
+        id: 2,
+        op: ReqOp::Read,
+        sector: 0,
+        sectors: 4 * CHUNK,
+        fua: false,
+        preflush: false,
+        no_repair: true,
+    };
+    r.m.submit(read).expect("room for the request");
+    r.collect();
+    // Fail the part on leg 1, and spoil leg 1's copy of those sectors.
+    let io = r.queue.iter().position(|io| io.leg == 1).unwrap();
+    let io = r.queue.remove(io).unwrap();
+    for k in 0..u64::from(io.sectors) {
+        r.legs[1].data.insert(io.sector + k, 666);
+    }
+    r.m.complete(io.child, false);
+    r.collect();
+    let before = r.done.len();
+    r.settle();
+    assert_eq!(r.completed[&2], Ok(()));
+    assert_eq!(r.reads[&2], vec![1; 32], "the whole read from leg 0");
+    assert_eq!(r.m.stats().read_repairs, 0);
+    let from_buffer = r.done[before..]
+        .iter()
+        .any(|io| io.op == IoOp::Write && matches!(io.buffer, Buffer::Request { .. }));
+    assert!(!from_buffer, "no write from the reader's buffer");
+    assert!(
+        r.logs
+            .iter()
+            .any(|l| matches!(l, LogEvent::ResyncStarted { .. })),
+        "the chunks are resynced"
+    );
+    assert_eq!(r.legs[0].data, r.legs[1].data, "leg 1 copied from leg 0");
+}
+
+#[test]
 fn a_crash_resync_without_budget_for_a_chunk_does_not_scan() {
     let chunks = 20_000;
     let (legs, _) = new_legs_with(2, chunks);
@@ -927,6 +975,7 @@ fn write_req(id: ReqId, sector: u64, sectors: u32) -> Request {
         sectors,
         fua: false,
         preflush: false,
+        no_repair: false,
     }
 }
 

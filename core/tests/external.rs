@@ -116,6 +116,7 @@ fn write(m: &mut Mirror, id: u64, sector: u64) {
         sectors: CHUNK,
         fua: false,
         preflush: false,
+        no_repair: false,
     })
     .unwrap();
 }

@@ -142,6 +142,7 @@ fn worker(t: u64, slow: &Mutex<Slow>, disks: &Disks, fast: &FastPath) -> (u64, u
             sectors,
             fua: false,
             preflush: false,
+            no_repair: false,
         };
         if write {
             if let Some(w) = fast.try_write(&r) {

@@ -353,6 +353,7 @@ impl Engine {
             sectors: (bytes / SECTOR) as u32,
             fua,
             preflush: false,
+            no_repair: false,
         })
     }
 }

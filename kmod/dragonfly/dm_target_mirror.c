@@ -238,6 +238,27 @@ child_biodone(struct bio *bio)
 	child_finish(ch);
 }
 
+/*
+ * Whether the leg's driver takes cmd. Only devices that say they can free
+ * (SI_CANFREE: devfs_spec_freeblks checks it too) get BUF_CMD_FREEBLKS:
+ * virtio_blk KASSERTs on it, da(4) without TRIM panics. Memory disks
+ * (D_MEMDISK: md(4)) panic on BUF_CMD_FLUSH, and have nothing to flush.
+ * What a leg does not take completes at once as done: the core's discard
+ * is a hint, and a flush of a leg with no cache has nothing to do.
+ */
+static int
+leg_takes(struct dmm_dfly *t, uint32_t position, buf_cmd_t cmd)
+{
+	cdev_t dev = LEG(t, position)->pdev_vnode->v_rdev;
+	struct dev_ops *ops = dev->si_bops != NULL ? dev->si_bops : dev->si_ops;
+
+	if (cmd == BUF_CMD_FREEBLKS)
+		return ((dev->si_flags & SI_CANFREE) != 0);
+	if (cmd == BUF_CMD_FLUSH)
+		return (ops == NULL || (ops->head.flags & D_MEMDISK) == 0);
+	return (1);
+}
+
 static void
 issue_buf(struct dmm_dfly_child *ch, buf_cmd_t cmd, char *data, off_t offset,
     int bytes)
@@ -296,6 +317,10 @@ dmm_os_issue(void *os, const struct dmm_child *c)
 		data = parent->b_data + (size_t)c->parent_offset * DEV_BSIZE;
 	} else if (c->data == DMM_DATA_KERNEL) {
 		data = (char *)c->kbuf;
+	}
+	if (!leg_takes(t, c->position, cmd)) {
+		child_finish(ch);
+		return;
 	}
 	if (c->data != DMM_DATA_KERNEL || bytes <= MAXPHYS) {
 		ch->pieces = 1;
@@ -453,6 +478,10 @@ issue_flushes(struct dmm_dfly *t)
 	spin_unlock(&t->wlock);
 	for (; ch != NULL; ch = next) {
 		next = ch->next;
+		if (!leg_takes(t, ch->c.position, BUF_CMD_FLUSH)) {
+			child_finish(ch);
+			continue;
+		}
 		ch->pieces = 1;
 		issue_buf(ch, BUF_CMD_FLUSH, NULL, 0, 0);
 	}
@@ -603,7 +632,7 @@ dmm_target_strategy(dm_table_entry_t *table_en, struct buf *bp)
 {
 	struct dmm_dfly *t = table_en->target_config;
 	struct dmm_preq *pr;
-	uint32_t op;
+	uint32_t op, flags;
 
 	switch (bp->b_cmd) {
 	case BUF_CMD_READ:
@@ -633,7 +662,14 @@ dmm_target_strategy(dm_table_entry_t *table_en, struct buf *bp)
 	pr = objcache_get(dmm_preq_cache, M_WAITOK);
 	bzero(pr, sizeof(*pr));
 	atomic_add_int(&t->inflight, 1);
-	dmm_glue_submit(&t->g, pr, bp, op, 0,
+	/*
+	 * vfs_busy_pages() may have mapped pages of a read's buffer that were
+	 * already valid to bogus_page (B_HASBOGUS, passed down by dm): such a
+	 * buffer must never be written back to a leg as a read repair.
+	 */
+	flags = op == DMM_OP_READ && (bp->b_flags & B_HASBOGUS) != 0 ?
+	    DMM_REQ_NO_REPAIR : 0;
+	dmm_glue_submit(&t->g, pr, bp, op, flags,
 	    (uint64_t)bp->b_bio1.bio_offset / DEV_BSIZE,
 	    (uint32_t)(bp->b_bcount / DEV_BSIZE));
 	return (0);

@@ -436,6 +436,9 @@ impl World {
     ) -> Step {
         let id = self.next_req;
         self.next_req += 1;
+        // Every fourth read lends a buffer that must not be written back
+        // (from the id: the random stream, and so every seed, unchanged).
+        let no_repair = op == ReqOp::Read && id % 4 == 3;
         let r = Request {
             id,
             op,
@@ -443,6 +446,7 @@ impl World {
             sectors,
             fua,
             preflush,
+            no_repair,
         };
         let kind = match op {
             ReqOp::Write => Kind::Write {

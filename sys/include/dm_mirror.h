@@ -73,6 +73,12 @@
 #define DMM_REQ_PREFLUSH 2
 
 /*
+ A read whose buffer must not be written back to a leg: read errors are
+ mended by a resync of the chunks instead of a repair write.
+ */
+#define DMM_REQ_NO_REPAIR 4
+
+/*
  Action kinds.
  */
 #define DMM_ACTION_IO 1

@@ -31,6 +31,9 @@ pub const DMM_OP_DISCARD: u32 = 3;
 /// Request flags.
 pub const DMM_REQ_FUA: u32 = 1;
 pub const DMM_REQ_PREFLUSH: u32 = 2;
+/// A read whose buffer must not be written back to a leg: read errors are
+/// mended by a resync of the chunks instead of a repair write.
+pub const DMM_REQ_NO_REPAIR: u32 = 4;
 
 /// Action kinds.
 pub const DMM_ACTION_IO: u32 = 1;
@@ -291,6 +294,7 @@ impl dmm_request {
             sectors: self.sectors,
             fua: self.flags & DMM_REQ_FUA != 0,
             preflush: self.flags & DMM_REQ_PREFLUSH != 0,
+            no_repair: self.flags & DMM_REQ_NO_REPAIR != 0,
         })
     }
 
@@ -301,8 +305,9 @@ impl dmm_request {
             ReqOp::Flush => DMM_OP_FLUSH,
             ReqOp::Discard => DMM_OP_DISCARD,
         };
-        let flags =
-            if r.fua { DMM_REQ_FUA } else { 0 } | if r.preflush { DMM_REQ_PREFLUSH } else { 0 };
+        let flags = if r.fua { DMM_REQ_FUA } else { 0 }
+            | if r.preflush { DMM_REQ_PREFLUSH } else { 0 }
+            | if r.no_repair { DMM_REQ_NO_REPAIR } else { 0 };
         dmm_request {
             id: r.id,
             op,

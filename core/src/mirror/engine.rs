@@ -475,7 +475,8 @@ impl Mirror {
                     sector: 0,
                     sectors: 0,
                     fua: false,
-                    preflush: false
+                    preflush: false,
+                    no_repair: false
                 });
                 cfg.max_requests
             ],
@@ -1372,6 +1373,12 @@ impl Mirror {
                     || self.chunks[c].last_write_gen >= since && self.writes_started > since
             });
         if targets == 0 || stale {
+            return self.finish(i, Ok(()));
+        }
+        if r.no_repair {
+            // The buffer may not hold what was read: a resync copies the
+            // chunks from the source leg instead.
+            self.resync_chunks(r.sector, r.sectors);
             return self.finish(i, Ok(()));
         }
         for c in self.chunk_range(r.sector, r.sectors) {

@@ -35,6 +35,10 @@ pub struct Request {
     pub fua: bool,
     /// Flush every leg before the request runs.
     pub preflush: bool,
+    /// A read whose buffer must not be written back: a read error on one
+    /// leg is mended by resyncing its chunks instead of a repair write
+    /// (DragonFly may map pages of a read's buffer to its bogus page).
+    pub no_repair: bool,
 }
 
 /// What a child I/O does on its leg.

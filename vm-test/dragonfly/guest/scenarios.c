@@ -153,6 +153,18 @@ expect_health(const char *name, const char *want)
 	return (0);
 }
 
+/* Prints the device's `dmsetup table` line (the host checks its form). */
+static int
+show_table(const char *name)
+{
+	int r;
+
+	if ((r = dm_status(name, 1, table, sizeof(table))) != 0)
+		return (fail("table of %s: errno %d", name, r));
+	out("table: %s\n", table);
+	return (0);
+}
+
 static int
 create_native(struct run *run, int id)
 {
@@ -162,9 +174,8 @@ create_native(struct run *run, int id)
 		return (fail("native table refused: errno %d", r));
 	if (expect_health("m0", "AA") != 0)
 		return (1);
-	if ((r = dm_status("m0", 1, table, sizeof(table))) != 0)
-		return (fail("table of m0: errno %d", r));
-	out("table: %s\n", table);
+	if (show_table("m0") != 0)
+		return (1);
 	if (strncmp(table, "2 ", 2) != 0)
 		return (fail("table text does not start with the leg count"));
 	if ((r = sys_kldunload(id)) != -16)
@@ -237,6 +248,8 @@ scenario_create(struct run *run)
 		return (fail("LVM core-log table refused: errno %d", r));
 	if (expect_health("m1", "AA") != 0 || !strstr(status, " 1 core "))
 		return (fail("m1: no core log in the status"));
+	if (show_table("m1") != 0)
+		return (1);
 	if ((r = dm_remove("m1")) != 0)
 		return (fail("remove m1: errno %d", r));
 	/* A new LVM log (all zeros) over blank images: the first copy. */
@@ -248,6 +261,8 @@ scenario_create(struct run *run)
 		return (fail("m2: the first copy did not finish"));
 	if (expect_health("m2", "AA") != 0 || !strstr(status, " 3 disk "))
 		return (fail("m2: no disk log in the status"));
+	if (show_table("m2") != 0)
+		return (1);
 	out("create: disk-log mirror copied in %ld s\n", secs);
 	if ((r = dm_remove("m2")) != 0)
 		return (fail("remove m2: errno %d", r));

@@ -127,22 +127,41 @@ impl Mirror {
         Ok(slot)
     }
 
+    /// Marks chunk `c` to be copied from the source leg again, made
+    /// durably DIRTY first (a resync copies only durably DIRTY chunks).
+    /// Whether it was not marked already.
+    pub(super) fn resync_chunk(&mut self, c: usize) -> bool {
+        let fresh = self.chunks[c].flags & F_NEEDS_RESYNC == 0;
+        if fresh {
+            self.mark_needs_resync(c);
+        }
+        let ch = self.chunks[c];
+        let dirty = ChunkByte::from_raw(ch.disk).is_some_and(|b| b.status() == ChunkStatus::Dirty);
+        if !dirty && ch.flags & F_LOCKED == 0 {
+            let byte = self.dirty_byte(&ch);
+            self.want(c, byte);
+        }
+        fresh
+    }
+
+    /// The chunks of `sectors` from `sector` copied again (a read error
+    /// mended without writing the reader's buffer back).
+    pub(super) fn resync_chunks(&mut self, sector: u64, sectors: u32) {
+        let mut started = 0;
+        for c in self.chunk_range(sector, sectors) {
+            started += u64::from(self.resync_chunk(c));
+        }
+        if started > 0 {
+            self.push(Action::Log(LogEvent::ResyncStarted { chunks: started }));
+        }
+    }
+
     /// Copies every chunk from the source to the other legs, written or
     /// not, so that every leg holds the same bytes.
     pub fn start_full_resync(&mut self) {
         let mut started = 0;
         for c in 0..self.chunks.len() {
-            if self.chunks[c].flags & F_NEEDS_RESYNC == 0 {
-                self.mark_needs_resync(c);
-                started += 1;
-            }
-            let ch = self.chunks[c];
-            let dirty =
-                ChunkByte::from_raw(ch.disk).is_some_and(|b| b.status() == ChunkStatus::Dirty);
-            if !dirty && ch.flags & F_LOCKED == 0 {
-                let byte = self.dirty_byte(&ch);
-                self.want(c, byte);
-            }
+            started += u64::from(self.resync_chunk(c));
         }
         if started > 0 {
             self.push(Action::Log(LogEvent::ResyncStarted { chunks: started }));
