@@ -701,30 +701,10 @@ fn a_big_read_is_split_across_the_legs_and_a_stream_stays_on_one() {
     assert!(legs.iter().all(|&l| l == legs[0]), "{legs:?}");
 }
 
-#[test]
-fn a_failed_part_of_a_split_read_is_read_again_and_repaired() {
-    let (legs, _) = new_legs(2);
-    let cfg = Config {
-        split_read_sectors: 16,
-        ..config()
-    };
-    let mut r = Rig::assemble(legs, cfg);
-    r.submit(1, ReqOp::Write, 0, 4 * CHUNK);
-    r.settle();
-    r.submit(2, ReqOp::Read, 0, 4 * CHUNK);
-    // Fail the part on leg 1.
-    let io = r.queue.iter().position(|io| io.leg == 1).unwrap();
-    let io = r.queue.remove(io).unwrap();
-    r.m.complete(io.child, false);
-    r.collect();
-    r.run();
-    assert_eq!(r.completed[&2], Ok(()));
-    assert_eq!(r.reads[&2], vec![1; 32], "the whole read from leg 0");
-    assert_eq!(r.m.stats().read_repairs, 1);
-}
-
-#[test]
-fn a_read_whose_buffer_must_not_be_written_back_is_mended_by_a_resync() {
+/// Written chunks read back as request 2, split over both legs (and
+/// `no_repair` if asked); the part on leg 1 fails, and leg 1's copy of
+/// those sectors is spoiled.
+fn split_read_failing_on_leg_1(no_repair: bool) -> Rig {
     let (legs, _) = new_legs(2);
     let cfg = Config {
         split_read_sectors: 16,
@@ -740,11 +720,10 @@ fn a_read_whose_buffer_must_not_be_written_back_is_mended_by_a_resync() {
         sectors: 4 * CHUNK,
         fua: false,
         preflush: false,
-        no_repair: true,
+        no_repair,
     };
     r.m.submit(read).expect("room for the request");
     r.collect();
-    // Fail the part on leg 1, and spoil leg 1's copy of those sectors.
     let io = r.queue.iter().position(|io| io.leg == 1).unwrap();
     let io = r.queue.remove(io).unwrap();
     for k in 0..u64::from(io.sectors) {
@@ -752,6 +731,21 @@ fn a_read_whose_buffer_must_not_be_written_back_is_mended_by_a_resync() {
     }
     r.m.complete(io.child, false);
     r.collect();
+    r
+}
+
+#[test]
+fn a_failed_part_of_a_split_read_is_read_again_and_repaired() {
+    let mut r = split_read_failing_on_leg_1(false);
+    r.run();
+    assert_eq!(r.completed[&2], Ok(()));
+    assert_eq!(r.reads[&2], vec![1; 32], "the whole read from leg 0");
+    assert_eq!(r.m.stats().read_repairs, 1);
+}
+
+#[test]
+fn a_read_whose_buffer_must_not_be_written_back_is_mended_by_a_resync() {
+    let mut r = split_read_failing_on_leg_1(true);
     let before = r.done.len();
     r.settle();
     assert_eq!(r.completed[&2], Ok(()));

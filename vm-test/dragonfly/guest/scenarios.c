@@ -319,19 +319,47 @@ reap(int n)
 	return (failed);
 }
 
+/*
+ * The module loaded and mirror m0 of params up; with fd, /dev/mapper/m0
+ * opened for direct I/O into *fd. 0, or fail()'s 1.
+ */
+static int
+mirror_up(struct run *run, const char *params, int *fd)
+{
+	int r;
+
+	if (load_module() < 0)
+		return (fail("kldload failed"));
+	if ((r = dm_load("m0", run->sectors, "mirror", params)) != 0)
+		return (fail("table '%s' refused: errno %d", params, r));
+	if (fd != NULL &&
+	    (*fd = sys_open("/dev/mapper/m0", O_RDWR | O_DIRECT)) < 0)
+		return (fail("open /dev/mapper/m0: errno %d", -*fd));
+	return (0);
+}
+
+/* m0 healthy on both legs, then removed (its superblocks marked clean). */
+static int
+healthy_stop(void)
+{
+	int r;
+
+	if (expect_health("m0", "AA") != 0)
+		return (1);
+	if ((r = dm_remove("m0")) != 0)
+		return (fail("remove m0: errno %d", r));
+	return (0);
+}
+
 /* io: 4 writers, then 4 readers checking, with 2 vCPUs; host: identical. */
 static int
 scenario_io(struct run *run)
 {
 	uint64_t region, seed = 0x5eed;
-	int fd, i, failed, r;
+	int fd, i, failed;
 
-	if (load_module() < 0)
-		return (fail("kldload failed"));
-	if ((r = dm_load("m0", run->sectors, "mirror", leg_params())) != 0)
-		return (fail("table refused: errno %d", r));
-	if ((fd = sys_open("/dev/mapper/m0", O_RDWR | O_DIRECT)) < 0)
-		return (fail("open /dev/mapper/m0: errno %d", -fd));
+	if (mirror_up(run, leg_params(), &fd) != 0)
+		return (1);
 	region = run->sectors * 512 / 4 / MIB * MIB;
 	if (region > 8 * MIB)
 		region = 8 * MIB;
@@ -346,11 +374,7 @@ scenario_io(struct run *run)
 	out("io: 4 writers and 4 readers over %lu MiB, data read back\n",
 	    4 * region / MIB);
 	sys_close(fd);
-	if (expect_health("m0", "AA") != 0)
-		return (1);
-	if ((r = dm_remove("m0")) != 0)
-		return (fail("remove: errno %d", r));
-	return (0);
+	return (healthy_stop());
 }
 
 /* bad-table: each refused, with no device left behind; then a good one. */
@@ -421,14 +445,10 @@ scenario_crash_write(struct run *run)
 {
 	const char *a = run->args;
 	uint64_t seed = parse_u64(&a), count = parse_u64(&a);
-	int fd, r;
+	int fd;
 
-	if (load_module() < 0)
-		return (fail("kldload failed"));
-	if ((r = dm_load("m0", run->sectors, "mirror", leg_params())) != 0)
-		return (fail("table refused: errno %d", r));
-	if ((fd = sys_open("/dev/mapper/m0", O_RDWR | O_DIRECT)) < 0)
-		return (fail("open: errno %d", -fd));
+	if (mirror_up(run, leg_params(), &fd) != 0)
+		return (1);
 	out("crash-write: writing\n");
 	if (write_records(fd, seed, SPAN_BYTES, 0, count) != 0)
 		return (fail("a record was not written"));
@@ -440,22 +460,15 @@ static int
 scenario_recover(struct run *run)
 {
 	long secs;
-	int r;
 
-	if (load_module() < 0)
-		return (fail("kldload failed"));
-	if ((r = dm_load("m0", run->sectors, "mirror", leg_params())) != 0)
-		return (fail("table refused after the crash: errno %d", r));
+	if (mirror_up(run, leg_params(), NULL) != 0)
+		return (1);
 	if (dm_status("m0", 0, status, sizeof(status)) == 0)
 		out("status after assembly: %s\n", status);
 	if ((secs = wait_in_sync("m0", 300)) < 0)
 		return (fail("resync did not finish"));
 	out("recover: seconds %ld\n", secs);
-	if (expect_health("m0", "AA") != 0)
-		return (1);
-	if ((r = dm_remove("m0")) != 0)
-		return (fail("remove: errno %d", r));
-	return (0);
+	return (healthy_stop());
 }
 
 /* Waits until the status says no chunk is DIRTY (the lazy clean ran). */
@@ -494,15 +507,10 @@ scenario_failing_leg(struct run *run)
 	char health[32];
 	int fd, r;
 
-	if (load_module() < 0)
-		return (fail("kldload failed"));
 	if ((r = flakey_leg("f1", leg_sectors, 2, 2)) != 0)
 		return (fail("flakey device under leg 1: errno %d", r));
-	if ((r = dm_load("m0", run->sectors, "mirror",
-	    "2 /dev/vbd1 /dev/mapper/f1")) != 0)
-		return (fail("table refused: errno %d", r));
-	if ((fd = sys_open("/dev/mapper/m0", O_RDWR | O_DIRECT)) < 0)
-		return (fail("open: errno %d", -fd));
+	if (mirror_up(run, "2 /dev/vbd1 /dev/mapper/f1", &fd) != 0)
+		return (1);
 	out("failing-leg: leg 1 fails every I/O 2 s after its table load\n");
 	start = sys_uptime_ms();
 	/* 8 s, and fewer records than the span has places (none rewritten). */
@@ -528,12 +536,8 @@ scenario_readd(struct run *run)
 	long secs;
 	int fd, r;
 
-	if (load_module() < 0)
-		return (fail("kldload failed"));
-	if ((r = dm_load("m0", run->sectors, "mirror", leg_params())) != 0)
-		return (fail("table refused: errno %d", r));
-	if ((fd = sys_open("/dev/mapper/m0", O_RDWR | O_DIRECT)) < 0)
-		return (fail("open: errno %d", -fd));
+	if (mirror_up(run, leg_params(), &fd) != 0)
+		return (1);
 	for (at = 0; at < 64 * MIB; at += IO_MAX) {
 		pattern(iobuf, IO_MAX, 3, at);
 		if (sys_pwrite(fd, iobuf, IO_MAX, at) != IO_MAX)
@@ -554,9 +558,7 @@ scenario_readd(struct run *run)
 		return (fail("not in sync after add_leg"));
 	out("readd: back in sync after %ld s\n", secs);
 	sys_close(fd);
-	if (expect_health("m0", "AA") != 0 || dm_remove("m0") != 0)
-		return (1);
-	return (0);
+	return (healthy_stop());
 }
 
 /* remove-busy ROUNDS LEG_SECTORS: remove while a writer and a full resync
