@@ -74,9 +74,6 @@ struct dmm_nb_child {
 /* Guards the running mirrors' list (kmod/common/dmm_bsd.c). */
 static kmutex_t dmm_running_lock;
 
-/* Spin locks held anywhere (the core's allocator must not sleep under one). */
-static volatile unsigned int dmm_spin_held;
-
 /* ---- memory for the core (its only undefined symbols) ---- */
 
 /*
@@ -93,7 +90,9 @@ dmm_kernel_alloc(size_t size, size_t align)
 	if (align < sizeof(void *))
 		align = sizeof(void *);
 	total = size + align + sizeof(void *);
-	raw = kmem_alloc(total, dmm_spin_held ? KM_NOSLEEP : KM_SLEEP);
+	/* Only dmm_create allocates: thread context, no lock held. */
+	DMM_ASSERT(!cpu_intr_p() && !cpu_softintr_p());
+	raw = kmem_alloc(total, KM_SLEEP);
 	if (raw == NULL)
 		return (NULL);
 	p = roundup((uintptr_t)raw + sizeof(void *), align);
@@ -146,13 +145,11 @@ void
 dmm_os_lock(void *os)
 {
 	mutex_spin_enter(&((struct dmm_nb *)os)->lock);
-	atomic_inc_uint(&dmm_spin_held);
 }
 
 void
 dmm_os_unlock(void *os)
 {
-	atomic_dec_uint(&dmm_spin_held);
 	mutex_spin_exit(&((struct dmm_nb *)os)->lock);
 }
 
@@ -163,7 +160,8 @@ child_finish(struct dmm_nb_child *ch)
 	struct dmm_child c = ch->c;
 	int ok = !ch->failed;
 
-	kmem_free(ch, sizeof(*ch));
+	/* Maybe in a soft interrupt: kmem_free asserts it is not. */
+	kmem_intr_free(ch, sizeof(*ch));
 	dmm_glue_child_done(&t->g, &c, ok);
 }
 
@@ -185,7 +183,8 @@ child_iodone(struct buf *bp)
 {
 	struct dmm_nb_child *ch = bp->b_private;
 
-	if (bp->b_error != 0)
+	/* A transfer cut short (past a device's end) failed too. */
+	if (bp->b_error != 0 || bp->b_resid != 0)
 		ch->failed = 1;
 	putiobuf(bp);
 	if (atomic_dec_uint_nv(&ch->pieces) != 0)
@@ -225,7 +224,7 @@ dmm_os_issue(void *os, const struct dmm_child *c)
 	void *data = NULL;
 	uint32_t bytes, done, piece;
 
-	ch = kmem_zalloc(sizeof(*ch), KM_SLEEP);
+	ch = kmem_intr_zalloc(sizeof(*ch), KM_SLEEP);
 	ch->t = t;
 	ch->c = *c;
 	if (c->op == DMM_OP_FLUSH) {
@@ -265,7 +264,8 @@ dmm_os_complete_parent(void *os, struct dmm_preq *pr, int error)
 	struct buf *bp = r->bp;
 
 	if (bp != NULL) {
-		kmem_free(r, sizeof(*r));
+		/* Maybe in a soft interrupt (a child's b_iodone). */
+		kmem_intr_free(r, sizeof(*r));
 		bp->b_error = error;
 		bp->b_resid = error ? bp->b_bcount : 0;
 		biodone(bp);
@@ -373,13 +373,21 @@ dmm_os_assert_failed(const char *expr, const char *file, int line)
 
 /* ---- the worker thread ---- */
 
+/*
+ * A leg's cache flushed: 0, or the error. A driver without a cache to
+ * flush says so (xbd EOPNOTSUPP, md ENOTTY, old wd ENODEV): that is not a
+ * failed leg, and NetBSD's own dm ignores sync errors altogether.
+ */
 static int
 leg_cache_sync(struct dmm_nb *t, uint32_t position)
 {
-	int cmd = 1;
+	int cmd = 1, error;
 
-	return (VOP_IOCTL(LEG(t, position)->pdev_vnode, DIOCCACHESYNC,
-	    &cmd, FREAD | FWRITE, kauth_cred_get()));
+	error = VOP_IOCTL(LEG(t, position)->pdev_vnode, DIOCCACHESYNC,
+	    &cmd, FREAD | FWRITE, kauth_cred_get());
+	if (error == EOPNOTSUPP || error == ENOTTY || error == ENODEV)
+		return (0);
+	return (error);
 }
 
 static void
@@ -545,7 +553,7 @@ dmm_target_strategy(dm_table_entry_t *table_en, struct buf *bp)
 	}
 	if (BUF_ISWRITE(bp) && (bp->b_flags & B_MEDIA_FUA))
 		flags |= DMM_REQ_FUA;
-	r = kmem_zalloc(sizeof(*r), KM_SLEEP);
+	r = kmem_intr_zalloc(sizeof(*r), KM_SLEEP);
 	r->bp = bp;
 	submit(t, r, BUF_ISREAD(bp) ? DMM_OP_READ : DMM_OP_WRITE, flags,
 	    (uint64_t)bp->b_blkno, (uint32_t)(bp->b_bcount / DEV_BSIZE));

@@ -30,6 +30,10 @@ typedef _Bool			bool;
 #define NULL	((void *)0)
 
 #define EINVAL	22
+/* sys/sys/errno.h */
+#define ENODEV	19
+#define ENOTTY	25
+#define EOPNOTSUPP	45
 #define ENOENT	2
 #define ENOMEM	12
 #define ENXIO	6
@@ -64,6 +68,12 @@ void	cprng_fast(void *, size_t);
 void	*kmem_alloc(size_t, int);
 void	*kmem_zalloc(size_t, int);
 void	 kmem_free(void *, size_t);
+/* sys/sys/cpu.h */
+bool	cpu_intr_p(void);
+bool	cpu_softintr_p(void);
+/* sys/sys/kmem.h: the interrupt-safe variants (NetBSD 6 and later). */
+void	*kmem_intr_zalloc(size_t, int);
+void	 kmem_intr_free(void *, size_t);
 
 /* atomic_ops(3) */
 void	 atomic_inc_uint(volatile unsigned int *);
