@@ -351,7 +351,11 @@ healthy_stop(void)
 	return (0);
 }
 
-/* io: 4 writers, then 4 readers checking, with 2 vCPUs; host: identical. */
+/*
+ * io, with 2 vCPUs: region 0 written, then 3 writers (regions 1-3) and 2
+ * readers checking region 0 at once, then 4 readers checking everything.
+ * The host finds the legs identical afterwards.
+ */
 static int
 scenario_io(struct run *run)
 {
@@ -363,16 +367,21 @@ scenario_io(struct run *run)
 	region = run->sectors * 512 / 4 / MIB * MIB;
 	if (region > 8 * MIB)
 		region = 8 * MIB;
-	for (i = 0; i < 4; i++)
+	if (io_worker(fd, 0, region, seed, 0) != 0)
+		return (fail("writing region 0"));
+	for (i = 1; i < 4; i++)
 		spawn(fd, i * region, region, seed, 0);
-	if ((failed = reap(4)) != 0)
-		return (fail("%d of 4 writers failed", failed));
+	for (i = 0; i < 2; i++)
+		spawn(fd, 0, region, seed, 1);
+	if ((failed = reap(5)) != 0)
+		return (fail("%d of 3 writers and 2 readers at once failed",
+		    failed));
 	for (i = 0; i < 4; i++)
 		spawn(fd, i * region, region, seed, 1);
 	if ((failed = reap(4)) != 0)
 		return (fail("%d of 4 readers failed", failed));
-	out("io: 4 writers and 4 readers over %lu MiB, data read back\n",
-	    4 * region / MIB);
+	out("io: 3 writers and 2 readers at once, then 4 readers, over %lu "
+	    "MiB: every byte read back\n", 4 * region / MIB);
 	sys_close(fd);
 	return (healthy_stop());
 }
