@@ -650,8 +650,11 @@ dm_target_mirror_modcmd(modcmd_t cmd, void *arg)
 		dmt->info = dmm_target_info;
 		/* 16 legs with offsets, a disk log, options: 64 words. */
 		dmt->max_argc = 64;
-		if ((rc = dm_target_insert(dmt)) != 0)
+		if ((rc = dm_target_insert(dmt)) != 0) {
+			/* dm_target_alloc's kmem_zalloc, freed as dm_target_rem does. */
+			kmem_free(dmt, sizeof(*dmt));
 			mutex_destroy(&dmm_running_lock);
+		}
 		return (rc);
 	case MODULE_CMD_FINI:
 		/* EBUSY while a table uses the target. */
