@@ -12,7 +12,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-scenarios=("${@:-basic crash legfail reload readd oneleg lvm peers}")
+scenarios=("${@:-basic bad-table crash legfail reload readd oneleg lvm peers}")
 # shellcheck disable=SC2206
 scenarios=(${scenarios[*]})
 out=build/vm-test
@@ -163,6 +163,18 @@ scenario_reload() {
 		record reload PASS "reloaded under load, then killed after $(wc -l < "$d/acks4") records of phase 4: all 4 phases' records on both legs, legs identical"
 	else
 		WHY=$why failed reload "$d/recover.log" "$d/write.log"
+	fi
+}
+
+scenario_bad_table() {
+	local d=$out/bad-table sectors
+	sectors=$(new_legs "$d" 2 256M)
+	vm-test/run-guest.sh "$d/guest.log" 120 bad-table "$sectors" "$d/leg0.img" "$d/leg1.img" || true
+	if guest_passed "$d/guest.log" bad-table &&
+		"$ctl" examine "$d/leg0.img" | grep -c "shutdown: *clean" > /dev/null; then
+		record bad-table PASS "$(grep -c '^bad-table: refused' "$d/guest.log") tables naming one disk twice or a leg past its end refused with their reasons; a good one loaded"
+	else
+		failed bad-table "$d/guest.log"
 	fi
 }
 

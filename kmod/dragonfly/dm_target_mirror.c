@@ -724,6 +724,11 @@ dmm_target_message(dm_table_entry_t *table_en, char *message)
 	while (n < DMM_MSG_WORDS && (w = strsep(&message, " \t")) != NULL)
 		if (*w != '\0')
 			words[n++] = w;
+	/* Blanks after the last word are no word (8 words and a blank). */
+	while (message != NULL && (*message == ' ' || *message == '\t'))
+		message++;
+	if (message != NULL && *message == '\0')
+		message = NULL;
 	if (message != NULL) {
 		kprintf("dm_target_mirror: message too long\n");
 		return (EINVAL);

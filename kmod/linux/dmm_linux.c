@@ -319,6 +319,9 @@ dmm_os_leg_sectors(void *os, uint32_t position)
 
 	if (!has_device(t, position))
 		return 0;
+	/* An offset at or past the end leaves nothing (not a wrap-around). */
+	if (bdev_nr_sectors(t->devs[position]->bdev) <= t->offsets[position])
+		return 0;
 	return bdev_nr_sectors(t->devs[position]->bdev) - t->offsets[position];
 }
 
@@ -380,6 +383,46 @@ dmm_free_target(struct dmm_target *t)
 	kfree(t);
 }
 
+/*
+ * Before any I/O: every leg has room for its superblocks past its offset,
+ * and no device is named twice (by device number, not by name: a disk
+ * under two names, or a leg as the log, would be one copy counted as two).
+ */
+static int
+check_devices(struct dmm_target *t, bool has_log, struct dm_target *ti)
+{
+	unsigned int i, j, n = t->nlegs + (has_log ? 1 : 0);
+	struct dm_dev *d[DMM_MAX_LEGS + 1];
+
+	for (i = 0; i < t->nlegs; i++) {
+		d[i] = t->devs[i];
+		if (dmm_os_leg_sectors(t, i) < 2 * DMM_BLOCK_SIZE / 512) {
+			DMERR("leg %u (%s): offset %llu leaves it too small for "
+			    "a mirror leg (%llu sectors)", i, d[i]->name,
+			    (unsigned long long)t->offsets[i],
+			    (unsigned long long)bdev_nr_sectors(d[i]->bdev));
+			ti->error = "a leg's offset leaves it too small";
+			return -EINVAL;
+		}
+	}
+	if (has_log)
+		d[t->nlegs] = t->devs[DMM_LOG_DEVICE];
+	for (i = 1; i < n; i++)
+		for (j = 0; j < i; j++) {
+			if (d[i]->bdev->bd_dev != d[j]->bdev->bd_dev)
+				continue;
+			if (i == t->nlegs)
+				DMERR("the log device (%s) is the same device "
+				    "as leg %u", d[i]->name, j);
+			else
+				DMERR("leg %u (%s) is the same device as leg %u",
+				    i, d[i]->name, j);
+			ti->error = "one device named twice";
+			return -EINVAL;
+		}
+	return 0;
+}
+
 static int
 dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -435,6 +478,9 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			goto fail;
 		}
 	}
+	rc = check_devices(t, log != DMM_NO_LOG, ti);
+	if (rc != 0)
+		goto fail;
 	rc = dmm_glue_create(&t->g, t, argc, (const char *const *)argv,
 	    ti->len, &err);
 	if (rc != DMM_OK) {

@@ -137,6 +137,7 @@ texts_as_documented() {
 		"^status: 2 $dev $dev 64/64 1 AA 3 disk /dev/vbd3 A $counters\$"
 		"^table: disk 2 /dev/vbd3 2048 2 $dev 0 $dev 0( 1 handle_errors)?\$"
 		"^status: 16( $dev){16} 7/7 1 A{16} 1 bitmap $counters\$"
+		"message refused: argument 4 \('3'\): unexpected argument after the end\$"
 	)
 	local w
 	for w in "${want[@]}"; do

@@ -185,6 +185,9 @@ create_native(struct run *run, int id)
 		return (fail("message resync_rate refused: errno %d", r));
 	if ((r = dm_message("m0", "resync_rate fast")) == 0)
 		return (fail("message 'resync_rate fast' accepted"));
+	/* Eight words and a blank: the parser's refusal, not "too long". */
+	if ((r = dm_message("m0", "resync_rate 1 2 3 4 5 6 7 ")) == 0)
+		return (fail("a message with words left over accepted"));
 	if ((r = dm_remove("m0")) != 0)
 		return (fail("remove m0: errno %d", r));
 	return (0);
