@@ -765,6 +765,24 @@ fn a_read_whose_buffer_must_not_be_written_back_is_mended_by_a_resync() {
 }
 
 #[test]
+fn a_device_left_out_at_assembly_is_said_with_why() {
+    let (legs, _) = new_legs(2);
+    let r = Rig::assemble(vec![legs[0].clone(), Leg::default()], config());
+    let left_out: Vec<_> = r
+        .logs
+        .iter()
+        .filter(|l| matches!(l, LogEvent::LegLeftOut { .. }))
+        .collect();
+    assert_eq!(
+        left_out,
+        [&LogEvent::LegLeftOut {
+            position: 1,
+            reason: AssemblyError::NoMetadata { pos: 1 },
+        }]
+    );
+}
+
+#[test]
 fn a_crash_resync_without_budget_for_a_chunk_does_not_scan() {
     let chunks = 20_000;
     let (legs, _) = new_legs_with(2, chunks);

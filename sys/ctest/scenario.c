@@ -343,6 +343,11 @@ dmm_c_scenario(uint8_t *leg0, uint8_t *leg1, uint64_t leg_bytes)
 	r->failed_leg = -1;
 	CHECK(r, dmm_remove_leg(r->m, 1, &err) == DMM_OK);
 	pump(r);
+	/* A position the table does not have is named as such. */
+	CHECK(r, dmm_add_leg(r->m, 7, NULL, NULL, uuid, leg_bytes / SECTOR,
+	    &slot, &err) == DMM_ERR_ADMIN);
+	CHECK(r, strstr((const char *)err.message,
+	    "no device at table position 7") != NULL);
 	CHECK(r, read_block(r, 1, 0, block[0]) && read_block(r, 1, 8, block[1]));
 	CHECK(r, dmm_add_leg(r->m, 1, block[0], block[1], uuid,
 	    leg_bytes / SECTOR, &slot, &err) == DMM_OK);

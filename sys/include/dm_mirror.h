@@ -148,6 +148,12 @@
 #define DMM_LOG_SUSPENDED 10
 
 /*
+ A device the table names was left out at assembly (`leg`: its table
+ position); the text says why.
+ */
+#define DMM_LOG_LEG_LEFT_OUT 11
+
+/*
  What `dmm_fast_write_done` asks for.
  */
 #define DMM_FAST_COMPLETE 0

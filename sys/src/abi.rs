@@ -68,6 +68,9 @@ pub const DMM_LOG_LEG_REMOVED: u32 = 7;
 pub const DMM_LOG_PINNED_READ_MOVED: u32 = 8;
 pub const DMM_LOG_COPY_READ_ERROR: u32 = 9;
 pub const DMM_LOG_SUSPENDED: u32 = 10;
+/// A device the table names was left out at assembly (`leg`: its table
+/// position); the text says why.
+pub const DMM_LOG_LEG_LEFT_OUT: u32 = 11;
 
 /// What `dmm_fast_write_done` asks for.
 pub const DMM_FAST_COMPLETE: i32 = 0;
@@ -433,6 +436,10 @@ impl dmm_action {
         self.kind = DMM_ACTION_LOG;
         let mut t = Text::new(&mut self.text);
         let (kind, leg, value) = match *e {
+            LogEvent::LegLeftOut { position, reason } => {
+                let _ = write!(t, "{reason}: left out (a missing member, status D)");
+                (DMM_LOG_LEG_LEFT_OUT, position, 0)
+            }
             LogEvent::LegFailed { leg } => {
                 let _ = write!(t, "leg {leg} failed; the mirror goes on without it");
                 (DMM_LOG_LEG_FAILED, leg, 0)

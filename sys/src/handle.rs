@@ -33,6 +33,8 @@ pub struct dmm_mirror {
     mirror: Box<Mirror>,
     /// The table's words, kept to print the table and the status.
     words: Vec<String>,
+    /// How many legs the table names.
+    legs: usize,
     /// Owned here, shared with every CPU: a raw pointer, so that the
     /// caller's `&mut` to the handle never claims it.
     fast: *mut dmm_fast,
@@ -457,8 +459,15 @@ fn parse_boxed<'a>(words: &'a [String], err: *mut dmm_error) -> Result<Box<Table
     }
 }
 
+/// How many legs a table names (its parse in a frame of its own).
+#[inline(never)]
+fn leg_count(words: &[String]) -> usize {
+    with_table(words, |t| t.map_or(0, |t| t.leg_count))
+}
+
 #[inline(never)]
 fn build(asm: Assembly, cfg: Config, now_ns: u64, words: Vec<String>) -> Box<dmm_mirror> {
+    let legs = leg_count(&words);
     let mirror = Mirror::new_boxed(asm, cfg, now_ns);
     let fast = Box::into_raw(Box::new(dmm_fast {
         path: mirror.fast_path().clone(),
@@ -466,6 +475,7 @@ fn build(asm: Assembly, cfg: Config, now_ns: u64, words: Vec<String>) -> Box<dmm
     Box::new(dmm_mirror {
         mirror,
         words,
+        legs,
         fast,
     })
 }
@@ -751,7 +761,7 @@ unsafe fn leg_names(
     if names.is_null() {
         return Some(0);
     }
-    let legs = with_table(&h.words, |t| t.map_or(0, |t| t.leg_count));
+    let legs = h.legs;
     for (k, slot) in given.iter_mut().enumerate().take(legs) {
         // SAFETY: the caller passes one C string per leg, alive as long as
         // the call.
@@ -899,6 +909,16 @@ pub unsafe extern "C" fn dmm_add_leg(
     let (Some(h), false) = (unsafe { handle(m) }, uuid.is_null()) else {
         return set_error(err, DMM_ERR_ARG, format_args!("no mirror or uuid"));
     };
+    if position as usize >= h.legs {
+        return set_error(
+            err,
+            DMM_ERR_ADMIN,
+            format_args!(
+                "no device at table position {position}: the table names {} legs",
+                h.legs
+            ),
+        );
+    }
     let mut id = [0u8; 16];
     // SAFETY: the caller passes 16 readable bytes.
     id.copy_from_slice(unsafe { core::slice::from_raw_parts(uuid, 16) });

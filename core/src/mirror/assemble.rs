@@ -15,7 +15,7 @@ pub trait BlockReader {
 }
 
 /// Why the legs named in a table do not form a usable mirror.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AssemblyError {
     /// The table names no legs, or more than [`MAX_LEGS`].
     LegCount(usize),

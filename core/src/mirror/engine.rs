@@ -1,6 +1,6 @@
 //! The engine: tables sized at creation, then no allocation.
 
-use super::assemble::{Assembly, FoundLeg};
+use super::assemble::{Assembly, AssemblyError, FoundLeg};
 use super::fast::FastPath;
 use super::types::*;
 use crate::format::*;
@@ -362,8 +362,9 @@ impl Mirror {
     /// Starts a mirror from an assembly. Every table is allocated here.
     pub fn new(mut asm: Assembly, cfg: Config, now: u64) -> Mirror {
         let found = core::mem::take(&mut asm.legs);
+        let left_out = core::mem::take(&mut asm.unusable);
         let mut m = Mirror::tables(asm, &found, cfg, now);
-        m.start_members(&found);
+        m.start_members(&found, &left_out);
         m
     }
 
@@ -371,8 +372,9 @@ impl Mirror {
     /// mirror, not for the copies moving it into a box would take.
     pub fn new_boxed(mut asm: Assembly, cfg: Config, now: u64) -> Box<Mirror> {
         let found = core::mem::take(&mut asm.legs);
+        let left_out = core::mem::take(&mut asm.unusable);
         let mut m = Box::new(Mirror::tables(asm, &found, cfg, now));
-        m.start_members(&found);
+        m.start_members(&found, &left_out);
         m
     }
 
@@ -525,10 +527,17 @@ impl Mirror {
         }
     }
 
-    /// Starts a mirror just built: the read source, the fast path, the
-    /// members found or not, the first resync and metadata writes.
+    /// Starts a mirror just built: the devices left out said, the read
+    /// source, the fast path, the members found or not, the first resync
+    /// and metadata writes.
     #[inline(never)]
-    fn start_members(&mut self, found: &[Option<FoundLeg>]) {
+    fn start_members(&mut self, found: &[Option<FoundLeg>], left_out: &[(usize, AssemblyError)]) {
+        for &(position, reason) in left_out {
+            self.push(Action::Log(LogEvent::LegLeftOut {
+                position: position as u8,
+                reason,
+            }));
+        }
         self.source = self.source_leg();
         for c in 0..self.chunks.len() {
             self.queue_publish(c);

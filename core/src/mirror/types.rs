@@ -107,6 +107,14 @@ pub enum IoError {
 /// Events worth a log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LogEvent {
+    /// A device the table names was left out at assembly (unreadable,
+    /// blank, foreign to this mirror, or no longer a member).
+    LegLeftOut {
+        /// Its table position.
+        position: u8,
+        /// Why.
+        reason: super::assemble::AssemblyError,
+    },
     /// A leg failed and is no longer used.
     LegFailed {
         /// Its slot.
