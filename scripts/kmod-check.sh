@@ -17,7 +17,7 @@ os=${1:?usage: kmod-check.sh dragonfly|netbsd}
 command -v clang > /dev/null || { echo "kmod-check: clang missing (apt-get install clang)" >&2; exit 2; }
 out=build/kmod-check-$os
 rm -rf "$out" && mkdir -p "$out"
-srcs=("kmod/$os/dm_target_mirror.c" kmod/common/dmm_glue.c kmod/common/dmm_admin.c kmod/common/dmm_bsd.c)
+srcs=("kmod/$os/dm_target_mirror.c" kmod/common/dmm_glue.c kmod/common/dmm_admin.c kmod/common/dmm_bsd.c kmod/common/dmm_claim.c)
 # The code generation and warnings of DragonFly's sys/conf/kmod.mk (as
 # bmake prints them), which NetBSD's kernel builds mostly share.
 cflags=(-D_KERNEL -std=c99 -ffreestanding -nostdinc -fno-common -mcmodel=kernel
@@ -66,7 +66,7 @@ dragonfly)
 		link=$(cd kmod/dragonfly && bmake -n -m "$DFLY_SRC/share/mk" SYSDIR="$sys" \
 			MACHINE=x86_64 MACHINE_ARCH=x86_64 MACHINE_PLATFORM=pc64 2>/dev/null |
 			grep -E -- '-o dm_target_mirror\.ko ' || true)
-		for o in dmmirror_core.o dm_target_mirror.o dmm_glue.o dmm_admin.o dmm_bsd.o; do
+		for o in dmmirror_core.o dm_target_mirror.o dmm_glue.o dmm_admin.o dmm_bsd.o dmm_claim.o; do
 			grep -q " $o" <<<"$link" || { echo "kmod-check: FAIL: bsd.kmod.mk does not link $o: ${link:-no link step}"; exit 1; }
 		done
 		echo "kmod-check: dragonfly: bsd.kmod.mk of that tree links: $link"

@@ -1,12 +1,10 @@
 /*
- * The worker's bookkeeping and the running mirrors' list: see dmm_bsd.h.
+ * The worker's bookkeeping and opening a table's devices: see dmm_bsd.h.
  */
 #include "dmm_bsd.h"
 
 /* The longest sleep: the worker also looks at time passing. */
 #define DMM_WORKER_MAX_WAIT_NS	(1000ULL * 1000 * 1000)
-
-static struct dmm_running *dmm_running_list;
 
 void
 dmm_worker_init(struct dmm_worker *w)
@@ -38,55 +36,6 @@ dmm_worker_schedule(struct dmm_worker *w, uint64_t when)
 		return (0);
 	w->deadline = when;
 	return (1);
-}
-
-static int
-same_name(const char *a, const char *b)
-{
-	while (*a != '\0' && *a == *b) {
-		a++;
-		b++;
-	}
-	return (*a == *b);
-}
-
-int
-dmm_running_claim(struct dmm_running *r, const char *const *names,
-    uint32_t nlegs)
-{
-	struct dmm_running *o;
-	uint32_t i, j;
-
-	dmm_os_registry_lock();
-	for (o = dmm_running_list; o != NULL; o = o->next)
-		for (i = 0; i < nlegs; i++)
-			for (j = 0; j < o->nlegs; j++)
-				if (same_name(names[i], o->names[j])) {
-					dmm_os_registry_unlock();
-					return ((int)i);
-				}
-	r->names = names;
-	r->nlegs = nlegs;
-	r->next = dmm_running_list;
-	dmm_running_list = r;
-	r->listed = 1;
-	dmm_os_registry_unlock();
-	return (-1);
-}
-
-void
-dmm_running_release(struct dmm_running *r)
-{
-	struct dmm_running **pp;
-
-	if (!r->listed)
-		return;
-	dmm_os_registry_lock();
-	for (pp = &dmm_running_list; *pp != r; pp = &(*pp)->next)
-		;
-	*pp = r->next;
-	r->listed = 0;
-	dmm_os_registry_unlock();
 }
 
 /* A log line built without printf (the glue names no OS). */
@@ -125,7 +74,7 @@ first_repeated(const char *const *names, uint32_t n)
 
 	for (i = 1; i < n; i++)
 		for (j = 0; j < i; j++)
-			if (same_name(names[i], names[j]))
+			if (dmm_same_name(names[i], names[j]))
 				return ((int)i);
 	return (-1);
 }
@@ -203,7 +152,7 @@ dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
 		dmm_os_log(os, l.b);
 		return (DMM_EINVAL);
 	}
-	if ((rc = dmm_running_claim(r, legs->names, claimed)) >= 0) {
+	if ((rc = dmm_running_claim(r, legs->names, claimed, NULL)) >= 0) {
 		put(&l, (uint32_t)rc == legs->n ? "log device " : "leg ");
 		put(&l, legs->names[rc]);
 		put(&l, " is in use by a running mirror (to reload a table: "

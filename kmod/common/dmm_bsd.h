@@ -1,12 +1,13 @@
 /*
  * What the BSD adapters share beyond the glue: the worker thread's
- * bookkeeping and the list of running mirrors. OS-neutral; each adapter
+ * bookkeeping and opening a table's devices (with the running mirrors'
+ * registry, dmm_claim.h). OS-neutral; each adapter
  * supplies the locks (its worker lock, and dmm_os_registry_lock/unlock).
  */
 #ifndef DMM_BSD_H
 #define DMM_BSD_H
 
-#include "dmm_glue.h"
+#include "dmm_claim.h"
 
 #define DMM_WORKER_NEVER	(~(uint64_t)0)
 
@@ -23,23 +24,6 @@ int	dmm_worker_next(struct dmm_worker *w, uint64_t now, uint64_t *wait_ns);
 /* dmm_os_schedule(): 1 if that moved the deadline (wake the worker). */
 int	dmm_worker_schedule(struct dmm_worker *w, uint64_t when);
 
-/* A running mirror, by its legs' device names ("major:minor"). */
-struct dmm_running {
-	struct dmm_running	*next;
-	const char *const	*names;
-	uint32_t		 nlegs;
-	int			 listed;
-};
-
-void	dmm_os_registry_lock(void);
-void	dmm_os_registry_unlock(void);
-/*
- * Lists r unless a running mirror has one of its legs: then returns that
- * leg's index and lists nothing. -1 when listed.
- */
-int	dmm_running_claim(struct dmm_running *r, const char *const *names,
-	    uint32_t nlegs);
-void	dmm_running_release(struct dmm_running *r);
 
 /* A leg below this from its offset has no room for its superblocks. */
 #define DMM_MIN_LEG_SECTORS	(2 * DMM_BLOCK_SIZE / 512)

@@ -21,7 +21,7 @@
 #include <linux/random.h>
 #include <linux/spinlock.h>
 
-#include "dmm_glue.h"
+#include "dmm_claim.h"
 
 #define DM_MSG_PREFIX "dmmirror"
 
@@ -46,6 +46,10 @@ struct dmm_target {
 	struct dm_dev		*devs[DMM_MAX_LEGS + 1];
 	sector_t		 offsets[DMM_MAX_LEGS + 1];
 	char			 names[DMM_MAX_LEGS][16];
+	char			 log_name[16];
+	/* Legs and log, as the running mirrors' registry lists them. */
+	const char		*claimed[DMM_MAX_LEGS + 1];
+	struct dmm_running	 running;
 };
 
 /* A child bio with what the glue needs back on completion. */
@@ -373,6 +377,8 @@ dmm_free_target(struct dmm_target *t)
 		cancel_delayed_work_sync(&t->tick);
 		destroy_workqueue(t->wq);
 	}
+	/* No I/O of ours is left: another mirror device may have the legs. */
+	dmm_running_release(&t->running);
 	dmm_glue_destroy(&t->g);
 	bioset_exit(&t->bs);
 	for (i = 0; i < t->nlegs; i++)
@@ -421,6 +427,51 @@ check_devices(struct dmm_target *t, bool has_log, struct dm_target *ti)
 			return -EINVAL;
 		}
 	return 0;
+}
+
+/* The running mirrors' registry: table loads and removals only. */
+static DEFINE_MUTEX(dmm_registry);
+
+void
+dmm_os_registry_lock(void)
+{
+	mutex_lock(&dmm_registry);
+}
+
+void
+dmm_os_registry_unlock(void)
+{
+	mutex_unlock(&dmm_registry);
+}
+
+/*
+ * Claims the legs and the log for this mirror device: two mirror devices
+ * over one disk would each believe they own its metadata (a crash then
+ * loses acknowledged writes). dm opens every device with one holder for
+ * all of dm, so it does not stop this. A new table of the same device (a
+ * reload) may reuse them.
+ */
+static int
+claim_devices(struct dmm_target *t, bool has_log, struct dm_target *ti)
+{
+	unsigned int i, n = t->nlegs;
+	int busy;
+
+	for (i = 0; i < t->nlegs; i++)
+		t->claimed[i] = t->names[i];
+	if (has_log) {
+		format_dev_t(t->log_name, t->devs[DMM_LOG_DEVICE]->bdev->bd_dev);
+		t->claimed[n++] = t->log_name;
+	}
+	busy = dmm_running_claim(&t->running, t->claimed, n,
+	    dm_table_get_md(ti->table));
+	if (busy < 0)
+		return 0;
+	DMERR("%s %s is in use by another mirror device (remove that one "
+	    "first)", (unsigned int)busy == t->nlegs ? "the log device" : "leg",
+	    t->claimed[busy]);
+	ti->error = "a device is in use by another mirror";
+	return -EBUSY;
 }
 
 static int
@@ -479,6 +530,8 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		}
 	}
 	rc = check_devices(t, log != DMM_NO_LOG, ti);
+	if (rc == 0)
+		rc = claim_devices(t, log != DMM_NO_LOG, ti);
 	if (rc != 0)
 		goto fail;
 	rc = dmm_glue_create(&t->g, t, argc, (const char *const *)argv,

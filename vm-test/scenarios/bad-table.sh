@@ -1,6 +1,7 @@
 # bad-table SECTORS: tables that name one disk twice, or a leg past its
 # device's end, are refused before any I/O, each with its reason in the
-# kernel log; the legs are untouched and a good table loads after.
+# kernel log; the legs are untouched and a good table loads after; a
+# second mirror device over its legs is refused while it runs.
 . /scenarios/lib.sh
 sectors=$1
 load_ours
@@ -27,5 +28,8 @@ refuse "table length $((sectors + 1)) exceeds" \
 [ "$(meta)" = "$md5_before" ] || fail "bad-table: a refused table wrote to a leg"
 dmsetup create m --table "0 $sectors dmmirror 2 /dev/vda /dev/vdb" || fail "bad-table: the good table"
 [ "$(health m)" = AA ] || fail "bad-table: health $(health m)"
+# A second mirror device over legs a running one uses.
+refuse "leg .* is in use by another mirror device" \
+	"0 $sectors dmmirror 2 /dev/vdb /dev/vda"
 dmsetup remove m || fail "bad-table: remove"
-pass "bad-table: 4 tables refused with their reasons, no leg written; a good one loaded"
+pass "bad-table: 5 tables refused with their reasons, no leg written; a good one loaded"
