@@ -172,7 +172,7 @@ scenario_bad_table() {
 	vm-test/run-guest.sh "$d/guest.log" 120 bad-table "$sectors" "$d/leg0.img" "$d/leg1.img" || true
 	if guest_passed "$d/guest.log" bad-table &&
 		"$ctl" examine "$d/leg0.img" | grep -c "shutdown: *clean" > /dev/null; then
-		record bad-table PASS "$(grep -c '^bad-table: refused' "$d/guest.log") tables naming one disk twice or a leg past its end refused with their reasons; a good one loaded"
+		record bad-table PASS "$(grep -c '^bad-table: refused' "$d/guest.log") tables naming one disk twice, a leg past its end or a running mirror's leg refused with their reasons; a leg smaller than the geometry left out; a good one loaded"
 	else
 		failed bad-table "$d/guest.log"
 	fi

@@ -782,6 +782,33 @@ fn a_device_left_out_at_assembly_is_said_with_why() {
     );
 }
 
+/// Legs whose leg 1 ends `short` sectors before its data area does.
+struct ShortLeg1<'a>(Legs<'a>, u64);
+
+impl BlockReader for ShortLeg1<'_> {
+    fn read_block(&mut self, pos: usize, sector: u64, out: &mut [u8; BLOCK_SIZE]) -> bool {
+        if pos == 1 && sector + 8 > self.1 {
+            return false;
+        }
+        self.0.read_block(pos, sector, out)
+    }
+}
+
+#[test]
+fn a_leg_smaller_than_the_geometry_is_left_out_before_any_write() {
+    let (legs, geo) = new_legs(2);
+    let need = geo.data_offset + geo.data_sectors;
+    let asm = assemble(&mut ShortLeg1(Legs(&legs), need - 1), 2).expect("assembles on leg 0");
+    assert!(asm.legs[1].is_none(), "leg 1 is not used");
+    assert_eq!(
+        asm.unusable,
+        [(1, AssemblyError::DataAreaUnreadable { pos: 1, need })]
+    );
+    // Exactly the size it needs: used.
+    let asm = assemble(&mut ShortLeg1(Legs(&legs), need), 2).expect("assembles");
+    assert!(asm.legs[1].is_some() && asm.unusable.is_empty());
+}
+
 #[test]
 fn a_crash_resync_without_budget_for_a_chunk_does_not_scan() {
     let chunks = 20_000;

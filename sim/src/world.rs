@@ -201,6 +201,12 @@ impl BlockReader for Reader<'_> {
         let Some(d) = disk.map(|d| &self.disks[d]).filter(|d| !d.dead) else {
             return false;
         };
+        if pos != usize::from(LOG_DEVICE) && sector >= d.meta_sectors {
+            // Assembly's probe of a leg's size: the block is on the disk.
+            // (Latent errors are the I/O path's: the probe asks for size.)
+            *out = [0; BLOCK_SIZE];
+            return sector + BLOCK_SECTORS <= d.meta_sectors + d.current.data().len() as u64;
+        }
         match d.read_meta(sector) {
             Some(b) => {
                 *out = b;

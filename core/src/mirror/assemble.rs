@@ -72,6 +72,14 @@ pub enum AssemblyError {
         /// Table position (and log area).
         pos: usize,
     },
+    /// The last block of this leg's data area cannot be read: the device
+    /// is smaller than the mirror's geometry (or failing there).
+    DataAreaUnreadable {
+        /// Table position.
+        pos: usize,
+        /// Sectors the leg needs from its table offset.
+        need: u64,
+    },
 }
 
 impl core::fmt::Display for AssemblyError {
@@ -101,6 +109,10 @@ impl core::fmt::Display for AssemblyError {
             AssemblyError::WrongLogArea { pos } => {
                 write!(f, "leg {pos}: its log area holds the metadata of another slot")
             }
+            AssemblyError::DataAreaUnreadable { pos, need } => write!(
+                f,
+                "leg {pos}: the end of its data area cannot be read: smaller than the {need} sectors this mirror needs, or failing there"
+            ),
         }
     }
 }
@@ -345,6 +357,16 @@ fn read_legs<R: BlockReader>(
         if found.sbs.iter().any(|o| o.leg_uuid == sb.leg_uuid) {
             return Err(AssemblyError::DuplicateLeg { pos });
         }
+        // A leg smaller than the geometry (a table that fits it is not
+        // enough) is left out before it takes a write past its end.
+        let geometry = sb.geometry;
+        if let Some(need) = data_end_unreadable(reader, pos, &geometry, &mut scratch.blocks) {
+            found
+                .unusable
+                .push((pos, AssemblyError::DataAreaUnreadable { pos, need }));
+            continue;
+        }
+        let sb = scratch.pair.superblock().expect("read_superblock checked");
         // Copied from the heap to the heap, not through the stack.
         found.sbs.extend_from_slice(core::slice::from_ref(sb));
         found.positions.push(pos);
@@ -354,6 +376,22 @@ fn read_legs<R: BlockReader>(
         Some(&(_, e)) if found.sbs.is_empty() => Err(e),
         _ => Ok(found),
     }
+}
+
+/// The sectors a leg needs, if the last block of its data area cannot be
+/// read (its superblocks are on it: not for the external layout, whose
+/// areas are on the log).
+fn data_end_unreadable<R: BlockReader>(
+    reader: &mut R,
+    pos: usize,
+    g: &Geometry,
+    blocks: &mut [[u8; BLOCK_SIZE]],
+) -> Option<u64> {
+    let need = g.data_offset + g.data_sectors;
+    if g.external || need < BLOCK_SECTORS {
+        return None;
+    }
+    (!reader.read_block(pos, need - BLOCK_SECTORS, &mut blocks[0])).then_some(need)
 }
 
 /// Step 2: the newest member table (the template) and, with `force`, the
