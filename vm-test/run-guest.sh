@@ -6,7 +6,8 @@
 #
 # The crash: with DMM_KILL_PATTERN set, QEMU gets SIGKILL once LOG holds
 # DMM_KILL_COUNT (default 1) lines matching that pattern, DMM_KILL_DELAY
-# seconds (default 0) later.
+# seconds (default 0) later; the log then ends with a line
+# DMM-KILLED-ON-PURPOSE (DMM-TIMEOUT when the timeout killed it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$1 timeout_s=$2 scenario=$3 args=$4
@@ -27,14 +28,26 @@ end=$(( SECONDS + timeout_s ))
 while kill -0 "$qemu" 2>/dev/null; do
 	if [ "$SECONDS" -ge "$end" ]; then
 		kill -KILL "$qemu"
+		{ wait "$qemu"; } 2>/dev/null
+		rc=137
+		printf "\nDMM-TIMEOUT after %s s\n" "$timeout_s" >> "$log"
 		break
 	fi
 	if [ -n "${DMM_KILL_PATTERN:-}" ] &&
 		[ "$(grep -c -- "$DMM_KILL_PATTERN" "$log" || true)" -ge "${DMM_KILL_COUNT:-1}" ]; then
 		sleep "${DMM_KILL_DELAY:-0}"
 		kill -KILL "$qemu"
+		{ wait "$qemu"; } 2>/dev/null
+		rc=137
+		# Said in the log (after QEMU's last words): the checks tell a
+		# kill on purpose from a timeout or an end.
+		printf "\nDMM-KILLED-ON-PURPOSE\n" >> "$log"
 		break
 	fi
 	sleep 0.1
 done
-{ wait "$qemu"; } 2>/dev/null
+if [ -z "${rc:-}" ]; then
+	{ wait "$qemu"; } 2>/dev/null
+	rc=$?
+fi
+exit "$rc"

@@ -2,13 +2,18 @@
 # make vm-test: builds the guest, then runs each scenario in QEMU and checks
 # the legs from the host with mirrorctl. Prints PASS/FAIL per scenario with
 # its figures and a summary table; exits 1 if any failed.
-# Usage: vm-test/run.sh [--crash-seeds N] [SCENARIO...]
+# Usage: vm-test/run.sh [--crash-seeds N] [--no-kill] [SCENARIO...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crash_seeds=3
+# --no-kill: the crash scenario's writer is never killed (it writes 300
+# records and ends): the scenario must then FAIL, which shows its check
+# of the kill can fail.
+no_kill=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--crash-seeds) crash_seeds=$2; shift 2 ;;
+	--no-kill) no_kill=1; shift ;;
 	*) break ;;
 	esac
 done
@@ -68,8 +73,8 @@ failed() {
 guest_passed() { # guest_passed LOG SCENARIO
 	grep -q "DMM-END $2 rc=0" "$1" && grep -q "RESULT PASS" "$1"
 }
-legs_identical() { # legs_identical LEG...: mirrorctl check finds no difference
-	"$ctl" check "$@" | tail -n 1 | grep -q " 0 differ,"
+legs_identical() { # legs_identical LEG...: every leg compared, none differs
+	"$ctl" check "$@" | tail -n 1 | grep -c "over $# legs: 0 differ," > /dev/null
 }
 
 scenario_basic() {
@@ -90,17 +95,40 @@ crash_once() { # crash_once SEED
 	local seed=$1 d=$out/crash-$1 sectors target acked secs
 	sectors=$(new_legs "$d" 2 256M)
 	target=$(( 50 + (seed * 7919) % 400 ))
-	DMM_KILL_PATTERN='^ack ' DMM_KILL_COUNT=$target vm-test/run-guest.sh "$d/write.log" 300 \
-		crash-write "$sectors,$seed,67108864,100000" "$d/leg0.img" "$d/leg1.img" || true
+	if [ "$no_kill" = 1 ]; then
+		vm-test/run-guest.sh "$d/write.log" 300 crash-write "$sectors,$seed,67108864,300" \
+			"$d/leg0.img" "$d/leg1.img" || true
+	else
+		DMM_KILL_PATTERN='^ack ' DMM_KILL_COUNT=$target vm-test/run-guest.sh "$d/write.log" 300 \
+			crash-write "$sectors,$seed,67108864,100000" "$d/leg0.img" "$d/leg1.img" || true
+	fi
 	acked=$(grep -c '^ack ' "$d/write.log" || true)
+	# The kill must have come mid-write, on purpose: not after the writer
+	# ended (or failed), not on the timeout of a guest that hung.
+	if grep -q "RESULT" "$d/write.log" || ! grep -q "^DMM-KILLED-ON-PURPOSE" "$d/write.log" ||
+		[ "${acked:-0}" -lt "$target" ]; then
+		echo "  seed $seed: FAILED: not killed mid-write ($acked of $target acknowledgements; see $d)"
+		return 1
+	fi
+	# Both legs were in sync all along: every acknowledged record is on
+	# both before recovery copies anything.
+	if ! "$ctl" debug verify --seed "$seed" --span 64M --acked "$d/write.log" \
+		"$d/leg0.img" "$d/leg1.img" > "$d/verify-before.txt"; then
+		echo "  seed $seed: FAILED: acknowledged records missing before recovery ($d/verify-before.txt)"
+		return 1
+	fi
 	"$ctl" examine "$d/leg0.img" > "$d/examine-after-crash.txt" || true
+	if ! grep -q "shutdown: *UNCLEAN" "$d/examine-after-crash.txt"; then
+		echo "  seed $seed: FAILED: the superblocks claim a clean shutdown after the kill"
+		return 1
+	fi
 	vm-test/run-guest.sh "$d/recover.log" 300 recover "$sectors" "$d/leg0.img" "$d/leg1.img" || true
 	secs=$(sed -n 's/^recover: seconds //p' "$d/recover.log" | tr -d '\r')
 	if [ "${acked:-0}" -gt 0 ] && guest_passed "$d/recover.log" recover &&
 		"$ctl" debug verify --seed "$seed" --span 64M --acked "$d/write.log" \
 			"$d/leg0.img" "$d/leg1.img" > "$d/verify.txt" &&
 		legs_identical "$d"/leg*.img; then
-		echo "  seed $seed: killed after $acked acknowledged records; all present on both legs; in sync after ${secs:-?} s"
+		echo "  seed $seed: killed after $acked acknowledged records; all present on both legs before and after recovery; in sync after ${secs:-?} s"
 		return 0
 	fi
 	echo "  seed $seed: FAILED ($acked acknowledged; see $d)"
