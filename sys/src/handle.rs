@@ -405,25 +405,24 @@ unsafe fn create(
         return DMM_ERR_TABLE;
     };
     let mut reader = Reader { read, ctx };
-    let (asm, chunk_sectors, cfg) = match parse_and_assemble(&words, &mut reader, log, err) {
+    let (asm, parsed) = match parse_and_assemble(&words, &mut reader, log, err) {
         Ok(p) => p,
         Err(code) => return code,
     };
     let geo = asm.template.geometry;
-    if chunk_sectors.is_some_and(|c| c != geo.chunk_sectors) {
+    if let Some(chunk_sectors) = parsed.chunk_sectors.filter(|&c| c != geo.chunk_sectors) {
         return set_error(
             err,
             DMM_ERR_TABLE,
             format_args!(
-                "the table's chunk size {} differs from the legs' {}",
-                chunk_sectors.unwrap_or(0),
+                "the table's chunk size {chunk_sectors} differs from the legs' {}",
                 geo.chunk_sectors
             ),
         );
     }
     // Ask for the memory once before building, so that a shortage is an
     // error here rather than a stop inside the build.
-    let bound = Mirror::memory_bound(&geo, &cfg);
+    let bound = Mirror::memory_bound(&geo, &parsed.cfg);
     if Vec::<u8>::new().try_reserve_exact(bound).is_err() {
         return set_error(
             err,
@@ -432,22 +431,34 @@ unsafe fn create(
         );
     }
     // SAFETY: checked non-null above.
-    unsafe { *out = Box::into_raw(build(asm, cfg, now_ns, words)) };
+    unsafe { *out = Box::into_raw(build(asm, parsed.cfg, parsed.legs, now_ns, words)) };
     ok(err)
 }
 
-/// The table's assembly, chunk size and configuration. (The steps of
-/// `create` are not inlined into it: kernel stacks are small.)
+/// What `create` needs of the table besides the assembly.
+struct Parsed {
+    chunk_sectors: Option<u32>,
+    cfg: Config,
+    legs: usize,
+}
+
+/// The table's assembly, chunk size, configuration and leg count. (The
+/// steps of `create` are not inlined into it: kernel stacks are small.)
 #[inline(never)]
 fn parse_and_assemble(
     words: &[String],
     reader: &mut Reader,
     log: Option<dmm_log_args>,
     err: *mut dmm_error,
-) -> Result<(Assembly, Option<u32>, Config), i32> {
+) -> Result<(Assembly, Parsed), i32> {
     let t = parse_boxed(words, err)?;
     let asm = assemble_table(reader, &t, log, err)?;
-    Ok((asm, t.chunk_sectors, t.config(Config::default())))
+    let parsed = Parsed {
+        chunk_sectors: t.chunk_sectors,
+        cfg: t.config(Config::default()),
+        legs: t.leg_count,
+    };
+    Ok((asm, parsed))
 }
 
 /// The parsed table on the heap, parsed in a frame of its own.
@@ -459,15 +470,14 @@ fn parse_boxed<'a>(words: &'a [String], err: *mut dmm_error) -> Result<Box<Table
     }
 }
 
-/// How many legs a table names (its parse in a frame of its own).
 #[inline(never)]
-fn leg_count(words: &[String]) -> usize {
-    with_table(words, |t| t.map_or(0, |t| t.leg_count))
-}
-
-#[inline(never)]
-fn build(asm: Assembly, cfg: Config, now_ns: u64, words: Vec<String>) -> Box<dmm_mirror> {
-    let legs = leg_count(&words);
+fn build(
+    asm: Assembly,
+    cfg: Config,
+    legs: usize,
+    now_ns: u64,
+    words: Vec<String>,
+) -> Box<dmm_mirror> {
     let mirror = Mirror::new_boxed(asm, cfg, now_ns);
     let fast = Box::into_raw(Box::new(dmm_fast {
         path: mirror.fast_path().clone(),
@@ -961,7 +971,8 @@ fn add_leg(
 ) -> Result<usize, AdminError> {
     let mut sb = Superblock::BLANK;
     let [p, q] = blocks.map(|b| b.unwrap_or(&[]));
-    let found = Superblock::decode_trusted(p, q, &mut sb).then_some(&sb);
+    let valid = Superblock::decode_trusted(p, q, &mut sb);
+    let found = valid.contains(&true).then_some(&sb);
     mirror.add_leg(position, found, uuid, device_sectors)
 }
 

@@ -20,7 +20,7 @@ pub use bitmap::{
 pub use create::{fill_new_superblock, new_leg_blocks, new_superblock, CreateError};
 pub use geometry::{Geometry, GeometryError};
 pub use serial::Serial;
-pub use superblock::{Member, MemberState, Superblock, SuperblockLoad, SuperblockPair, MAX_LEGS};
+pub use superblock::{Member, MemberState, Superblock, SuperblockLoad, MAX_LEGS};
 pub use uuid::Uuid;
 
 /// Bytes in a sector, the unit of every offset and length on disk.

@@ -241,9 +241,9 @@ impl Superblock {
 
     /// The trusted copy of two (the spec's choice rule) decoded into `out`,
     /// with room for one superblock only: each copy is decoded for its
-    /// serial, then the chosen one again. False (and `out` unusable) when
-    /// neither copy is valid.
-    pub fn decode_trusted(primary: &[u8], secondary: &[u8], out: &mut Superblock) -> bool {
+    /// serial, then the chosen one again. Returns which copies (primary,
+    /// secondary) are valid; with neither, `out` must not be used.
+    pub fn decode_trusted(primary: &[u8], secondary: &[u8], out: &mut Superblock) -> [bool; 2] {
         let blocks = [primary, secondary];
         let mut serials = [None; 2];
         for (k, role) in CopyRole::BOTH.into_iter().enumerate() {
@@ -251,10 +251,12 @@ impl Superblock {
                 .ok()
                 .map(|()| out.serial);
         }
-        let Some(role) = super::choose_copy(serials[0], serials[1]).role() else {
-            return false;
-        };
-        Superblock::decode_into(blocks[role.index()], role, out).is_ok()
+        let valid = serials.map(|s| s.is_some());
+        if let Some(role) = super::choose_copy(serials[0], serials[1]).role() {
+            let again = Superblock::decode_into(blocks[role.index()], role, out);
+            debug_assert!(again.is_ok(), "a copy decoded once decodes again");
+        }
+        valid
     }
 
     /// Decodes as [`Superblock::decode`] does, in place: kernel stacks have
@@ -344,15 +346,14 @@ pub struct SuperblockLoad {
 impl SuperblockLoad {
     /// Reads both copies and applies the spec's choice rule.
     pub fn read(primary: &[u8], secondary: &[u8]) -> SuperblockLoad {
-        let mut pair = SuperblockPair::BLANK;
-        pair.load(primary, secondary);
-        let result = |k: usize| match pair.errors[k] {
-            None => Ok(pair.copies[k]),
-            Some(e) => Err(e),
-        };
+        let copies = [
+            Superblock::decode(primary, CopyRole::Primary),
+            Superblock::decode(secondary, CopyRole::Secondary),
+        ];
+        let serial = |r: &Result<Superblock, DecodeError>| r.as_ref().ok().map(|sb| sb.serial);
         SuperblockLoad {
-            chosen: pair.chosen,
-            copies: [result(0), result(1)],
+            chosen: super::choose_copy(serial(&copies[0]), serial(&copies[1])),
+            copies,
         }
     }
 
@@ -360,47 +361,5 @@ impl SuperblockLoad {
     pub fn superblock(&self) -> Option<&Superblock> {
         let role = self.chosen.role()?;
         self.copies[role.index()].as_ref().ok()
-    }
-}
-
-/// Both copies of one leg's superblock decoded in place, for callers that
-/// keep it on the heap (assembly in a kernel, whose stack is small).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SuperblockPair {
-    /// Per copy (primary, secondary): what was decoded; meaningful only
-    /// where `errors` has none.
-    pub copies: [Superblock; 2],
-    /// Per copy: why it is not valid, if it is not.
-    pub errors: [Option<DecodeError>; 2],
-    /// The copy used, if either is valid.
-    pub chosen: super::Chosen,
-}
-
-impl SuperblockPair {
-    /// Nothing read yet.
-    pub const BLANK: SuperblockPair = SuperblockPair {
-        copies: [Superblock::BLANK; 2],
-        errors: [Some(DecodeError::BadMagic); 2],
-        chosen: super::Chosen::Neither,
-    };
-
-    /// Decodes both copies and applies the spec's choice rule.
-    pub fn load(&mut self, primary: &[u8], secondary: &[u8]) {
-        for (k, block) in [primary, secondary].into_iter().enumerate() {
-            let role = CopyRole::BOTH[k];
-            self.errors[k] = Superblock::decode_into(block, role, &mut self.copies[k]).err();
-        }
-        let serial = |k: usize| self.errors[k].is_none().then_some(self.copies[k].serial);
-        self.chosen = super::choose_copy(serial(0), serial(1));
-        debug_assert!(self
-            .chosen
-            .role()
-            .is_none_or(|r| self.errors[r.index()].is_none()));
-    }
-
-    /// The trusted superblock, if either copy is valid.
-    pub fn superblock(&self) -> Option<&Superblock> {
-        let role = self.chosen.role()?;
-        Some(&self.copies[role.index()])
     }
 }

@@ -152,26 +152,26 @@ pub struct Assembly {
 }
 
 /// Room on the heap for reading superblocks and bitmap segments: kernel
-/// stacks are small, and a superblock pair is 1.5 KiB.
-pub(crate) struct Scratch {
+/// stacks are small, and a superblock is 760 bytes.
+struct Scratch {
     /// Two 4 KiB blocks: the two copies of a superblock or a segment.
-    pub(crate) blocks: Vec<[u8; BLOCK_SIZE]>,
-    /// The last leg's superblocks, decoded.
-    pub(crate) pair: Box<SuperblockPair>,
+    blocks: Vec<[u8; BLOCK_SIZE]>,
+    /// The last leg's trusted superblock.
+    sb: Box<Superblock>,
 }
 
 impl Scratch {
-    pub(crate) fn new() -> Scratch {
+    fn new() -> Scratch {
         Scratch {
             blocks: vec![[0u8; BLOCK_SIZE]; 2],
-            pair: Box::new(SuperblockPair::BLANK),
+            sb: Box::new(Superblock::BLANK),
         }
     }
 }
 
-/// Reads and decodes the superblocks of the leg at `pos` into `scratch`,
-/// whose `pair.superblock()` is then the trusted one. Returns whether its
-/// secondary copy is damaged (unreadable or invalid).
+/// Reads the superblocks of the leg at `pos` and decodes the trusted one
+/// into `scratch.sb`. Returns whether its secondary copy is damaged
+/// (unreadable or invalid).
 fn read_superblock<R: BlockReader>(
     r: &mut R,
     pos: usize,
@@ -191,25 +191,16 @@ fn read_superblock<R: BlockReader>(
     if !ok_s {
         s.fill(0);
     }
-    scratch.pair.load(p, s);
-    if scratch.pair.superblock().is_none() {
-        return Err(AssemblyError::NoMetadata { pos });
+    match Superblock::decode_trusted(p, s, &mut scratch.sb) {
+        [false, false] => Err(AssemblyError::NoMetadata { pos }),
+        [_, secondary_valid] => Ok(!ok_s || !secondary_valid),
     }
-    Ok(!ok_s || scratch.pair.errors[1].is_some())
 }
 
 /// A copy of `v` on the heap, made in a frame of its own.
 #[inline(never)]
 fn boxed<T: Copy>(v: &T) -> Box<T> {
     Box::new(*v)
-}
-
-/// The trusted superblock of the device at `pos`, if it holds one: what
-/// an operator's `add_leg` needs to tell a returning member from a new disk.
-pub fn leg_superblock<R: BlockReader>(reader: &mut R, pos: usize) -> Option<Box<Superblock>> {
-    let mut scratch = Scratch::new();
-    read_superblock(reader, pos, &mut scratch).ok()?;
-    scratch.pair.superblock().map(boxed)
 }
 
 /// The event at which `table` recorded the leg `uuid` as out, if it did.
@@ -339,7 +330,7 @@ fn read_legs<R: BlockReader>(
                 continue;
             }
         };
-        let sb = scratch.pair.superblock().expect("read_superblock checked");
+        let sb = &*scratch.sb;
         if let Some(first) = found.sbs.first() {
             if sb.mirror_uuid != first.mirror_uuid {
                 return Err(AssemblyError::ForeignMirror { pos });
@@ -359,14 +350,12 @@ fn read_legs<R: BlockReader>(
         }
         // A leg smaller than the geometry (a table that fits it is not
         // enough) is left out before it takes a write past its end.
-        let geometry = sb.geometry;
-        if let Some(need) = data_end_unreadable(reader, pos, &geometry, &mut scratch.blocks) {
+        if let Some(need) = data_end_unreadable(reader, pos, &sb.geometry, &mut scratch.blocks) {
             found
                 .unusable
                 .push((pos, AssemblyError::DataAreaUnreadable { pos, need }));
             continue;
         }
-        let sb = scratch.pair.superblock().expect("read_superblock checked");
         // Copied from the heap to the heap, not through the stack.
         found.sbs.extend_from_slice(core::slice::from_ref(sb));
         found.positions.push(pos);

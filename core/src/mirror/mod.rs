@@ -13,8 +13,8 @@ mod fast;
 mod types;
 
 pub use assemble::{
-    assemble, assemble_external, assemble_with, leg_superblock, Assembly, AssemblyError, BlankLog,
-    BlockReader, FoundLeg,
+    assemble, assemble_external, assemble_with, Assembly, AssemblyError, BlankLog, BlockReader,
+    FoundLeg,
 };
 #[cfg(feature = "mutations")]
 pub use engine::Mutation;
