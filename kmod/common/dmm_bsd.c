@@ -66,19 +66,6 @@ put_u64(struct line *l, uint64_t v)
 	put(l, d + i);
 }
 
-/* The index of the first name that repeats an earlier one, or -1. */
-static int
-first_repeated(const char *const *names, uint32_t n)
-{
-	uint32_t i, j;
-
-	for (i = 1; i < n; i++)
-		for (j = 0; j < i; j++)
-			if (dmm_same_name(names[i], names[j]))
-				return ((int)i);
-	return (-1);
-}
-
 int
 dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
     struct dmm_running *r, int argc, char **argv, uint64_t table_sectors)
@@ -142,7 +129,7 @@ dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
 	if (log != DMM_NO_LOG)
 		legs->names[claimed++] = legs->names[DMM_LOG_DEVICE];
 	/* One disk under two names (or as leg and log) is one copy, not two. */
-	if ((rc = first_repeated(legs->names, claimed)) >= 0) {
+	if ((rc = dmm_first_repeated(legs->names, claimed, NULL)) >= 0) {
 		put(&l, (uint32_t)rc == legs->n ? "the log device" : "leg ");
 		if ((uint32_t)rc < legs->n)
 			put_u64(&l, (uint64_t)rc);

@@ -24,10 +24,6 @@ int	dmm_worker_next(struct dmm_worker *w, uint64_t now, uint64_t *wait_ns);
 /* dmm_os_schedule(): 1 if that moved the deadline (wake the worker). */
 int	dmm_worker_schedule(struct dmm_worker *w, uint64_t when);
 
-
-/* A leg below this from its offset has no room for its superblocks. */
-#define DMM_MIN_LEG_SECTORS	(2 * DMM_BLOCK_SIZE / 512)
-
 /* errno values, the same on both BSDs. */
 #define DMM_ENOENT	2
 #define DMM_ENOMEM	12

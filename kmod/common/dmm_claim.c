@@ -15,6 +15,21 @@ dmm_same_name(const char *a, const char *b)
 	return (*a == *b);
 }
 
+int
+dmm_first_repeated(const char *const *names, uint32_t n, uint32_t *earlier)
+{
+	uint32_t i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (dmm_same_name(names[i], names[j])) {
+				if (earlier != NULL)
+					*earlier = j;
+				return ((int)i);
+			}
+	return (-1);
+}
+
 /* The index of r's first device another owner's mirror runs on, or -1. */
 static int
 in_use(const char *const *names, uint32_t n, const void *owner)

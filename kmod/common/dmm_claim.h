@@ -31,5 +31,15 @@ int	dmm_running_claim(struct dmm_running *r, const char *const *names,
 void	dmm_running_release(struct dmm_running *r);
 /* Whether two device names are the same ("major:minor" strings). */
 int	dmm_same_name(const char *a, const char *b);
+/*
+ * One table's devices: the index of the first name that repeats an
+ * earlier one (one disk under two names, or as leg and log), or -1; the
+ * earlier one's index in *earlier (if not NULL).
+ */
+int	dmm_first_repeated(const char *const *names, uint32_t n,
+	    uint32_t *earlier);
+
+/* A leg below this from its offset has no room for its superblocks. */
+#define DMM_MIN_LEG_SECTORS	(2 * DMM_BLOCK_SIZE / 512)
 
 #endif /* DMM_CLAIM_H */

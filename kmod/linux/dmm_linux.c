@@ -390,43 +390,58 @@ dmm_free_target(struct dmm_target *t)
 }
 
 /*
+ * The legs' and the log's device numbers, as the running mirrors'
+ * registry lists them ("major:minor"); how many.
+ */
+static unsigned int
+list_devices(struct dmm_target *t, bool has_log)
+{
+	unsigned int i, n = t->nlegs;
+
+	for (i = 0; i < t->nlegs; i++) {
+		format_dev_t(t->names[i], t->devs[i]->bdev->bd_dev);
+		t->claimed[i] = t->names[i];
+	}
+	if (has_log) {
+		format_dev_t(t->log_name, t->devs[DMM_LOG_DEVICE]->bdev->bd_dev);
+		t->claimed[n++] = t->log_name;
+	}
+	return n;
+}
+
+/*
  * Before any I/O: every leg has room for its superblocks past its offset,
  * and no device is named twice (by device number, not by name: a disk
  * under two names, or a leg as the log, would be one copy counted as two).
  */
 static int
-check_devices(struct dmm_target *t, bool has_log, struct dm_target *ti)
+check_devices(struct dmm_target *t, unsigned int n, struct dm_target *ti)
 {
-	unsigned int i, j, n = t->nlegs + (has_log ? 1 : 0);
-	struct dm_dev *d[DMM_MAX_LEGS + 1];
+	uint32_t i, j;
+	int twice;
 
 	for (i = 0; i < t->nlegs; i++) {
-		d[i] = t->devs[i];
-		if (dmm_os_leg_sectors(t, i) < 2 * DMM_BLOCK_SIZE / 512) {
-			DMERR("leg %u (%s): offset %llu leaves it too small for "
-			    "a mirror leg (%llu sectors)", i, d[i]->name,
-			    (unsigned long long)t->offsets[i],
-			    (unsigned long long)bdev_nr_sectors(d[i]->bdev));
-			ti->error = "a leg's offset leaves it too small";
-			return -EINVAL;
-		}
+		if (dmm_os_leg_sectors(t, i) >= DMM_MIN_LEG_SECTORS)
+			continue;
+		DMERR("leg %u (%s): offset %llu leaves it too small for a mirror "
+		    "leg (%llu sectors)", i, t->names[i],
+		    (unsigned long long)t->offsets[i],
+		    (unsigned long long)bdev_nr_sectors(t->devs[i]->bdev));
+		ti->error = "a leg's offset leaves it too small";
+		return -EINVAL;
 	}
-	if (has_log)
-		d[t->nlegs] = t->devs[DMM_LOG_DEVICE];
-	for (i = 1; i < n; i++)
-		for (j = 0; j < i; j++) {
-			if (d[i]->bdev->bd_dev != d[j]->bdev->bd_dev)
-				continue;
-			if (i == t->nlegs)
-				DMERR("the log device (%s) is the same device "
-				    "as leg %u", d[i]->name, j);
-			else
-				DMERR("leg %u (%s) is the same device as leg %u",
-				    i, d[i]->name, j);
-			ti->error = "one device named twice";
-			return -EINVAL;
-		}
-	return 0;
+	twice = dmm_first_repeated(t->claimed, n, &j);
+	if (twice < 0)
+		return 0;
+	i = (uint32_t)twice;
+	if (i == t->nlegs)
+		DMERR("the log device (%s) is the same device as leg %u",
+		    t->claimed[i], j);
+	else
+		DMERR("leg %u (%s) is the same device as leg %u", i,
+		    t->claimed[i], j);
+	ti->error = "one device named twice";
+	return -EINVAL;
 }
 
 /* The running mirrors' registry: table loads and removals only. */
@@ -452,17 +467,10 @@ dmm_os_registry_unlock(void)
  * reload) may reuse them.
  */
 static int
-claim_devices(struct dmm_target *t, bool has_log, struct dm_target *ti)
+claim_devices(struct dmm_target *t, unsigned int n, struct dm_target *ti)
 {
-	unsigned int i, n = t->nlegs;
 	int busy;
 
-	for (i = 0; i < t->nlegs; i++)
-		t->claimed[i] = t->names[i];
-	if (has_log) {
-		format_dev_t(t->log_name, t->devs[DMM_LOG_DEVICE]->bdev->bd_dev);
-		t->claimed[n++] = t->log_name;
-	}
 	busy = dmm_running_claim(&t->running, t->claimed, n,
 	    dm_table_get_md(ti->table));
 	if (busy < 0)
@@ -481,6 +489,7 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	struct dmm_error err = { 0 };
 	struct dmm_target *t;
 	u32 n, i, log;
+	unsigned int ndev;
 	int rc;
 
 	if (dmm_table_legs(argc, (const char *const *)argv, specs,
@@ -518,7 +527,6 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			goto fail;
 		}
 		t->offsets[i] = specs[i].offset;
-		format_dev_t(t->names[i], t->devs[i]->bdev->bd_dev);
 	}
 	if (log != DMM_NO_LOG) {
 		rc = dm_get_device(ti, argv[log], dm_table_get_mode(ti->table),
@@ -529,9 +537,10 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			goto fail;
 		}
 	}
-	rc = check_devices(t, log != DMM_NO_LOG, ti);
+	ndev = list_devices(t, log != DMM_NO_LOG);
+	rc = check_devices(t, ndev, ti);
 	if (rc == 0)
-		rc = claim_devices(t, log != DMM_NO_LOG, ti);
+		rc = claim_devices(t, ndev, ti);
 	if (rc != 0)
 		goto fail;
 	rc = dmm_glue_create(&t->g, t, argc, (const char *const *)argv,
