@@ -65,6 +65,9 @@ console() { cat "${1%.log}.txt"; }
 # has LOG PATTERN: a console line matches (grep -q on a file: on a pipe it
 # would end the writer early, and pipefail would turn a match into a miss).
 has() { grep -q -- "$2" "${1%.log}.txt"; }
+# first LOG PATTERN: the first console line that matches (from the file,
+# for the same reason), or nothing.
+first() { grep -m1 -- "$2" "${1%.log}.txt" || true; }
 # ... | matches PATTERN: reads all its input (see has).
 matches() { grep -c -- "$1" > /dev/null; }
 guest_passed() { # guest_passed LOG NAME
@@ -102,7 +105,7 @@ failed() {
 		elif has "$log" "^boot.py: TIMEOUT"; then
 			why="the guest hung ($log)"
 		elif has "$log" "^RESULT FAIL"; then
-			why=$(console "$log" | grep -m1 "^RESULT FAIL" | sed 's/^RESULT FAIL //')
+			why=$(first "$log" "^RESULT FAIL" | sed 's/^RESULT FAIL //')
 		fi
 	done
 	for log in "$@"; do
@@ -166,7 +169,7 @@ scenario_create() {
 		"$ctl" examine "$d/leg0.img" | matches "shutdown: *clean" &&
 		"$ctl" examine --log-area 1 "$d/log.img" > "$d/log-area1.txt" &&
 		cmp -s "$d/image0.img" "$d/image1.img"; then
-		record create PASS "native, LVM core and disk-log tables, 16 legs; $(console "$d/guest.log" | grep -m1 '^status:' | cut -c1-60)..."
+		record create PASS "native, LVM core and disk-log tables, 16 legs; $(first "$d/guest.log" '^status:' | cut -c1-60)..."
 	else
 		failed create "$d/guest.log"
 	fi
@@ -179,7 +182,7 @@ scenario_io() {
 	if guest_passed "$d/guest.log" io && stack_ok "$d/guest.log" &&
 		legs_identical "$d/leg0.img" "$d/leg1.img" &&
 		"$ctl" examine "$d/leg0.img" | matches "shutdown: *clean"; then
-		record io PASS "$(console "$d/guest.log" | grep -m1 '^io:' | sed 's/^io: //'); legs identical, clean"
+		record io PASS "$(first "$d/guest.log" '^io:' | sed 's/^io: //'); legs identical, clean"
 	else
 		failed io "$d/guest.log"
 	fi
@@ -233,7 +236,7 @@ scenario_failing_leg() {
 	if guest_passed "$d/guest.log" failing-leg && stack_ok "$d/guest.log" &&
 		"$ctl" debug verify --seed 11 --span 64M --acked "$d/acked.txt" "$d/leg0.img" > "$d/verify.txt" &&
 		"$ctl" examine "$d/leg0.img" | matches "^ *1 .* failed "; then
-		record failing-leg PASS "$(wc -l < "$d/acked.txt") records, none failed; leg 1 recorded failed; $(console "$d/guest.log" | grep -m1 'status after failure' | sed 's/.*bitmap 6 //')"
+		record failing-leg PASS "$(wc -l < "$d/acked.txt") records, none failed; leg 1 recorded failed; $(first "$d/guest.log" 'status after failure' | sed 's/.*bitmap 6 //')"
 	else
 		failed failing-leg "$d/guest.log"
 	fi
@@ -244,7 +247,7 @@ scenario_readd() {
 	sectors=$(new_legs "$d" 2 256M)
 	boot "$d/guest.log" 300 "readd $sectors" "$d/leg0.img" "$d/leg1.img" || true
 	acked "$d/guest.log" "$d/acked.txt"
-	modified=$(console "$d/guest.log" | grep -m1 '^readd: degraded writes' | sed -n 's/.*modified=\([0-9]*\).*/\1/p')
+	modified=$(first "$d/guest.log" '^readd: degraded writes' | sed -n 's/.*modified=\([0-9]*\).*/\1/p')
 	if guest_passed "$d/guest.log" readd && stack_ok "$d/guest.log" &&
 		[ -n "$modified" ] && [ "$modified" -gt 0 ] && [ "$modified" -le 6 ] &&
 		has "$d/guest.log" "rebuild of leg 1 started (MODIFIED chunks only)" &&
@@ -262,7 +265,7 @@ scenario_remove_busy() {
 	boot "$d/guest.log" 400 "remove-busy $sectors 6 $((256 * 2048))" "$d/leg0.img" "$d/leg1.img" || true
 	if guest_passed "$d/guest.log" remove-busy && stack_ok "$d/guest.log" &&
 		"$ctl" examine "$d/leg0.img" | matches "shutdown: *clean"; then
-		record remove-busy PASS "$(console "$d/guest.log" | grep -m1 'removes refused' | sed 's/^remove-busy: //'); resyncs and rebuilds cut short by remove"
+		record remove-busy PASS "$(first "$d/guest.log" 'removes refused' | sed 's/^remove-busy: //'); resyncs and rebuilds cut short by remove"
 	else
 		failed remove-busy "$d/guest.log"
 	fi
