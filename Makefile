@@ -28,6 +28,7 @@ test: setup lint kernel-check
 	scripts/setup.sh dragonfly
 	scripts/kmod-check.sh dragonfly
 	scripts/kmod-check.sh netbsd
+	scripts/kmod-check.sh netbsd8
 	cargo test --workspace 2>&1 | tee build/test.log; test $${PIPESTATUS[0]} -eq 0
 	scripts/fuzz.sh 20
 	scripts/demo.sh > build/demo.log 2>&1 || { cat build/demo.log; exit 1; }
@@ -82,11 +83,14 @@ kmod-netbsd: setup
 
 # Compile and link checks of the BSD modules: DragonFly against its tree
 # (the one make dragonfly-test boots; DFLY_SRC=/path for another), NetBSD
-# against kmod/netbsd/check (make test runs both).
+# against kmod/netbsd/check (its NetBSD 10 API) and against the real
+# headers of the rump kernel's NetBSD 7.99 tree (its NetBSD 8/9 API);
+# make test runs them all.
 kmod-check: setup
 	scripts/setup.sh dragonfly
 	DFLY_SRC=$(DFLY_SRC) scripts/kmod-check.sh dragonfly
 	scripts/kmod-check.sh netbsd
+	scripts/kmod-check.sh netbsd8
 
 # The README's main job: the kernel module in a QEMU guest, written to,
 # failed, crashed and recovered (vm-test/demo.sh).

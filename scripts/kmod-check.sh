@@ -9,15 +9,19 @@
 #
 # Usage: scripts/kmod-check.sh dragonfly   (DFLY_SRC: a DragonFly tree; by
 #                                          default the one in ../shared)
-#        scripts/kmod-check.sh netbsd      (against kmod/netbsd/check, this
-#                                          project's reading of NetBSD's API)
+#        scripts/kmod-check.sh netbsd      (NetBSD 10's dm API, against
+#                                          kmod/netbsd/check, this project's
+#                                          reading of NetBSD 10's headers)
+#        scripts/kmod-check.sh netbsd8     (NetBSD 8/9's dm API, against the
+#                                          real headers of the rump kernel's
+#                                          NetBSD 7.99 tree in ../shared)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-os=${1:?usage: kmod-check.sh dragonfly|netbsd}
+os=${1:?usage: kmod-check.sh dragonfly|netbsd|netbsd8}
 command -v clang > /dev/null || { echo "kmod-check: clang missing (apt-get install clang)" >&2; exit 2; }
 out=build/kmod-check-$os
 rm -rf "$out" && mkdir -p "$out"
-srcs=("kmod/$os/dm_target_mirror.c" kmod/common/dmm_glue.c kmod/common/dmm_admin.c kmod/common/dmm_bsd.c kmod/common/dmm_claim.c)
+srcs=("kmod/${os%8}/dm_target_mirror.c" kmod/common/dmm_glue.c kmod/common/dmm_admin.c kmod/common/dmm_bsd.c kmod/common/dmm_claim.c)
 # The code generation and warnings of DragonFly's sys/conf/kmod.mk (as
 # bmake prints them), which NetBSD's kernel builds mostly share.
 cflags=(-D_KERNEL -std=c99 -ffreestanding -nostdinc -fno-common -mcmodel=kernel
@@ -74,6 +78,24 @@ dragonfly)
 		echo "kmod-check: dragonfly: kmod/dragonfly/Makefile not run (needs bmake and $DFLY_SRC/share/mk)"
 	fi
 	;;
+netbsd8)
+	# NetBSD's own headers (7.99.34: dm API 8), in the kernel's layout.
+	src=$(vm-test/netbsd/build.sh tree)
+	sys=$src/sys
+	[ -f "$sys/dev/dm/dm.h" ] || { echo "kmod-check: $sys/dev/dm/dm.h not found" >&2; exit 2; }
+	mkdir -p "$out/inc"
+	ln -s "$sys/arch/amd64/include" "$out/inc/machine"
+	ln -s "$sys/arch/x86/include" "$out/inc/x86"
+	# -Wno-undef: NetBSD's own headers test undefined macros.
+	cflags+=(--target=x86_64-unknown-netbsd -D_MODULE -std=gnu99 -Wno-undef -I"$out/inc"
+		-I"$sys" -I"$src/common/include" -I"$sys/dev/dm")
+	grep -q 'int (\*init)(dm_dev_t \*, void \*\*, char \*);' "$sys/dev/dm/dm.h" ||
+		{ echo "kmod-check: FAIL: $sys/dev/dm/dm.h is not the NetBSD 8 dm API" >&2; exit 1; }
+	against="NetBSD $(sed -n 's/.*__NetBSD_Version__\t*\([0-9]*\).*NetBSD \(.*\) \*\//\2/p' "$sys/sys/param.h")'s own headers ($sys)"
+	loader="NetBSD's sys/arch/amd64/amd64/kobj_machdep.c"
+	supported=$(grep -oE 'case R_X86_64_[A-Z0-9]+' "$sys/arch/amd64/amd64/kobj_machdep.c" | awk '{ print $2 }' | sort -u)
+	synthesized='^$'
+	;;
 netbsd)
 	cflags+=(--target=x86_64-unknown-netbsd -D_MODULE -Ikmod/netbsd/check)
 	against="kmod/netbsd/check (not NetBSD's own headers: none on this machine)"
@@ -102,10 +124,12 @@ echo "kmod-check: $os: linked $out/module.o (${objs[*]##*/} + the Rust core)"
 # What it needs from the kernel: undefined symbols that relocations use
 # (DragonFly's mycpu asm names __mycpu__dummy without using it).
 fail=0
-listed=$(grep -v '^#' "kmod/$os/kernel-symbols.txt" | awk 'NF { print $1 }' | sort -u)
 undefined=$(nm -u "$out/module.o" | awk '{ print $2 }' | sort -u)
 relocated=$(readelf -rW "$out/module.o" | awk '$3 ~ /^R_X86_64/ { print $5 }' | sort -u)
 need=$(comm -12 <(echo "$undefined") <(echo "$relocated") | grep -Ev "$synthesized" || true)
+# NetBSD 8's symbols are checked against its tree, not against a list.
+listed=$need
+[ "$os" = netbsd8 ] || listed=$(grep -v '^#' "kmod/$os/kernel-symbols.txt" | awk 'NF { print $1 }' | sort -u)
 extra=$(comm -23 <(echo "$need") <(echo "$listed"))
 if [ -n "$extra" ]; then
 	echo "kmod-check: FAIL: undefined symbols not on kmod/$os/kernel-symbols.txt:" $extra
@@ -129,6 +153,24 @@ if [ "$os" = dragonfly ]; then
 		fi
 	done
 	echo "kmod-check: $os: $(echo "$need" | wc -w) kernel symbols needed, each defined in the tree:" $need
+elif [ "$os" = netbsd8 ]; then
+	for s in $need; do
+		# libprop makes prop_array_add_uint64 and kin with TEMPLATE(64).
+		if [[ $s =~ ^prop_array_add_u?int([0-9]+)$ ]] &&
+			grep -q "^TEMPLATE(${BASH_REMATCH[1]})" "$src/common/lib/libprop/prop_array_util.c"; then
+			continue
+		fi
+		# "name(" at a line's start (style(9)), a variable, or an
+		# alias (kmem, atomics, mutexes are strong aliases on amd64).
+		if ! grep -rqE --include='*.c' --include='*.S' --include='*.h' \
+			"^$s\(|^[a-z][a-z_0-9[:space:]]*[[:space:]*]$s( = [^;]*)?;|(ALIAS|alias)\(\s*$s\s*,|^(ENTRY|NENTRY)\($s\)" \
+			"$sys/kern" "$sys/uvm" "$sys/dev/dm" "$sys/arch/amd64/amd64" "$sys/arch/x86/x86" \
+			"$sys/miscfs/specfs" "$sys/conf" "$sys/crypto/cprng_fast" "$sys/../common/lib/libc" "$sys/../common/lib/libprop" "$sys/lib/libkern"; then
+			echo "kmod-check: FAIL: $s is not defined in $sys"
+			fail=1
+		fi
+	done
+	echo "kmod-check: $os: $(echo "$need" | wc -w) kernel symbols needed, each defined in the tree:" $need
 else
 	echo "kmod-check: $os: $(echo "$need" | wc -w) kernel symbols needed, all on kmod/$os/kernel-symbols.txt:" $need
 fi
@@ -136,7 +178,7 @@ fi
 # NetBSD compiles the C itself (its toolchain's relocations are its own):
 # what must suit its loader is the prebuilt core.
 checked=$out/module.o
-[ "$os" = netbsd ] && checked=target/kernel/dmmirror-kernel.o
+[ "$os" != dragonfly ] && checked=target/kernel/dmmirror-kernel.o
 used=$(readelf -rW "$checked" | awk '$3 ~ /^R_X86_64/ { print $3 }' | sort -u)
 bad=$(comm -23 <(echo "$used") <(echo "$supported"))
 if [ -n "$bad" ]; then
@@ -160,6 +202,8 @@ fi
 [ $fail -eq 0 ] || exit 1
 if [ "$os" = dragonfly ]; then
 	echo "kmod-check: $os: PASS (compiled and linked; make dragonfly-test loads it into a DragonFly kernel)"
+elif [ "$os" = netbsd8 ]; then
+	echo "kmod-check: $os: PASS (compiled against NetBSD 7.99's headers and linked; make netbsd-test runs it in that kernel)"
 else
 	echo "kmod-check: $os: PASS (compiled and linked here; never loaded: no $os kernel on this machine)"
 fi

@@ -1,8 +1,12 @@
 /*
  * dm-mirror as NetBSD's device-mapper "mirror" target: the thin adapter
- * between struct buf and the OS-neutral glue (kmod/common), for the dm of
- * current NetBSD (sys/dev/dm/dm.h with init(table_en, argc, argv), info,
- * table, sync and secsize). docs/netbsd.md maps every field.
+ * between struct buf and the OS-neutral glue (kmod/common). It serves both
+ * dm target APIs of sys/dev/dm/dm.h, chosen at compile time:
+ *   8: NetBSD 8 and 9 (and the 7.99 of the rump rig): init(dmv, &config,
+ *      params) with the parameters as one string; status() answers the
+ *      table query; deps() and upcall() required.
+ *  10: NetBSD 10: init(table_en, argc, argv), table(), info(), max_argc.
+ * docs/netbsd.md maps every field.
  *
  * NetBSD's dm has no message ioctl: the operator's messages (fail_leg,
  * add_leg, ...) cannot reach a target there. A failing leg is still
@@ -19,6 +23,7 @@
 #include <sys/atomic.h>
 #include <sys/buf.h>
 #include <sys/condvar.h>
+#include <sys/cpu.h>
 #include <sys/cprng.h>
 #include <sys/dkio.h>
 #include <sys/kauth.h>
@@ -30,10 +35,28 @@
 #include <sys/time.h>
 #include <sys/vnode.h>
 
+#include <miscfs/specfs/specdev.h>
+
 #include "dm.h"
 #include "dmm_bsd.h"
 
-#define DMM_NAME		"mirror"
+/* dm.h's init signature changed during 9.99: name it there. */
+#ifndef DMM_NETBSD_DM_API
+#if __NetBSD_Version__ < 999000000
+#define DMM_NETBSD_DM_API	8
+#elif __NetBSD_Version__ >= 1000000000
+#define DMM_NETBSD_DM_API	10
+#else
+#error "NetBSD 9.99.x: set DMM_NETBSD_DM_API to 8 or 10 after dm.h's init()"
+#endif
+#endif
+
+static char dmm_name[] = "mirror";
+
+/* 16 legs with offsets, a disk log, options. */
+#define DMM_MAX_WORDS		64
+/* "major:minor" of a leg's device. */
+#define DMM_DEVNAME_LEN		24
 
 /* One mirror: the table entry's target_config. */
 struct dmm_nb {
@@ -50,6 +73,8 @@ struct dmm_nb {
 	struct dmm_nb_child	*syncs;		/* flushes for the worker */
 	unsigned int		 inflight;	/* parents not yet done */
 	struct dmm_bsd_legs	 legs;
+	char			 devnames[DMM_MAX_LEGS + 1][DMM_DEVNAME_LEN];
+	uint32_t		 ndevnames;
 };
 
 #define LEG(t, i)	((dm_pdev_t *)(t)->legs.pdevs[i])
@@ -464,10 +489,17 @@ dmm_os_open_leg(void *os, const char *dev, const char **name)
 	struct dmm_nb *t = os;
 	dm_pdev_t *pdev;
 
+	DMM_ASSERT(t->ndevnames < DMM_MAX_LEGS + 1);
 	if ((pdev = dm_pdev_insert(dev)) == NULL)
 		return (NULL);
+#if DMM_NETBSD_DM_API >= 10
 	dm_table_add_deps(t->table_en, pdev);
-	*name = pdev->udev_name;
+#endif
+	/* The device's identity, whatever name the table used for it. */
+	snprintf(t->devnames[t->ndevnames], DMM_DEVNAME_LEN, "%llu:%llu",
+	    (unsigned long long)major(pdev->pdev_vnode->v_rdev),
+	    (unsigned long long)minor(pdev->pdev_vnode->v_rdev));
+	*name = t->devnames[t->ndevnames++];
 	return (pdev);
 }
 
@@ -478,11 +510,16 @@ dmm_os_close_leg(void *os, void *pdev)
 }
 
 static int
-dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
+mirror_init(dm_table_entry_t *table_en, int argc, char **argv)
 {
 	struct dmm_nb *t;
 	int rc;
 
+	if (argc > DMM_MAX_WORDS) {
+		printf("dm_target_mirror: %s: bad table: more than %d words\n",
+		    table_en->dm_dev->name, DMM_MAX_WORDS);
+		return (EINVAL);
+	}
 	t = kmem_zalloc(sizeof(*t), KM_SLEEP);
 	t->table_en = table_en;
 	dmm_worker_init(&t->w);
@@ -506,6 +543,70 @@ dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
 	return (0);
 }
 
+#if DMM_NETBSD_DM_API >= 10
+static int
+dmm_target_init(dm_table_entry_t *table_en, int argc, char **argv)
+{
+	/* dm drops words past max_argc: one more than we take shows them. */
+	return (mirror_init(table_en, argc, argv));
+}
+#else
+/* The table entry dm is loading: the one whose target_config we fill. */
+static dm_table_entry_t *
+loading_entry(dm_dev_t *dmv, void **target_config)
+{
+	dm_table_entry_t *te, *found = NULL;
+	dm_table_t *tbl;
+
+	tbl = dm_table_get_entry(&dmv->table_head, DM_TABLE_INACTIVE);
+	SLIST_FOREACH(te, tbl, next)
+		if (&te->target_config == target_config)
+			found = te;
+	dm_table_release(&dmv->table_head, DM_TABLE_INACTIVE);
+	return (found);
+}
+
+/* NetBSD 8's one string, split in place into words. */
+static int
+dmm_target_init(dm_dev_t *dmv, void **target_config, char *params)
+{
+	char *argv[DMM_MAX_WORDS + 1], *word;
+	dm_table_entry_t *table_en;
+	int argc = 0;
+
+	if ((table_en = loading_entry(dmv, target_config)) == NULL) {
+		printf("dm_target_mirror: %s: no table entry is being loaded\n",
+		    dmv->name);
+		return (EINVAL);
+	}
+	while (params != NULL && argc <= DMM_MAX_WORDS &&
+	    (word = strsep(&params, " \t")) != NULL)
+		if (*word != '\0')
+			argv[argc++] = word;
+	return (mirror_init(table_en, argc, argv));
+}
+
+/* Every device the mirror uses, for dmsetup deps. */
+static int
+dmm_target_deps(dm_table_entry_t *table_en, prop_array_t prop_array)
+{
+	struct dmm_nb *t = table_en->target_config;
+	uint32_t i;
+
+	for (i = 0; t != NULL && i <= DMM_LOG_DEVICE; i++)
+		if (dmm_bsd_has(&t->legs, i))
+			prop_array_add_uint64(prop_array,
+			    (uint64_t)LEG(t, i)->pdev_vnode->v_rdev);
+	return (0);
+}
+
+static int
+dmm_target_upcall(dm_table_entry_t *table_en, struct buf *bp)
+{
+	return (0);
+}
+#endif
+
 static int
 dmm_target_destroy(dm_table_entry_t *table_en)
 {
@@ -523,6 +624,11 @@ dmm_target_destroy(dm_table_entry_t *table_en)
 		free_mirror(t);
 		table_en->target_config = NULL;
 	}
+#if DMM_NETBSD_DM_API < 10
+	/* A failed init: dm's load ioctl unbusies the target itself. */
+	if (t == NULL)
+		return (0);
+#endif
 	/* Unbusy the target so that it can be unloaded. */
 	dm_target_unbusy(table_en->target);
 	return (0);
@@ -551,8 +657,10 @@ dmm_target_strategy(dm_table_entry_t *table_en, struct buf *bp)
 		biodone(bp);
 		return (0);
 	}
+#ifdef B_MEDIA_FUA	/* NetBSD 8.99 on; before it, only syncs */
 	if (BUF_ISWRITE(bp) && (bp->b_flags & B_MEDIA_FUA))
 		flags |= DMM_REQ_FUA;
+#endif
 	r = kmem_intr_zalloc(sizeof(*r), KM_SLEEP);
 	r->bp = bp;
 	submit(t, r, BUF_ISREAD(bp) ? DMM_OP_READ : DMM_OP_WRITE, flags,
@@ -608,19 +716,21 @@ status_text(void *target_config, int table)
 	return (params);
 }
 
-/* dmsetup table */
+/* dmsetup table (NetBSD 8's dm asks status() for it). */
 static char *
 dmm_target_table(void *target_config)
 {
 	return (status_text(target_config, 1));
 }
 
-/* dmsetup status */
+#if DMM_NETBSD_DM_API >= 10
+/* dmsetup status: NetBSD 8's dm never asks a target for it. */
 static char *
 dmm_target_info(void *target_config)
 {
 	return (status_text(target_config, 0));
 }
+#endif
 
 MODULE(MODULE_CLASS_MISC, dm_target_mirror, "dm");
 
@@ -632,12 +742,12 @@ dm_target_mirror_modcmd(modcmd_t cmd, void *arg)
 
 	switch (cmd) {
 	case MODULE_CMD_INIT:
-		if ((dmt = dm_target_lookup(DMM_NAME)) != NULL) {
+		if ((dmt = dm_target_lookup(dmm_name)) != NULL) {
 			dm_target_unbusy(dmt);
 			return (EEXIST);
 		}
 		mutex_init(&dmm_running_lock, MUTEX_DEFAULT, IPL_NONE);
-		dmt = dm_target_alloc(DMM_NAME);
+		dmt = dm_target_alloc(dmm_name);
 		dmt->version[0] = 1;
 		dmt->version[1] = 0;
 		dmt->version[2] = 0;
@@ -646,10 +756,15 @@ dm_target_mirror_modcmd(modcmd_t cmd, void *arg)
 		dmt->strategy = dmm_target_strategy;
 		dmt->sync = dmm_target_sync;
 		dmt->secsize = dmm_target_secsize;
+#if DMM_NETBSD_DM_API >= 10
 		dmt->table = dmm_target_table;
 		dmt->info = dmm_target_info;
-		/* 16 legs with offsets, a disk log, options: 64 words. */
-		dmt->max_argc = 64;
+		dmt->max_argc = DMM_MAX_WORDS + 1;
+#else
+		dmt->status = dmm_target_table;
+		dmt->deps = dmm_target_deps;
+		dmt->upcall = dmm_target_upcall;
+#endif
 		if ((rc = dm_target_insert(dmt)) != 0) {
 			/* dm_target_alloc's kmem_zalloc, freed as dm_target_rem does. */
 			kmem_free(dmt, sizeof(*dmt));
@@ -658,7 +773,7 @@ dm_target_mirror_modcmd(modcmd_t cmd, void *arg)
 		return (rc);
 	case MODULE_CMD_FINI:
 		/* EBUSY while a table uses the target. */
-		if ((rc = dm_target_rem(DMM_NAME)) == 0)
+		if ((rc = dm_target_rem(dmm_name)) == 0)
 			mutex_destroy(&dmm_running_lock);
 		return (rc);
 	default:

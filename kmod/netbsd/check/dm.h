@@ -1,6 +1,14 @@
 /*
- * Compile-check fixture: the parts of NetBSD's sys/dev/dm/dm.h (1.56) the
- * adapter uses, as this project reads them. Not NetBSD's header.
+ * Compile-check fixture for the adapter's NetBSD 10 dm API (DMM_NETBSD_DM_API
+ * 10): the parts of NetBSD's sys/dev/dm/dm.h 1.56 (2021-08-21) the adapter
+ * uses, as this project reads them; not NetBSD's header. Lines of 1.56:
+ *   dm_table_entry_t 79-89, dm_pdev_t 113-123 (udev_name, pdev_numsec,
+ *   pdev_secsize), dm_dev_t 132-156 (only name here), dm_target_t 176-205
+ *   (init with argc/argv 179, info/table 195-196, sync 197, secsize 198,
+ *   max_argc 202), dm_target_* 231-239, DM_MAX_PARAMS_SIZE 242,
+ *   dm_table_add_deps 312, dm_pdev_decr 329, dm_pdev_insert 332.
+ * The NetBSD 8/9 API (DMM_NETBSD_DM_API 8) is compiled against the real
+ * dm.h of the rump kernel's tree (scripts/kmod-check.sh netbsd).
  */
 #ifndef DMM_NETBSD_DM_H
 #define DMM_NETBSD_DM_H

@@ -29,6 +29,16 @@ typedef _Bool			bool;
 #define false	0
 #define NULL	((void *)0)
 
+/* sys/sys/param.h: a NetBSD 10 kernel (the adapter's DM API 10). */
+#define __NetBSD_Version__	1000000000
+
+/* sys/sys/types.h */
+typedef int32_t		devmajor_t;
+typedef int32_t		devminor_t;
+#define major(x)	((devmajor_t)(((uint32_t)(x) & 0x000fff00) >> 8))
+#define minor(x)	((devminor_t)((((uint32_t)(x) & 0xfff00000) >> 12) | \
+			    (((uint32_t)(x) & 0x000000ff) >> 0)))
+
 #define EINVAL	22
 /* sys/sys/errno.h */
 #define ENODEV	19
@@ -57,6 +67,7 @@ void	nanouptime(struct timespec *);
 extern int hz;
 int	mstohz(int);
 int	printf(const char *, ...);
+int	snprintf(char *, size_t, const char *, ...);
 void	panic(const char *, ...) __attribute__((__noreturn__));
 int	strcmp(const char *, const char *);
 int	kpause(const char *, bool, int, struct kmutex *);
@@ -135,8 +146,13 @@ int	biowait(struct buf *);
 struct buf *getiobuf(struct vnode *, bool);
 void	putiobuf(struct buf *);
 
-/* vnodeops(9), disk cache sync */
-struct vnode;
+/* vnodeops(9), disk cache sync; v_rdev in miscfs/specfs/specdev.h */
+struct specnode {
+	dev_t		 sn_rdev;
+};
+struct vnode {
+	struct specnode	*v_specnode;
+};
 struct kauth_cred;
 typedef struct kauth_cred *kauth_cred_t;
 kauth_cred_t kauth_cred_get(void);

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds what make netbsd-test runs: a NetBSD rump kernel (NetBSD 7.99's
+# kernel code as libraries, run in a Linux process) from the sources in
+# ../shared/third_party/netbsd-rump with buildrump.sh, DIAGNOSTIC and
+# LOCKDEBUG on; then the project's parts: the module (adapter, glue, the
+# core for the kernel) as a rump component, host-side proplib and the test
+# driver, linked into one static binary.
+# The rump build is cached outside the clone keyed by the two tarballs and
+# the flags (DMM_CACHE, default /var/cache/dm-mirror): a second run builds
+# only the project's parts. Output: build/netbsd/nbtest.
+# `build.sh tree` unpacks the NetBSD sources only (seconds) and prints
+# where; `build.sh rump` builds (or finds) the rump kernel and prints where.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=vm-test/netbsd
+third=${NETBSD_RUMP_DIR:-../shared/third_party/netbsd-rump}
+src_tgz=$third/src-netbsd-82f3a690.tar.gz
+br_tgz=$third/buildrump.sh-6cccd46.tar.gz
+cache=${DMM_CACHE:-/var/cache/dm-mirror}
+out=build/netbsd
+jobs=$(($(nproc) + 1))
+say() { echo "netbsd-test: $*" >&2; }
+for f in "$src_tgz" "$br_tgz"; do
+	[ -f "$f" ] || { say "no NetBSD rump sources at $f"; exit 2; }
+done
+
+# The sources alone, for make kmod-check: unpacked once per tarball.
+tree=$cache/netbsd-src-$(cat "$src_tgz" | sha256sum | cut -c1-16)
+if [ "${1:-}" = tree ]; then
+	if [ ! -f "$tree/.done" ]; then
+		rm -rf "$tree" && mkdir -p "$tree"
+		tar xzf "$src_tgz" -C "$tree"
+		touch "$tree/.done"
+	fi
+	echo "$tree/src-netbsd"
+	exit 0
+fi
+
+# The flags are part of the key: a change to them is a new kernel.
+# -fcommon: the host tools and 2016 sources define globals in headers;
+# NOGCCERROR: sp_common.c trips gcc 12's -Wcast-function-type;
+# RUMP_LOCKDEBUG: lock order and sleep-under-spin checks (DIAGNOSTIC is on
+# by default in Makefile.rump).
+flags="HOST_CFLAGS=-O -fcommon|-V NOGCCERROR=1|-F CFLAGS=-fcommon|RUMP_LOCKDEBUG=1"
+key() { { cat "$@"; echo "$flags"; } | sha256sum | cut -c1-16; }
+rump_key=$(key "$src_tgz" "$br_tgz")
+rump=$cache/netbsd-rump-$rump_key
+if [ ! -f "$rump/.done" ]; then
+	say "building the NetBSD rump kernel into $rump (about 25 min on 2 cores, once)"
+	rm -rf "$rump" && mkdir -p "$rump"
+	tar xzf "$src_tgz" -C "$rump"
+	tar xzf "$br_tgz" -C "$rump"
+	start=$(date +%s)
+	(cd "$rump/buildrump.sh" &&
+		HOST_CFLAGS="-O -fcommon" RUMP_LOCKDEBUG=1 ./buildrump.sh \
+			-s "$rump/src-netbsd" -o "$rump/obj" -d "$rump/inst" \
+			-T "$rump/obj/tooldir" -j"$jobs" -q -V NOGCCERROR=1 \
+			-F CFLAGS=-fcommon tools build install) > "$rump/build.log" 2>&1 ||
+		{ tail -n 40 "$rump/build.log"; say "rump build failed ($rump/build.log)"; exit 1; }
+	say "rump kernel built in $(($(date +%s) - start)) s"
+	touch "$rump/.done"
+fi
+mkdir -p "$out"
+echo "$rump" > "$out/rump"
+if [ "${1:-}" = rump ]; then
+	echo "$rump"
+	exit 0
+fi
