@@ -230,7 +230,11 @@ leg_buf(struct dmm_nb *t, uint32_t position, uint64_t sector, void *data,
 	bp = getiobuf(NULL, true);
 	bp->b_flags = flags;
 	bp->b_oflags = 0;
+	/* Ours until biodone: biowait asserts it (vfs_bio.c). */
+	bp->b_cflags = BC_BUSY;
+	bp->b_dev = LEG(t, position)->pdev_vnode->v_rdev;
 	bp->b_data = data;
+	bp->b_bufsize = bytes;
 	bp->b_bcount = bytes;
 	bp->b_resid = bytes;
 	bp->b_blkno = bp->b_rawblkno = (daddr_t)(sector + t->legs.offsets[position]);
@@ -748,6 +752,8 @@ dm_target_mirror_modcmd(modcmd_t cmd, void *arg)
 		}
 		mutex_init(&dmm_running_lock, MUTEX_DEFAULT, IPL_NONE);
 		dmt = dm_target_alloc(dmm_name);
+		/* NetBSD 8's dm_target_alloc leaves the name to the caller. */
+		strlcpy(dmt->name, dmm_name, sizeof(dmt->name));
 		dmt->version[0] = 1;
 		dmt->version[1] = 0;
 		dmt->version[2] = 0;

@@ -43,13 +43,14 @@ fi
 # by default in Makefile.rump).
 flags="HOST_CFLAGS=-O -fcommon|-V NOGCCERROR=1|-F CFLAGS=-fcommon|RUMP_LOCKDEBUG=1"
 key() { { cat "$@"; echo "$flags"; } | sha256sum | cut -c1-16; }
-rump_key=$(key "$src_tgz" "$br_tgz")
+rump_key=$(key "$src_tgz" "$br_tgz" "$here/tree-fix.sh")
 rump=$cache/netbsd-rump-$rump_key
 if [ ! -f "$rump/.done" ]; then
 	say "building the NetBSD rump kernel into $rump (about 25 min on 2 cores, once)"
 	rm -rf "$rump" && mkdir -p "$rump"
 	tar xzf "$src_tgz" -C "$rump"
 	tar xzf "$br_tgz" -C "$rump"
+	bash "$here/tree-fix.sh" "$rump/src-netbsd"
 	start=$(date +%s)
 	(cd "$rump/buildrump.sh" &&
 		HOST_CFLAGS="-O -fcommon" RUMP_LOCKDEBUG=1 ./buildrump.sh \
@@ -66,3 +67,42 @@ if [ "${1:-}" = rump ]; then
 	echo "$rump"
 	exit 0
 fi
+
+# The core for the kernel (x86_64-unknown-none, kernel code model), as the
+# NetBSD module links it.
+scripts/check-kernel-build.sh > "$out/kernel-build.log"
+core=target/kernel/dmmirror-kernel.o
+
+# The module as a rump component, by the tree's own make.
+rm -rf "$out/component" && mkdir -p "$out/component"
+cp "$here/component.mk" "$out/component/Makefile"
+(cd "$out/component" && "$rump/obj/tooldir/bin/brrumpmake" MKPIC=no MKPROFILE=no \
+	DMM_ROOT="$PWD/../../.." DMM_CORE="$PWD/../../../$core" dependall) > "$out/component.log" 2>&1 ||
+	{ tail -n 30 "$out/component.log"; say "the module did not build as a rump component"; exit 1; }
+
+# Host-side proplib from the same tree (no Debian package has it).
+prop=$out/prop
+rm -rf "$prop" && mkdir -p "$prop/inc/sys"
+src=$rump/src-netbsd
+cp "$src/sys/sys/rbtree.h" "$prop/inc/sys/"
+printf '#include <endian.h>\n' > "$prop/inc/sys/endian.h"
+for f in "$src"/common/lib/libprop/*.c "$src/common/lib/libc/gen/rb.c"; do
+	gcc -O2 -w -D_GNU_SOURCE -include "$here/host/nbcompat.h" -I"$prop/inc" \
+		-I"$src/common/include" -c "$f" -o "$prop/$(basename "$f" .c).o"
+done
+ar rcs "$prop/libprop.a" "$prop"/*.o
+
+# The driver, with the rump kernel inside (static archives, one binary).
+inc=(-I"$rump/inst/include" -I"$src/common/include" -I"$here/host")
+for f in nbtest dmctl faultdisk; do
+	gcc -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
+		-include "$here/host/nbcompat.h" "${inc[@]}" \
+		-c "$here/host/$f.c" -o "$out/$f.o"
+done
+libs=(rumpdev_dmmirror rumpdev_dm rumpdev_disk rumpdev rumpvfs rump)
+gcc -no-pie -o "$out/nbtest" "$out"/{nbtest,dmctl,faultdisk}.o \
+	-Wl,--wrap=rumpuser_bio -Wl,--wrap=rumpuser_syncfd -Wl,--wrap=rumpuser_putchar \
+	-L"$out/component" -L"$rump/inst/lib" \
+	-Wl,--whole-archive $(printf -- "-l:lib%s.a " "${libs[@]}") -Wl,--no-whole-archive \
+	"$rump/inst/lib/librumpuser.a" "$prop/libprop.a" -lpthread -ldl -lrt
+say "built $out/nbtest (NetBSD rump kernel $(basename "$rump"), our module inside)"

@@ -70,6 +70,7 @@ int	printf(const char *, ...);
 int	snprintf(char *, size_t, const char *, ...);
 void	panic(const char *, ...) __attribute__((__noreturn__));
 int	strcmp(const char *, const char *);
+size_t	strlcpy(char *, const char *, size_t);
 int	kpause(const char *, bool, int, struct kmutex *);
 void	cprng_fast(void *, size_t);
 
@@ -135,7 +136,10 @@ struct buf {
 	struct proc	*b_proc;
 	void		*b_private;
 	u_int		b_oflags;
+	u_int		b_cflags;
+	int		b_bufsize;
 };
+#define BC_BUSY		0x00000010
 #define B_WRITE		0x00000000
 #define B_READ		0x00100000
 #define B_MEDIA_FUA	0x08000000
