@@ -348,6 +348,25 @@ fn a_write_failing_on_one_leg_is_acknowledged_after_the_failure_is_recorded() {
 }
 
 #[test]
+fn a_resync_finishing_while_a_leg_is_out_says_the_mirror_is_degraded() {
+    let mut r = Rig::new(2);
+    r.submit(1, ReqOp::Write, 0, 1);
+    r.run();
+    r.m.start_full_resync();
+    r.collect();
+    r.settle();
+    assert!(r.logs.contains(&LogEvent::ResyncFinished { degraded: false }));
+    r.m.fail_leg(1).unwrap();
+    r.logs.clear();
+    r.m.start_full_resync();
+    r.collect();
+    r.settle();
+    // Only leg 0 was copied to itself: "the legs are in sync" would lie.
+    assert!(r.logs.contains(&LogEvent::ResyncFinished { degraded: true }));
+    assert!(!r.logs.contains(&LogEvent::ResyncFinished { degraded: false }));
+}
+
+#[test]
 fn writes_while_degraded_set_modified_before_the_data() {
     let mut r = Rig::new(2);
     r.m.fail_leg(1).unwrap();

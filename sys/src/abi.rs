@@ -448,9 +448,13 @@ impl dmm_action {
                 let _ = write!(t, "resync of {chunks} chunks started");
                 (DMM_LOG_RESYNC_STARTED, 0, chunks)
             }
-            LogEvent::ResyncFinished => {
-                let _ = write!(t, "resync finished: the legs are in sync");
-                (DMM_LOG_RESYNC_FINISHED, 0, 0)
+            LogEvent::ResyncFinished { degraded } => {
+                let _ = if degraded {
+                    write!(t, "resync finished: the legs in sync agree; the mirror is degraded")
+                } else {
+                    write!(t, "resync finished: the legs are in sync")
+                };
+                (DMM_LOG_RESYNC_FINISHED, 0, u64::from(degraded))
             }
             LogEvent::AllLegsFailed => {
                 let _ = write!(t, "every leg failed: requests fail");

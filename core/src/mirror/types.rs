@@ -125,8 +125,12 @@ pub enum LogEvent {
         /// How many.
         chunks: u64,
     },
-    /// Every chunk is in sync again.
-    ResyncFinished,
+    /// Every chunk is in sync again on the legs in sync; `degraded`: some
+    /// member is failed or still rebuilding, so not every leg has the data.
+    ResyncFinished {
+        /// Some member is not in sync.
+        degraded: bool,
+    },
     /// The last leg failed: every request now fails.
     AllLegsFailed,
     /// A leg joined (or returned) and is being copied to.

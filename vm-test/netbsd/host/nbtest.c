@@ -322,11 +322,12 @@ set_later(void *arg)
 	return (NULL);
 }
 
-/* Records for ms while leg 1 goes bad after a second (knob). */
+/* Records for 3 s while leg 1 goes bad (knob) 150 ms in. */
 static int
 degrade_under_load(struct run *run, int knob, uint64_t seed, uint64_t span)
 {
-	struct later l = { 1, knob, 1, 1000 };
+	struct later l = { 1, knob, 1, 150 };
+	struct disk_stats s1;
 	pthread_t t;
 	char node[64];
 	uint64_t start, n;
@@ -336,13 +337,18 @@ degrade_under_load(struct run *run, int knob, uint64_t seed, uint64_t span)
 		return (1);
 	if ((fd = open_mirror(node)) < 0)
 		return (fail("open %s", node));
+	disk_delay(500, run->seed);
 	pthread_create(&t, NULL, set_later, &l);
 	start = now_ms();
-	for (n = 0; now_ms() - start < 4000 && n < 8000; n += 100)
+	/* Fewer records than the span has places: none is rewritten. */
+	for (n = 0; now_ms() - start < 3000 && n < 12000; n += 100)
 		if (records(fd, seed, span, n, 100) != 0)
 			return (fail("a write failed while one leg was left"));
 	pthread_join(t, NULL);
 	rump_sys_close(fd);
+	disk_stats(1, &s1);
+	printf("leg 1: %" PRIu64 " writes, %" PRIu64 " failed, %" PRIu64
+	    " short\n", s1.writes, s1.failed, s1.short_done);
 	if (!console_has("leg 1 failed; the mirror goes on without it"))
 		return (fail("leg 1 never reported failed"));
 	return (mirror_down("m0"));

@@ -216,7 +216,8 @@ impl Mirror {
         self.queue_publish(c);
         self.stats.resynced_chunks += 1;
         if self.needs_resync == 0 {
-            self.push(Action::Log(LogEvent::ResyncFinished));
+            let degraded = self.degraded();
+            self.push(Action::Log(LogEvent::ResyncFinished { degraded }));
         }
     }
 
