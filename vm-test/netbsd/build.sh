@@ -73,12 +73,17 @@ fi
 scripts/check-kernel-build.sh > "$out/kernel-build.log"
 core=target/kernel/dmmirror-kernel.o
 
-# The module as a rump component, by the tree's own make.
-rm -rf "$out/component" && mkdir -p "$out/component"
-cp "$here/component.mk" "$out/component/Makefile"
-(cd "$out/component" && "$rump/obj/tooldir/bin/brrumpmake" MKPIC=no MKPROFILE=no \
-	DMM_ROOT="$PWD/../../.." DMM_CORE="$PWD/../../../$core" dependall) > "$out/component.log" 2>&1 ||
-	{ tail -n 30 "$out/component.log"; say "the module did not build as a rump component"; exit 1; }
+# The module as a rump component, by the tree's own make (rig/module.mk),
+# and the rig's own kernel part (rig/softint.mk).
+component() { # component NAME MAKEFILE
+	rm -rf "$out/$1" && mkdir -p "$out/$1"
+	cp "$2" "$out/$1/Makefile"
+	(cd "$out/$1" && "$rump/obj/tooldir/bin/brrumpmake" MKPIC=no MKPROFILE=no \
+		DMM_ROOT="$PWD/../../.." DMM_CORE="$PWD/../../../$core" dependall) > "$out/$1.log" 2>&1 ||
+		{ tail -n 30 "$out/$1.log"; say "$1 did not build as a rump component"; exit 1; }
+}
+component component "$here/rig/module.mk"
+component rig "$here/rig/softint.mk"
 
 # Host-side proplib from the same tree (no Debian package has it).
 prop=$out/prop
@@ -93,16 +98,16 @@ done
 ar rcs "$prop/libprop.a" "$prop"/*.o
 
 # The driver, with the rump kernel inside (static archives, one binary).
-inc=(-I"$rump/inst/include" -I"$src/common/include" -I"$here/host")
+inc=(-I"$rump/inst/include" -I"$src/common/include" -I"$here/host" -I"$here/rig")
 for f in nbtest dmctl faultdisk; do
 	gcc -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 		-include "$here/host/nbcompat.h" "${inc[@]}" \
 		-c "$here/host/$f.c" -o "$out/$f.o"
 done
-libs=(rumpdev_dmmirror rumpdev_dm rumpdev_disk rumpdev rumpvfs rump)
+libs=(rumpdev_dmmirror rumpdev_dmmrig rumpdev_dm rumpdev_disk rumpdev rumpvfs rump)
 gcc -no-pie -o "$out/nbtest" "$out"/{nbtest,dmctl,faultdisk}.o \
 	-Wl,--wrap=rumpuser_bio -Wl,--wrap=rumpuser_syncfd -Wl,--wrap=rumpuser_putchar \
-	-L"$out/component" -L"$rump/inst/lib" \
+	-L"$out/component" -L"$out/rig" -L"$rump/inst/lib" \
 	-Wl,--whole-archive $(printf -- "-l:lib%s.a " "${libs[@]}") -Wl,--no-whole-archive \
 	"$rump/inst/lib/librumpuser.a" "$prop/libprop.a" -lpthread -ldl -lrt
 say "built $out/nbtest (NetBSD rump kernel $(basename "$rump"), our module inside)"

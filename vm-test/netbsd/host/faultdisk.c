@@ -28,6 +28,9 @@
 
 #include "faultdisk.h"
 
+/* rig/softint.c: the kernel delivers it in a soft interrupt. */
+void	rumpns_dmmrig_complete(rump_biodone_fn, void *, size_t, int);
+
 #define SECTOR		512
 #define BUCKETS		4096
 #define CONSOLE_LINES	8192
@@ -90,6 +93,12 @@ static pthread_t completer;
 static int completer_started, cache_on, powered_off;
 static unsigned delay_max_us;
 static uint64_t delay_rng = 1;
+/*
+ * NBTEST_BREAK, to prove a scenario can fail: "flush-lies" (a flush
+ * covers nothing, as a disk that lies about its cache), "drop-writes"
+ * (leg 1 acknowledges writes it never makes).
+ */
+static int flush_lies = -1, drop_writes;
 
 static pthread_mutex_t console_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t console_line = PTHREAD_COND_INITIALIZER;
@@ -308,7 +317,7 @@ complete_loop(void *arg)
 			c->write->completed = 1;
 		pthread_mutex_unlock(&lock);
 		rumpuser__hyp.hyp_backend_schedule(0, NULL);
-		c->done(c->arg, c->count, c->error);
+		rumpns_dmmrig_complete(c->done, c->arg, c->count, c->error);
 		rumpuser__hyp.hyp_backend_unschedule(0, &nlocks, NULL);
 		free(c);
 		pthread_mutex_lock(&lock);
@@ -349,12 +358,32 @@ enqueue(rump_biodone_fn done, void *arg, size_t count, int error,
 }
 
 static void
+read_break(void)
+{
+	const char *b = getenv("NBTEST_BREAK");
+
+	if (flush_lies >= 0)
+		return;
+	flush_lies = b != NULL && strcmp(b, "flush-lies") == 0;
+	drop_writes = b != NULL && strcmp(b, "drop-writes") == 0;
+	if (b != NULL)
+		fprintf(stderr, "faultdisk: broken on purpose: %s\n", b);
+}
+
+static void
 leg_io(struct leg *l, int op, void *data, size_t dlen, int64_t off,
     rump_biodone_fn done, void *arg)
 {
 	struct cached *w = NULL;
 	size_t len = dlen;
 	ssize_t n;
+
+	if (drop_writes && l == &legs[1] && (op & RUMPUSER_BIO_WRITE) &&
+	    off >= 1024 * 1024) {	/* data, not metadata: a silent loss */
+		l->st.writes++;
+		enqueue(done, arg, dlen, 0, NULL);
+		return;
+	}
 
 	if (l->fail) {
 		l->st.failed++;
@@ -396,6 +425,7 @@ __wrap_rumpuser_bio(int fd, int op, void *data, size_t dlen, int64_t off,
 	struct leg *l;
 
 	pthread_mutex_lock(&lock);
+	read_break();
 	if (powered_off) {		/* never completes: the power is off */
 		pthread_mutex_unlock(&lock);
 		return;
@@ -428,7 +458,8 @@ __wrap_rumpuser_syncfd(int fd, int flags, uint64_t start, uint64_t len)
 		error = l->sync_errno;
 	else {
 		l->st.flushes++;
-		cover_completed(l);
+		if (!flush_lies)
+			cover_completed(l);
 	}
 	pthread_mutex_unlock(&lock);
 	return (error);

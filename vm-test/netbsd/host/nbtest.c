@@ -175,7 +175,10 @@ records(int fd, uint64_t seed, uint64_t span, uint64_t first, uint64_t count)
 
 /* ---- the scenarios ---- */
 
-/* lvm-table: the native table, LVM's core and disk log tables. */
+/*
+ * lvm-table: the native table and LVM's core log table over legs 0 and 1
+ * (ours), LVM's disk log table over blank images 2 and 3 with log 4.
+ */
 static int
 scenario_lvm_table(struct run *run)
 {
@@ -183,15 +186,15 @@ scenario_lvm_table(struct run *run)
 		const char *name, *params;
 	} tables[] = {
 		{ "native", "2 /dev/dmleg0 /dev/dmleg1" },
-		{ "core", "core 1 2048 2 /dev/dmleg2 0 /dev/dmleg3 0" },
+		{ "core", "core 1 2048 2 /dev/dmleg0 0 /dev/dmleg1 0" },
 		{ "disk", "disk 2 /dev/dmleg4 2048 2 /dev/dmleg2 0 /dev/dmleg3 0" },
 	};
-	uint64_t lvm_sectors = 64 * 2048;
+	uint64_t lvm_sectors = 64 * 2048;	/* the blank images' size */
 	unsigned i;
 	int r;
 
 	for (i = 0; i < 3; i++) {
-		if (dm_create(tables[i].name, i == 0 ? run->sectors :
+		if (dm_create(tables[i].name, i < 2 ? run->sectors :
 		    lvm_sectors, "mirror", tables[i].params, NULL, 0) != 0)
 			return (fail("%s table refused", tables[i].name));
 		if (dm_text(tables[i].name, 1, text, sizeof(text)) != 1)
@@ -501,7 +504,8 @@ scenario_bad_table(struct run *run)
 		"2 /dev/dmleg0",
 		"x /dev/dmleg0 /dev/dmleg1",
 		"2 /dev/dmleg0 /dev/dmleg0",
-		"2 /dev/dmleg0 /dev/dmalias",	/* leg 0 under another name */
+		/* Leg 0 under another name: specfs refuses a second open. */
+		"2 /dev/dmleg0 /dev/dmalias",
 		"2 /dev/dmleg0 /dev/nosuchdisk",
 		"2 /dev/dmleg0 /dev/dmleg1 1 chunk_size",
 		"2 /dev/dmleg0 /dev/dmleg1 2 bogus 1",

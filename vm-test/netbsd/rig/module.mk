@@ -3,6 +3,7 @@
 # built by the rump tree's own make (brrumpmake) with Makefile.rump, which
 # gives every kernel symbol its rumpns_ name. vm-test/netbsd/build.sh
 # copies this file to build/netbsd/component/Makefile and runs it there.
+# NetBSD's module framework registers it at rump_init (its MODULE()).
 LIB=		rumpdev_dmmirror
 SRCS=		dm_target_mirror.c dmm_glue.c dmm_admin.c dmm_bsd.c dmm_claim.c
 .PATH:		${DMM_ROOT}/kmod/netbsd ${DMM_ROOT}/kmod/common
