@@ -1,6 +1,6 @@
 # dm-mirror: the front door. Every target installs what it needs.
 SHELL := /bin/bash
-.PHONY: all build setup test lint kernel-check fuzz demo demo-engine soak bench vm-test vm-soak dragonfly-test dragonfly-soak kmod kmod-linux kmod-dragonfly kmod-netbsd kmod-check clean
+.PHONY: all build setup test lint kernel-check fuzz demo demo-engine soak bench vm-test vm-soak dragonfly-test dragonfly-soak netbsd-test netbsd-soak kmod kmod-linux kmod-dragonfly kmod-netbsd kmod-check clean
 
 all: build
 
@@ -65,6 +65,19 @@ dragonfly-test: setup
 dragonfly-soak: setup
 	scripts/setup.sh dragonfly
 	vm-test/dragonfly/run.sh --crash-seeds $(or $(CRASH_SEEDS),30) --first-seed $(or $(FIRST_SEED),100) crash
+
+# The NetBSD module in a NetBSD kernel: a rump kernel built from
+# ../shared/third_party/netbsd-rump with NetBSD's own dm, legs behind a
+# fault hook (vm-test/netbsd/run.sh; docs/netbsd.md). POWER_SEEDS sets the
+# power losses.
+netbsd-test: setup
+	scripts/setup.sh netbsd
+	vm-test/netbsd/run.sh --power-seeds $(or $(POWER_SEEDS),20)
+
+# The power-loss scenario over many seeds: make netbsd-soak POWER_SEEDS=200
+netbsd-soak: setup
+	scripts/setup.sh netbsd
+	vm-test/netbsd/run.sh --power-seeds $(or $(POWER_SEEDS),100) --first-seed $(or $(FIRST_SEED),1000) power-loss
 
 # Kernel modules. Linux: the test rig's dm-dmmirror.ko (built against the
 # guest's Debian kernel). DragonFly, NetBSD: the core for the kernel plus

@@ -45,4 +45,9 @@ if [ "${1:-}" = dragonfly ]; then
 	apt_install clang lld bmake byacc flex libfl-dev libbsd-dev python3 \
 		grub-pc-bin grub-common xorriso mtools makefs qemu-system-x86
 fi
+# The NetBSD rig (make netbsd-test): buildrump.sh builds NetBSD's own
+# tools and the rump kernel with the host's C compiler.
+if [ "${1:-}" = netbsd ]; then
+	apt_install gcc libc6-dev make zlib1g-dev python3 coreutils
+fi
 echo "setup: done"
