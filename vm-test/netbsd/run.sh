@@ -34,6 +34,11 @@ ctl=target/release/mirrorctl
 vm-test/netbsd/build.sh
 nbtest=build/netbsd/nbtest
 [ -z "$broken" ] || say "broken on purpose: $broken (scenarios should FAIL)"
+# The kernel's own release string, before any scenario.
+mkdir -p "$out/version"
+"$nbtest" version 0 0 /dev/null > "$out/version/boot.log" 2>&1 || true
+say "kernel $(sed -n 's/^nbtest kernel: //p' "$out/version/boot.log")"
+kernel_said=1
 passed=0
 failed=0
 WHY=
@@ -74,7 +79,6 @@ verify() { # verify SEED SPAN ACKED LEG...
 		{ WHY="acknowledged records missing ($(tail -n 1 "$acks.verify"))"; return 1; }
 }
 clean_and() { "$ctl" examine "$1" | matches "shutdown: *clean"; }
-kernel_said=
 record() { # record NAME PASS|FAIL TEXT
 	if [ -z "$kernel_said" ]; then
 		kernel=$(find "$out" -name "*.log" -exec cat {} + 2>/dev/null | grep -m1 '^nbtest kernel:' | sed 's/^nbtest kernel: //' || true)
@@ -179,9 +183,10 @@ scenario_flush_unsupported() {
 	fi
 }
 
-# One power loss: records over volatile caches; the power goes at a time
-# from the seed. Every acknowledged record must be on both legs right
-# after (both were in sync) and after the recovery.
+# One power loss: records over volatile caches beside unflushed writes;
+# the power goes at a time from the seed. Every acknowledged record must be
+# on both legs right after (both were in sync) and after the recovery; odd
+# seeds cut the power again during the recovery's resync.
 power_once() {
 	local seed=$1 d=$out/power-loss/$1 sectors n
 	sectors=$(new_legs "$d" 2 256M)
@@ -192,12 +197,23 @@ power_once() {
 	n=$(wc -l < "$d/acked.txt")
 	verify "$seed" 64M "$d/acked.txt" "$d/leg0.img" "$d/leg1.img" ||
 		{ WHY="seed $seed: $WHY, before recovery"; return 1; }
+	"$ctl" examine "$d/leg0.img" | matches "shutdown: *UNCLEAN" ||
+		{ WHY="seed $seed: the superblocks claim a clean shutdown after the power loss"; return 1; }
+	local again=
+	if [ $((seed % 2)) -eq 1 ]; then
+		boot "$d/recover-cut.log" recover-cut "$sectors" "$seed" "$d/leg0.img" "$d/leg1.img" || true
+		passed_boot "$d/recover-cut.log" && has "$d/recover-cut.log" "^power-loss: seed $seed" ||
+			{ WHY="seed $seed: no power loss during the recovery"; return 1; }
+		verify "$seed" 64M "$d/acked.txt" "$d/leg0.img" "$d/leg1.img" ||
+			{ WHY="seed $seed: $WHY, after a power loss during recovery"; return 1; }
+		again="; again $(first "$d/recover-cut.log" '^power-loss:' | sed 's/.*the power went \([0-9]*\) ms.*/\1/') ms into the recovery"
+	fi
 	boot "$d/recover.log" recover "$sectors" "$seed" "$d/leg0.img" "$d/leg1.img" || true
 	passed_boot "$d/recover.log" || return 1
 	verify "$seed" 64M "$d/acked.txt" "$d/leg0.img" "$d/leg1.img" ||
 		{ WHY="seed $seed: $WHY, after recovery"; return 1; }
 	legs_identical "$d/leg0.img" "$d/leg1.img" || { WHY="seed $seed: legs differ after recovery"; return 1; }
-	say "  power-loss seed $seed: $(first "$d/write.log" '^power-loss:' | sed 's/.*: the power/the power/'); $n acknowledged, all on both legs before and after recovery"
+	say "  power-loss seed $seed: $(first "$d/write.log" '^power-loss:' | sed 's/.*: the power/the power/')$again; $n acknowledged, all on both legs before and after recovery"
 }
 
 scenario_power_loss() {
@@ -206,7 +222,7 @@ scenario_power_loss() {
 		if power_once "$seed"; then
 			ok=$((ok + 1))
 		else
-			failed power-loss "$out/power-loss/$seed/write.log" "$out/power-loss/$seed/recover.log"
+			failed power-loss "$out/power-loss/$seed/write.log" "$out/power-loss/$seed/recover-cut.log" "$out/power-loss/$seed/recover.log"
 			return
 		fi
 	done

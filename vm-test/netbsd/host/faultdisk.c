@@ -364,6 +364,8 @@ read_break(void)
 
 	if (flush_lies >= 0)
 		return;
+	if (b != NULL && *b == '\0')
+		b = NULL;
 	flush_lies = b != NULL && strcmp(b, "flush-lies") == 0;
 	drop_writes = b != NULL && strcmp(b, "drop-writes") == 0;
 	if (b != NULL)

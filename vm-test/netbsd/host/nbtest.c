@@ -6,6 +6,7 @@
  * rumpblk, whose I/O passes the fault hook (faultdisk.c).
  *
  * Usage: nbtest SCENARIO SECTORS SEED FILE...   (FILE i is /dev/dmleg<i>)
+ *        nbtest version 0 0 /dev/null          (the kernel's release only)
  * Prints "RESULT PASS" or "RESULT FAIL why"; the host half of each
  * scenario (vm-test/netbsd/run.sh) checks the files with mirrorctl.
  */
@@ -38,7 +39,11 @@ struct run {
 	uint64_t	 sectors;
 	uint64_t	 seed;
 	int		 nfiles;
+	unsigned	 cut_window_ms;
 };
+
+/* The power-loss mirror: chunks clean 300 ms after their last write. */
+#define POWER_TABLE	"2 /dev/dmleg0 /dev/dmleg1 2 clean_delay 300"
 
 static pthread_mutex_t ack_lock = PTHREAD_MUTEX_INITIALIZER;
 static char text[2048];
@@ -399,9 +404,12 @@ scenario_flush_unsupported(struct run *run)
 
 /*
  * power-loss: records from 2 writers over a volatile write cache, with
- * completions delayed and reordered, until the power goes at a time drawn
- * from the seed (from the activation on: superblocks, first writes,
- * overwrites). What is acknowledged is what was printed before the cut.
+ * completions delayed and reordered, beside a scribbler whose writes are
+ * never flushed (chunks go DIRTY and, after 300 ms, lazily CLEAN again),
+ * until the power goes at a time drawn from the seed: from the activation
+ * on (superblocks, first writes, bitmap updates, lazy cleans). What is
+ * acknowledged is what was printed before the cut. recover-cut cuts the
+ * power again during the recovery's resync.
  */
 static void *
 power_cut(void *arg)
@@ -409,7 +417,7 @@ power_cut(void *arg)
 	struct run *run = arg;
 	struct disk_stats s0, s1;
 	uint64_t x = run->seed;
-	unsigned ms = (unsigned)(splitmix(&x) % 3000);
+	unsigned ms = (unsigned)(splitmix(&x) % run->cut_window_ms);
 
 	sleep_ms(ms);
 	pthread_mutex_lock(&ack_lock);	/* no acknowledgement after the cut */
@@ -424,20 +432,50 @@ power_cut(void *arg)
 	_exit(0);
 }
 
+static void
+power_cut_later(struct run *run, unsigned window_ms)
+{
+	pthread_t t;
+
+	disk_cache(1);
+	disk_delay(2000, run->seed);
+	run->cut_window_ms = window_ms;
+	pthread_create(&t, NULL, power_cut, run);
+}
+
+/* Unflushed writes of 64 KiB beyond the records' span, forever. */
+static void *
+scribble(void *arg)
+{
+	struct io_job *j = arg;
+	uint8_t *buf = aligned_alloc(4096, 65536);
+	uint64_t x = j->seed, at;
+
+	for (;;) {
+		at = j->base + splitmix(&x) % (j->bytes / 65536) * 65536;
+		pattern(buf, 65536, j->seed, at);
+		if (rump_sys_pwrite(j->fd, buf, 65536, (off_t)at) != 65536)
+			sleep_ms(10);
+	}
+	return (NULL);
+}
+
 static int
 scenario_power_loss(struct run *run)
 {
+	static struct io_job job;
 	pthread_t t;
 	char node[64];
 	int fd;
 
-	disk_cache(1);
-	disk_delay(2000, run->seed);
-	pthread_create(&t, NULL, power_cut, run);
-	if (mirror_up(run, "2 /dev/dmleg0 /dev/dmleg1", node, sizeof(node)))
+	power_cut_later(run, 3000);
+	if (mirror_up(run, POWER_TABLE, node, sizeof(node)))
 		return (1);
 	if ((fd = open_mirror(node)) < 0)
 		return (fail("open %s", node));
+	job = (struct io_job){ fd, 0, 0, SPAN_BYTES,
+	    run->sectors * 512 - SPAN_BYTES, run->seed };
+	pthread_create(&t, NULL, scribble, &job);
 	records(fd, run->seed, SPAN_BYTES, 0, 1000000);
 	sleep_ms(10000);
 	return (fail("the power cut never came"));
@@ -447,13 +485,23 @@ scenario_power_loss(struct run *run)
 static int
 scenario_recover(struct run *run)
 {
-	if (mirror_up(run, "2 /dev/dmleg0 /dev/dmleg1", NULL, 0))
+	if (mirror_up(run, POWER_TABLE, NULL, 0))
 		return (1);
 	sleep_ms(500);
 	if (console_has("resync of") &&
 	    !console_wait("resync finished", 300000))
 		return (fail("the resync did not finish"));
 	return (mirror_down("m0"));
+}
+
+/* recover-cut: the same, with the power cut within its first 1.5 s. */
+static int
+scenario_recover_cut(struct run *run)
+{
+	power_cut_later(run, 1500);
+	scenario_recover(run);
+	sleep_ms(10000);
+	return (fail("the power cut never came"));
 }
 
 /*
@@ -594,6 +642,7 @@ static const struct {
 	{ "flush-unsupported", scenario_flush_unsupported },
 	{ "power-loss", scenario_power_loss },
 	{ "recover", scenario_recover },
+	{ "recover-cut", scenario_recover_cut },
 	{ "remove-busy", scenario_remove_busy },
 	{ "bad-table", scenario_bad_table },
 	{ "readd-out", scenario_readd_out },
@@ -637,6 +686,8 @@ main(int argc, char **argv)
 	if ((rc = rump_init()) != 0)
 		return (fail("rump_init: %d", rc));
 	say_kernel();
+	if (strcmp(argv[1], "version") == 0)	/* the release string only */
+		return (0);
 	for (k = 0; k < run.nfiles; k++) {
 		snprintf(dev, sizeof(dev), "/dev/dmleg%d", k);
 		if (rump_pub_etfs_register(dev, argv[4 + k], RUMP_ETFS_BLK))
