@@ -355,15 +355,21 @@ fn a_resync_finishing_while_a_leg_is_out_says_the_mirror_is_degraded() {
     r.m.start_full_resync();
     r.collect();
     r.settle();
-    assert!(r.logs.contains(&LogEvent::ResyncFinished { degraded: false }));
+    assert!(r
+        .logs
+        .contains(&LogEvent::ResyncFinished { degraded: false }));
     r.m.fail_leg(1).unwrap();
     r.logs.clear();
     r.m.start_full_resync();
     r.collect();
     r.settle();
     // Only leg 0 was copied to itself: "the legs are in sync" would lie.
-    assert!(r.logs.contains(&LogEvent::ResyncFinished { degraded: true }));
-    assert!(!r.logs.contains(&LogEvent::ResyncFinished { degraded: false }));
+    assert!(r
+        .logs
+        .contains(&LogEvent::ResyncFinished { degraded: true }));
+    assert!(!r
+        .logs
+        .contains(&LogEvent::ResyncFinished { degraded: false }));
 }
 
 #[test]

@@ -450,7 +450,10 @@ impl dmm_action {
             }
             LogEvent::ResyncFinished { degraded } => {
                 let _ = if degraded {
-                    write!(t, "resync finished: the legs in sync agree; the mirror is degraded")
+                    write!(
+                        t,
+                        "resync finished: the legs in sync agree; the mirror is degraded"
+                    )
                 } else {
                     write!(t, "resync finished: the legs are in sync")
                 };
