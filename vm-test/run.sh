@@ -173,13 +173,18 @@ scenario_reload() {
 	sectors=$(new_legs "$d" 2 256M)
 	DMM_KILL_PATTERN='^ack ' DMM_KILL_COUNT=1050 vm-test/run-guest.sh "$d/write.log" 300 \
 		reload "$sectors" "$d/leg0.img" "$d/leg1.img" || true
+	# Killed on purpose in phase 4, not ended, failed or hung before it.
+	if grep -q "RESULT" "$d/write.log" || ! grep -q "^DMM-KILLED-ON-PURPOSE" "$d/write.log"; then
+		ok=0
+		why="the write boot was not killed mid-write: $(grep -m1 -e RESULT -e DMM-TIMEOUT "$d/write.log" | tr -d '\r')"
+	fi
 	# Killed within clean_delay of a write: the chunks it wrote are DIRTY
 	# in the bitmap assembly will read, and the shutdown was not clean.
 	local exam dirty
 	exam=$("$ctl" examine --json "$d/leg0.img" || true)
 	dirty=$(sed -n 's/.*"bitmap":{[^}]*"dirty":\([0-9]*\).*/\1/p' <<<"$exam")
 	grep -q '"clean_shutdown":false' <<<"$exam" && [ "${dirty:-0}" -ge 1 ] ||
-		{ ok=0; why="after the kill the superblocks say $(grep -o '"clean_shutdown":[a-z]*' <<<"$exam"), dirty=${dirty:-?}"; }
+		{ ok=0; [ -n "$why" ] || why="after the kill the superblocks say $(grep -o '"clean_shutdown":[a-z]*' <<<"$exam"), dirty=${dirty:-?}"; }
 	vm-test/run-guest.sh "$d/recover.log" 300 recover "$sectors" "$d/leg0.img" "$d/leg1.img" || true
 	for p in 1 2 3 4; do
 		tr -d '\r' < "$d/write.log" | awk -v p="$p" '/^reload: phase / { cur = $3 } /^ack / && cur == p' > "$d/acks$p"
@@ -210,14 +215,18 @@ scenario_readd() {
 	local d=$out/readd sectors
 	sectors=$(new_legs "$d" 2 256M)
 	vm-test/run-guest.sh "$d/guest.log" 300 readd "$sectors" "$d/leg0.img" "$d/leg1.img" || true
-	local modified rebuilt
+	local modified rebuilt copied
 	modified=$(grep -m1 'readd: degraded writes' "$d/guest.log" | sed -n 's/.*modified=\([0-9]*\).*/\1/p')
 	rebuilt=$(grep 'readd: log:.*rebuil' "$d/guest.log" | tail -n 1 | tr -d '\r' | sed 's/.*readd: log: //')
-	if guest_passed "$d/guest.log" readd && [ -n "$modified" ] && [ "$modified" -le 6 ] &&
+	# The rebuild wrote the MODIFIED chunks (1 MiB each) and a few 4 KiB
+	# metadata blocks to leg 1, not the 64 chunks written before.
+	copied=$(sed -n 's/^readd: sectors written to leg 1 by the rebuild: \([0-9]*\).*/\1/p' "$d/guest.log" | tr -d '\r')
+	if guest_passed "$d/guest.log" readd && [ -n "$modified" ] && [ "$modified" -ge 1 ] && [ "$modified" -le 6 ] &&
+		[ -n "$copied" ] && [ "$copied" -ge $((modified * 2048)) ] && [ "$copied" -le $((modified * 2048 + 512)) ] &&
 		grep -q "rebuild of leg 1 started (MODIFIED chunks only)" "$d/guest.log" &&
 		"$ctl" debug verify --seed 12 --span 5M --acked "$d/guest.log" "$d/leg0.img" "$d/leg1.img" > "$d/verify.txt" &&
 		legs_identical "$d"/leg*.img; then
-		record readd PASS "64 chunks written, $modified MODIFIED while out; $rebuilt; legs identical"
+		record readd PASS "64 chunks written, $modified MODIFIED while out; $rebuilt: $copied sectors written to leg 1; legs identical"
 	else
 		failed readd "$d/guest.log"
 	fi
@@ -316,6 +325,17 @@ peers_once() { # peers_once PEER: prints "seq fsync bytes seconds"
 	vm-test/run-guest.sh "$d/phase2.log" 400 peers "$peer,2,$sectors" \
 		"$d/leg0.img" "$d/leg1.img" "$d/log.img" || true
 	guest_passed "$d/phase2.log" peers || return 1
+	# Killed mid-write on purpose; every acknowledged record on both legs
+	# after the recovery (ours: its data area; md: past its data offset;
+	# dm-mirror: the legs hold data only).
+	grep -q "^DMM-KILLED-ON-PURPOSE" "$d/phase1.log" && grep -q "^ack " "$d/phase1.log" || return 1
+	local where=()
+	case $peer in
+	md) where=(--raw-at $(( $(sed -n 's/^peers: md data_offset \([0-9]*\).*/\1/p' "$d/phase2.log" | tr -d '\r') * 512 ))) ;;
+	dm-mirror) where=(--raw-at 0) ;;
+	esac
+	"$ctl" debug verify --seed 32 --span 64M "${where[@]}" --acked "$d/phase1.log" \
+		"$d/leg0.img" "$d/leg1.img" > "$d/verify.txt" 2>&1 || return 1
 	local fig
 	fig() { sed -n "s/^peers: $peer $1 //p" "$d/$2" | tr -d '\r' | head -n 1; }
 	echo "$(fig seq_mbps phase1.log) $(fig fsync_records_per_s phase1.log) $(fig resync_bytes phase2.log) $(fig in_sync_seconds phase2.log)"

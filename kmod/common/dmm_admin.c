@@ -154,38 +154,47 @@ dmm_glue_suspend(struct dmm_glue *g)
 
 /* Child I/O in flight, read under the lock (see child_gone()). */
 static uint32_t
-children_left(struct dmm_glue *g)
+left(struct dmm_glue *g, uint32_t *count)
 {
 	uint32_t n;
 
 	dmm_os_lock(g->os);
-	n = __atomic_load_n(&g->children, __ATOMIC_SEQ_CST);
+	n = __atomic_load_n(count, __ATOMIC_SEQ_CST);
 	dmm_os_unlock(g->os);
 	return (n);
+}
+
+/* Waits until *count is 0, saying why every 30 s. */
+static void
+wait_gone(struct dmm_glue *g, uint32_t *count, const char *why)
+{
+	uint64_t said = dmm_os_now_ns();
+
+	while (left(g, count) > 0) {
+		if (dmm_os_now_ns() - said >= DMM_CLEAN_WAIT_NS) {
+			dmm_os_log(g->os, why);
+			said = dmm_os_now_ns();
+		}
+		dmm_os_wait(g->os, DMM_QUIESCE_POLL_NS);
+	}
 }
 
 int
 dmm_glue_quiesce(struct dmm_glue *g)
 {
-	uint64_t said;
 	int clean;
-	uint32_t n;
 
 	__atomic_store_n(&g->quiescing, 1, __ATOMIC_SEQ_CST);
+	/* Requests end when their children do (or fail with every leg). */
+	wait_gone(g, &g->parents, "waiting for requests in flight before "
+	    "the mirror stops");
 	clean = g->m != NULL && clean_stop(g);
 	dmm_os_lock(g->os);
 	g->fenced = 1;
 	dmm_os_unlock(g->os);
-	said = dmm_os_now_ns();
-	while ((n = children_left(g)) > 0) {
-		/* A leg that never answers keeps the mirror: say so. */
-		if (dmm_os_now_ns() - said >= DMM_CLEAN_WAIT_NS) {
-			dmm_os_log(g->os, "waiting for I/O on a leg that "
-			    "does not answer before the mirror can be freed");
-			said = dmm_os_now_ns();
-		}
-		dmm_os_wait(g->os, DMM_QUIESCE_POLL_NS);
-	}
+	/* A leg that never answers keeps the mirror: say so. */
+	wait_gone(g, &g->children, "waiting for I/O on a leg that does not "
+	    "answer before the mirror can be freed");
 	return (clean);
 }
 

@@ -7,15 +7,21 @@
 #define DMM_WORKER_MAX_WAIT_NS	(1000ULL * 1000 * 1000)
 
 void
-dmm_worker_init(struct dmm_worker *w)
+dmm_worker_init(struct dmm_worker *w, const struct dmm_bsd_hooks *h,
+    void *os, struct dmm_glue *g)
 {
+	w->h = h;
+	w->os = os;
+	w->g = g;
 	w->pending = 0;
 	w->stopping = 0;
 	w->deadline = DMM_WORKER_NEVER;
+	w->flushes = NULL;
 }
 
-int
-dmm_worker_next(struct dmm_worker *w, uint64_t now, uint64_t *wait_ns)
+/* 1: run dmm_glue_work() now; 0: sleep at most *wait_ns, then look again. */
+static int
+worker_next(struct dmm_worker *w, uint64_t now, uint64_t *wait_ns)
 {
 	if (!w->pending && w->deadline > now) {
 		*wait_ns = w->deadline - now;
@@ -29,12 +35,85 @@ dmm_worker_next(struct dmm_worker *w, uint64_t now, uint64_t *wait_ns)
 	return (1);
 }
 
-int
-dmm_worker_schedule(struct dmm_worker *w, uint64_t when)
+void
+dmm_worker_run(struct dmm_worker *w)
 {
-	if (when >= w->deadline)
+	struct dmm_bsd_flush *f;
+	uint64_t wait;
+
+	w->h->lock(w->os);
+	while (!w->stopping) {
+		if ((f = w->flushes) != NULL) {
+			w->flushes = NULL;
+			w->h->unlock(w->os);
+			w->h->flush(w->os, f);
+			w->h->lock(w->os);
+			continue;
+		}
+		if (!worker_next(w, dmm_os_now_ns(), &wait)) {
+			w->h->sleep(w->os, wait);
+			continue;
+		}
+		w->h->unlock(w->os);
+		dmm_glue_work(w->g);
+		w->h->lock(w->os);
+	}
+	/* Destroy quiesced first: no child is left to flush. */
+	DMM_ASSERT(w->flushes == NULL);
+	w->h->unlock(w->os);
+}
+
+void
+dmm_worker_stop(struct dmm_worker *w)
+{
+	w->h->lock(w->os);
+	w->stopping = 1;
+	w->h->unlock(w->os);
+	w->h->wake(w->os);
+}
+
+void
+dmm_worker_wake(struct dmm_worker *w)
+{
+	w->h->lock(w->os);
+	w->pending = 1;
+	w->h->unlock(w->os);
+	w->h->wake(w->os);
+}
+
+void
+dmm_worker_at(struct dmm_worker *w, uint64_t delay_ns)
+{
+	uint64_t when = dmm_os_now_ns() + delay_ns;
+	int sooner;
+
+	w->h->lock(w->os);
+	sooner = when < w->deadline;
+	if (sooner)
+		w->deadline = when;
+	w->h->unlock(w->os);
+	if (sooner)
+		w->h->wake(w->os);
+}
+
+void
+dmm_worker_queue_flush(struct dmm_worker *w, struct dmm_bsd_flush *f)
+{
+	w->h->lock(w->os);
+	f->next = w->flushes;
+	w->flushes = f;
+	w->h->unlock(w->os);
+	w->h->wake(w->os);
+}
+
+int
+dmm_worker_fua_follow_up(struct dmm_worker *w, const struct dmm_child *c,
+    int failed, int *flushing, struct dmm_bsd_flush *f)
+{
+	if (!c->fua || c->op != DMM_OP_WRITE || failed || *flushing)
 		return (0);
-	w->deadline = when;
+	*flushing = 1;
+	dmm_worker_queue_flush(w, f);
 	return (1);
 }
 

@@ -11,18 +11,60 @@
 
 #define DMM_WORKER_NEVER	(~(uint64_t)0)
 
-/* The worker's state, guarded by the adapter's worker lock. */
-struct dmm_worker {
-	int		pending;	/* dmm_glue_work() asked for */
-	int		stopping;
-	uint64_t	deadline;	/* ns; DMM_WORKER_NEVER */
+/* A child record's link while it waits for the worker to flush its leg. */
+struct dmm_bsd_flush {
+	struct dmm_bsd_flush	*next;
 };
 
-void	dmm_worker_init(struct dmm_worker *w);
-/* 1: run dmm_glue_work() now; 0: sleep at most *wait_ns, then ask again. */
-int	dmm_worker_next(struct dmm_worker *w, uint64_t now, uint64_t *wait_ns);
-/* dmm_os_schedule(): 1 if that moved the deadline (wake the worker). */
-int	dmm_worker_schedule(struct dmm_worker *w, uint64_t when);
+/* What the worker needs of the adapter. */
+struct dmm_bsd_hooks {
+	/* The worker lock (guards struct dmm_worker); any context. */
+	void	(*lock)(void *os);
+	void	(*unlock)(void *os);
+	/* With the worker lock held: sleeps at most ns, or until wake(). */
+	void	(*sleep)(void *os, uint64_t ns);
+	/* Wakes the sleeping worker; called after unlock. */
+	void	(*wake)(void *os);
+	/*
+	 * Thread context: flushes the leg of each child on the list (a flush
+	 * child, or a FUA write's follow-up) and ends each child as the
+	 * adapter's completion does.
+	 */
+	void	(*flush)(void *os, struct dmm_bsd_flush *list);
+};
+
+/* The worker thread's state, guarded by the adapter's worker lock. */
+struct dmm_worker {
+	const struct dmm_bsd_hooks *h;
+	void		*os;
+	struct dmm_glue	*g;
+	int		 pending;	/* dmm_glue_work() asked for */
+	int		 stopping;
+	uint64_t	 deadline;	/* ns; DMM_WORKER_NEVER */
+	struct dmm_bsd_flush *flushes;	/* for the worker to issue */
+};
+
+void	dmm_worker_init(struct dmm_worker *w, const struct dmm_bsd_hooks *h,
+	    void *os, struct dmm_glue *g);
+/* The worker thread's body: returns once dmm_worker_stop() was called. */
+void	dmm_worker_run(struct dmm_worker *w);
+/* Asks the worker to end; the adapter then waits for its thread. */
+void	dmm_worker_stop(struct dmm_worker *w);
+/* dmm_os_wake_worker() and dmm_os_schedule() of a BSD adapter. */
+void	dmm_worker_wake(struct dmm_worker *w);
+void	dmm_worker_at(struct dmm_worker *w, uint64_t delay_ns);
+/* A child's leg to flush by the worker; any context. */
+void	dmm_worker_queue_flush(struct dmm_worker *w, struct dmm_bsd_flush *f);
+/*
+ * A child's I/O ended (completion context). BSD drivers may ignore FUA
+ * (DragonFly has none), and completion context may not issue I/O: a
+ * successful FUA write is followed by a flush of its leg, which the worker
+ * issues. 1 if queued so (the child is not done yet; *flushing is set and
+ * the flush's end is final); 0: the child is done.
+ */
+int	dmm_worker_fua_follow_up(struct dmm_worker *w,
+	    const struct dmm_child *c, int failed, int *flushing,
+	    struct dmm_bsd_flush *f);
 
 /* errno values, the same on both BSDs. */
 #define DMM_ENOENT	2

@@ -14,6 +14,36 @@
 #define DMM_EIO		5
 #define DMM_IDLE_TICK_NS	(1000ULL * 1000 * 1000)
 
+/*
+ * A child or a parent is gone (count: g->children or g->parents): the last
+ * touch of g by its completion. The quiescer reads the counts under the
+ * lock, so a completion that sees it quiescing drops the count and wakes
+ * it under the lock too.
+ */
+static void
+gone(struct dmm_glue *g, uint32_t *count)
+{
+	void *os = g->os;
+
+	DMM_ASSERT(__atomic_load_n(count, __ATOMIC_SEQ_CST) > 0);
+	if (!__atomic_load_n(&g->quiescing, __ATOMIC_SEQ_CST)) {
+		__atomic_sub_fetch(count, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	dmm_os_lock(os);
+	__atomic_sub_fetch(count, 1, __ATOMIC_SEQ_CST);
+	dmm_os_wakeup(os);
+	dmm_os_unlock(os);
+}
+
+/* The adapter completes the parent; then it no longer counts. */
+static void
+complete_parent(struct dmm_glue *g, struct dmm_preq *pr, int error)
+{
+	dmm_os_complete_parent(g->os, pr, error);
+	gone(g, &g->parents);
+}
+
 static struct dmm_preq *
 preq_of(uint64_t id)
 {
@@ -154,7 +184,7 @@ drain(struct dmm_glue *g)
 		for (i = 0; i < nio; i++)
 			dmm_os_issue(g->os, &io[i]);
 		for (i = 0; i < ndone; i++)
-			dmm_os_complete_parent(g->os, done[i], errs[i]);
+			complete_parent(g, done[i], errs[i]);
 		dmm_os_lock(g->os);
 	} while (more);
 }
@@ -171,6 +201,9 @@ stop_mirror(struct dmm_glue *g)
 {
 	uint32_t i;
 
+	/* Nothing in flight points into what is freed. */
+	DMM_ASSERT(__atomic_load_n(&g->children, __ATOMIC_SEQ_CST) == 0);
+	DMM_ASSERT(__atomic_load_n(&g->parents, __ATOMIC_SEQ_CST) == 0);
 	if (g->resync_bufs != NULL) {
 		for (i = 0; i < g->info.resync_buffers; i++)
 			if (g->resync_bufs[i] != NULL)
@@ -194,6 +227,7 @@ start_mirror(struct dmm_glue *g, struct dmm_error *err)
 	int rc;
 
 	DMM_ASSERT(__atomic_load_n(&g->children, __ATOMIC_SEQ_CST) == 0);
+	DMM_ASSERT(__atomic_load_n(&g->parents, __ATOMIC_SEQ_CST) == 0);
 	g->fenced = 0;
 	g->waiting = NULL;
 	g->waiting_tail = &g->waiting;
@@ -242,6 +276,7 @@ dmm_glue_create(struct dmm_glue *g, void *os, uint32_t argc,
 	g->resync_bufs = NULL;
 	g->started = 0;
 	g->children = 0;
+	g->parents = 0;
 	g->quiescing = 0;
 	g->fenced = 0;
 	g->length = length;
@@ -350,6 +385,8 @@ void
 dmm_glue_submit(struct dmm_glue *g, struct dmm_preq *pr, void *parent,
     uint32_t op, uint32_t flags, uint64_t sector, uint32_t sectors)
 {
+	DMM_ASSERT(!__atomic_load_n(&g->quiescing, __ATOMIC_SEQ_CST));
+	__atomic_add_fetch(&g->parents, 1, __ATOMIC_SEQ_CST);
 	pr->parent = parent;
 	pr->next = NULL;
 	pr->req.id = (uint64_t)(uintptr_t)pr;
@@ -387,26 +424,6 @@ hand_off(struct dmm_glue *g, struct dmm_preq *pr, uint32_t state)
 	dmm_os_wake_worker(g->os);
 }
 
-/*
- * A child is gone: the last touch of g by its completion. The quiescer
- * reads the count under the lock, so a completion that sees it quiescing
- * drops the count and wakes it under the lock too.
- */
-static void
-child_gone(struct dmm_glue *g)
-{
-	void *os = g->os;
-
-	if (!__atomic_load_n(&g->quiescing, __ATOMIC_SEQ_CST)) {
-		__atomic_sub_fetch(&g->children, 1, __ATOMIC_SEQ_CST);
-		return;
-	}
-	dmm_os_lock(os);
-	__atomic_sub_fetch(&g->children, 1, __ATOMIC_SEQ_CST);
-	dmm_os_wakeup(os);
-	dmm_os_unlock(os);
-}
-
 /* The parent of a fast child, once its last child ended. */
 static void
 fast_write_done(struct dmm_glue *g, struct dmm_preq *pr)
@@ -424,7 +441,7 @@ fast_write_done(struct dmm_glue *g, struct dmm_preq *pr)
 		__atomic_store_n(&g->kick, 1, __ATOMIC_SEQ_CST);
 		dmm_os_wake_worker(g->os);
 	}
-	dmm_os_complete_parent(g->os, pr, 0);
+	complete_parent(g, pr, 0);
 }
 
 void
@@ -450,12 +467,12 @@ dmm_glue_child_done(struct dmm_glue *g, const struct dmm_child *c, int ok)
 	case DMM_CHILD_FAST_READ:
 		dmm_fast_read_done(g->fast, &pr->fr);
 		if (ok)
-			dmm_os_complete_parent(g->os, pr, 0);
+			complete_parent(g, pr, 0);
 		else
 			hand_off(g, pr, DMM_PREQ_RETRY);
 		break;
 	}
-	child_gone(g);
+	gone(g, &g->children);
 }
 
 /* Gives the core the fast requests handed off to it (lock held). */

@@ -82,6 +82,7 @@ struct dmm_glue {
 	int			 kick;		/* a fast write asked for dmm_kick() */
 	int			 started;	/* dmm_glue_start() was called */
 	uint32_t		 children;	/* child I/O in flight (atomic) */
+	uint32_t		 parents;	/* requests not yet completed (atomic) */
 	int			 quiescing;	/* completions wake the quiescer */
 	int			 fenced;	/* no new child I/O is issued */
 	char			**words;	/* the table, for reassembly */
@@ -185,11 +186,12 @@ int	dmm_glue_status(struct dmm_glue *g, int table, const char *const *names,
  */
 int	dmm_glue_suspend(struct dmm_glue *g);
 /*
- * Before the mirror is freed (no parent request may be in flight): a
- * clean stop as dmm_glue_suspend(); then no new child I/O is issued, and
- * it waits for every child in flight, however long that takes (a child
- * points into the mirror). Afterwards only the worker may still run: stop
- * it, then dmm_glue_destroy(). 1 if the superblocks were marked clean.
+ * Before the mirror is freed (no new request may come): waits for every
+ * request submitted to complete; a clean stop as dmm_glue_suspend(); then
+ * no new child I/O is issued, and it waits for every child in flight,
+ * however long that takes (a child points into the mirror). Afterwards
+ * only the worker may still run: stop it, then dmm_glue_destroy(). 1 if
+ * the superblocks were marked clean.
  */
 int	dmm_glue_quiesce(struct dmm_glue *g);
 void	dmm_glue_resume(struct dmm_glue *g);

@@ -42,8 +42,6 @@ struct dmm_dfly {
 	struct spinlock		 wlock;		/* guards w */
 	struct dmm_worker	 w;
 	struct thread		*worker;
-	struct dmm_dfly_child	*flushes;	/* FUA flushes for the worker */
-	uint32_t		 inflight;	/* parents not yet biodone'd */
 	struct dmm_bsd_legs	 legs;
 };
 
@@ -54,7 +52,7 @@ struct dmm_dfly_child {
 	uint32_t		 pieces;	/* bufs still in flight */
 	u_int			 failed;	/* atomic: pieces end on any CPU */
 	int			 flushing;	/* FUA: the flush after the write */
-	struct dmm_dfly_child	*next;		/* on t->flushes */
+	struct dmm_bsd_flush	 link;		/* waiting for the worker */
 };
 
 #define LEG(t, i)	((dm_pdev_t *)(t)->legs.pdevs[i])
@@ -220,21 +218,14 @@ child_biodone(struct bio *bio)
 	if (atomic_fetchadd_int(&ch->pieces, -1) != 1)
 		return;
 	/*
-	 * DragonFly has no FUA: a flush of the leg follows the write, once
-	 * every piece is done. Issued by the worker: this may be an
-	 * interrupt thread, or CAM's completion path under its SIM lock,
-	 * and a leg over dm would take the table lock and block.
+	 * DragonFly has no FUA: the worker flushes the leg once every piece
+	 * is done. Not here: this may be an interrupt thread, or CAM's
+	 * completion path under its SIM lock, and a leg over dm would take
+	 * the table lock and block.
 	 */
-	if (ch->c.fua && ch->c.op == DMM_OP_WRITE && !ch->flushing &&
-	    !ch->failed) {
-		ch->flushing = 1;
-		spin_lock(&t->wlock);
-		ch->next = t->flushes;
-		t->flushes = ch;
-		spin_unlock(&t->wlock);
-		dmm_os_wake_worker(t);
+	if (dmm_worker_fua_follow_up(&t->w, &ch->c, ch->failed, &ch->flushing,
+	    &ch->link))
 		return;
-	}
 	child_finish(ch);
 }
 
@@ -344,6 +335,7 @@ dmm_os_complete_parent(void *os, struct dmm_preq *pr, int error)
 	struct dmm_dfly *t = os;
 	struct buf *bp = pr->parent;
 
+	(void)t;
 	if (error) {
 		bp->b_error = error;
 		bp->b_flags |= B_ERROR;
@@ -353,32 +345,18 @@ dmm_os_complete_parent(void *os, struct dmm_preq *pr, int error)
 	}
 	objcache_put(dmm_preq_cache, pr);
 	biodone(&bp->b_bio1);
-	if (atomic_fetchadd_int(&t->inflight, -1) == 1)
-		wakeup(&t->inflight);
 }
 
 void
 dmm_os_wake_worker(void *os)
 {
-	struct dmm_dfly *t = os;
-
-	spin_lock(&t->wlock);
-	t->w.pending = 1;
-	spin_unlock(&t->wlock);
-	wakeup(&t->w);
+	dmm_worker_wake(&((struct dmm_dfly *)os)->w);
 }
 
 void
 dmm_os_schedule(void *os, uint64_t delay_ns)
 {
-	struct dmm_dfly *t = os;
-	int sooner;
-
-	spin_lock(&t->wlock);
-	sooner = dmm_worker_schedule(&t->w, dmm_os_now_ns() + delay_ns);
-	spin_unlock(&t->wlock);
-	if (sooner)
-		wakeup(&t->w);
+	dmm_worker_at(&((struct dmm_dfly *)os)->w, delay_ns);
 }
 
 void
@@ -464,20 +442,46 @@ dmm_os_assert_failed(const char *expr, const char *file, int line)
 	panic("dm_target_mirror: %s:%d: assertion %s failed", file, line, expr);
 }
 
-/* ---- the worker thread ---- */
+/* ---- the worker thread (kmod/common/dmm_bsd.c runs it) ---- */
 
-/* The worker issues the FUA flushes completions queued (thread context). */
 static void
-issue_flushes(struct dmm_dfly *t)
+worker_lock(void *os)
 {
-	struct dmm_dfly_child *ch, *next;
+	spin_lock(&((struct dmm_dfly *)os)->wlock);
+}
 
-	spin_lock(&t->wlock);
-	ch = t->flushes;
-	t->flushes = NULL;
-	spin_unlock(&t->wlock);
-	for (; ch != NULL; ch = next) {
-		next = ch->next;
+static void
+worker_unlock(void *os)
+{
+	spin_unlock(&((struct dmm_dfly *)os)->wlock);
+}
+
+static void
+worker_sleep(void *os, uint64_t ns)
+{
+	struct dmm_dfly *t = os;
+
+	ssleep(&t->w, &t->wlock, 0, "dmmwk", (int)(ns * hz / 1000000000ULL) + 1);
+}
+
+static void
+worker_wake(void *os)
+{
+	wakeup(&((struct dmm_dfly *)os)->w);
+}
+
+/* The worker issues the flushes completions queued (thread context). */
+static void
+worker_flush(void *os, struct dmm_bsd_flush *f)
+{
+	struct dmm_dfly *t = os;
+	struct dmm_dfly_child *ch;
+	struct dmm_bsd_flush *next;
+
+	for (; f != NULL; f = next) {
+		next = f->next;
+		ch = (struct dmm_dfly_child *)((char *)f -
+		    offsetof(struct dmm_dfly_child, link));
 		if (!leg_takes(t, ch->c.position, BUF_CMD_FLUSH)) {
 			child_finish(ch);
 			continue;
@@ -487,24 +491,21 @@ issue_flushes(struct dmm_dfly *t)
 	}
 }
 
+static const struct dmm_bsd_hooks worker_hooks = {
+	.lock = worker_lock,
+	.unlock = worker_unlock,
+	.sleep = worker_sleep,
+	.wake = worker_wake,
+	.flush = worker_flush,
+};
+
 static void
 worker_main(void *arg)
 {
 	struct dmm_dfly *t = arg;
-	uint64_t wait;
 
+	dmm_worker_run(&t->w);
 	spin_lock(&t->wlock);
-	while (!t->w.stopping) {
-		if (!dmm_worker_next(&t->w, dmm_os_now_ns(), &wait)) {
-			ssleep(&t->w, &t->wlock, 0, "dmmwk",
-			    (int)(wait * hz / 1000000000ULL) + 1);
-			continue;
-		}
-		spin_unlock(&t->wlock);
-		issue_flushes(t);
-		dmm_glue_work(&t->g);
-		spin_lock(&t->wlock);
-	}
 	t->worker = NULL;
 	spin_unlock(&t->wlock);
 	wakeup(&t->worker);
@@ -514,12 +515,10 @@ worker_main(void *arg)
 static void
 stop_worker(struct dmm_dfly *t)
 {
+	dmm_worker_stop(&t->w);
 	spin_lock(&t->wlock);
-	t->w.stopping = 1;
-	while (t->worker != NULL) {
-		wakeup(&t->w);
+	while (t->worker != NULL)
 		ssleep(&t->worker, &t->wlock, 0, "dmmstp", hz / 10);
-	}
 	spin_unlock(&t->wlock);
 }
 
@@ -575,7 +574,7 @@ target_init(dm_table_entry_t *table_en, int argc, char **argv)
 
 	t = kmalloc(sizeof(*t), M_DMMIRROR, M_WAITOK | M_ZERO);
 	t->table_en = table_en;
-	dmm_worker_init(&t->w);
+	dmm_worker_init(&t->w, &worker_hooks, t, &t->g);
 	spin_init(&t->lock, "dmmcore");
 	spin_init(&t->wlock, "dmmwork");
 	rc = dmm_bsd_open(&t->g, t, &t->legs, &t->running, argc, argv,
@@ -614,8 +613,6 @@ dmm_target_destroy(dm_table_entry_t *table_en)
 	if (t == NULL)
 		return (0);
 	/* dm has no suspend hook for targets: stop cleanly here. */
-	while (t->inflight > 0)
-		tsleep(&t->inflight, 0, "dmmdrn", hz / 10);
 	stack_paint(&entry);
 	clean = dmm_glue_quiesce(&t->g);
 	stack_report(entry, "destroy");
@@ -661,7 +658,6 @@ dmm_target_strategy(dm_table_entry_t *table_en, struct buf *bp)
 	}
 	pr = objcache_get(dmm_preq_cache, M_WAITOK);
 	bzero(pr, sizeof(*pr));
-	atomic_add_int(&t->inflight, 1);
 	/*
 	 * vfs_busy_pages() may have mapped pages of a read's buffer that were
 	 * already valid to bogus_page (B_HASBOGUS, passed down by dm): such a

@@ -66,12 +66,10 @@ struct dmm_nb {
 	kmutex_t		 lock;		/* the core lock (spin, IPL_BIO) */
 	kmutex_t		 wlock;		/* everything below */
 	kcondvar_t		 wcv;		/* the worker waits here */
-	kcondvar_t		 done_cv;	/* sync callers, destroy */
+	kcondvar_t		 done_cv;	/* sync callers */
 	kcondvar_t		 qcv;		/* dmm_os_wait(), on lock */
 	struct lwp		*worker;
 	struct dmm_worker	 w;
-	struct dmm_nb_child	*syncs;		/* flushes for the worker */
-	unsigned int		 inflight;	/* parents not yet done */
 	struct dmm_bsd_legs	 legs;
 	char			 devnames[DMM_MAX_LEGS + 1][DMM_DEVNAME_LEN];
 	uint32_t		 ndevnames;
@@ -91,9 +89,10 @@ struct dmm_nb_req {
 struct dmm_nb_child {
 	struct dmm_nb		*t;
 	struct dmm_child	 c;
-	struct dmm_nb_child	*next;		/* on t->syncs */
 	unsigned int		 pieces;	/* bufs still in flight */
 	volatile int		 failed;
+	int			 flushing;	/* FUA: the flush after the write */
+	struct dmm_bsd_flush	 link;		/* waiting for the worker */
 };
 
 /* Guards the running mirrors' list (kmod/common/dmm_bsd.c). */
@@ -190,19 +189,6 @@ child_finish(struct dmm_nb_child *ch)
 	dmm_glue_child_done(&t->g, &c, ok);
 }
 
-/* A flush (or a FUA write's flush) for the worker, which may sleep. */
-static void
-queue_sync(struct dmm_nb_child *ch)
-{
-	struct dmm_nb *t = ch->t;
-
-	mutex_spin_enter(&t->wlock);
-	ch->next = t->syncs;
-	t->syncs = ch;
-	cv_broadcast(&t->wcv);
-	mutex_spin_exit(&t->wlock);
-}
-
 static void
 child_iodone(struct buf *bp)
 {
@@ -215,10 +201,10 @@ child_iodone(struct buf *bp)
 	if (atomic_dec_uint_nv(&ch->pieces) != 0)
 		return;
 	/* NetBSD drivers may ignore B_MEDIA_FUA: a cache flush follows. */
-	if (ch->c.fua && ch->c.op == DMM_OP_WRITE && !ch->failed)
-		queue_sync(ch);
-	else
-		child_finish(ch);
+	if (dmm_worker_fua_follow_up(&ch->t->w, &ch->c, ch->failed,
+	    &ch->flushing, &ch->link))
+		return;
+	child_finish(ch);
 }
 
 static struct buf *
@@ -256,8 +242,8 @@ dmm_os_issue(void *os, const struct dmm_child *c)
 	ch = kmem_intr_zalloc(sizeof(*ch), KM_SLEEP);
 	ch->t = t;
 	ch->c = *c;
-	if (c->op == DMM_OP_FLUSH) {
-		queue_sync(ch);
+	if (c->op == DMM_OP_FLUSH) {	/* DIOCCACHESYNC may sleep */
+		dmm_worker_queue_flush(&t->w, &ch->link);
 		return;
 	}
 	if (c->op == DMM_OP_DISCARD) {
@@ -298,13 +284,12 @@ dmm_os_complete_parent(void *os, struct dmm_preq *pr, int error)
 		bp->b_error = error;
 		bp->b_resid = error ? bp->b_bcount : 0;
 		biodone(bp);
+		return;
 	}
+	/* A sync: its caller waits. */
 	mutex_spin_enter(&t->wlock);
-	if (bp == NULL) {
-		r->done = 1;
-		r->error = error;
-	}
-	t->inflight--;
+	r->done = 1;
+	r->error = error;
 	cv_broadcast(&t->done_cv);
 	mutex_spin_exit(&t->wlock);
 }
@@ -312,22 +297,13 @@ dmm_os_complete_parent(void *os, struct dmm_preq *pr, int error)
 void
 dmm_os_wake_worker(void *os)
 {
-	struct dmm_nb *t = os;
-
-	mutex_spin_enter(&t->wlock);
-	t->w.pending = 1;
-	cv_broadcast(&t->wcv);
-	mutex_spin_exit(&t->wlock);
+	dmm_worker_wake(&((struct dmm_nb *)os)->w);
 }
 
 void
 dmm_os_schedule(void *os, uint64_t delay_ns)
 {
-	struct dmm_nb *t = os;
-	mutex_spin_enter(&t->wlock);
-	if (dmm_worker_schedule(&t->w, dmm_os_now_ns() + delay_ns))
-		cv_broadcast(&t->wcv);
-	mutex_spin_exit(&t->wlock);
+	dmm_worker_at(&((struct dmm_nb *)os)->w, delay_ns);
 }
 
 void
@@ -420,37 +396,65 @@ leg_cache_sync(struct dmm_nb *t, uint32_t position)
 }
 
 static void
-worker_main(void *arg)
+worker_lock(void *os)
 {
-	struct dmm_nb *t = arg;
-	struct dmm_nb_child *ch, *next;
-	uint64_t wait;
+	mutex_spin_enter(&((struct dmm_nb *)os)->wlock);
+}
+
+static void
+worker_unlock(void *os)
+{
+	mutex_spin_exit(&((struct dmm_nb *)os)->wlock);
+}
+
+static void
+worker_sleep(void *os, uint64_t ns)
+{
+	struct dmm_nb *t = os;
+
+	cv_timedwait(&t->wcv, &t->wlock, (int)(ns * hz / 1000000000ULL) + 1);
+}
+
+static void
+worker_wake(void *os)
+{
+	struct dmm_nb *t = os;
 
 	mutex_spin_enter(&t->wlock);
-	while (!t->w.stopping) {
-		if (t->syncs != NULL) {
-			ch = t->syncs;
-			t->syncs = NULL;
-			mutex_spin_exit(&t->wlock);
-			for (; ch != NULL; ch = next) {
-				next = ch->next;
-				if (leg_cache_sync(t, ch->c.position) != 0)
-					ch->failed = 1;
-				child_finish(ch);
-			}
-			mutex_spin_enter(&t->wlock);
-			continue;
-		}
-		if (!dmm_worker_next(&t->w, dmm_os_now_ns(), &wait)) {
-			cv_timedwait(&t->wcv, &t->wlock,
-			    (int)(wait * hz / 1000000000ULL) + 1);
-			continue;
-		}
-		mutex_spin_exit(&t->wlock);
-		dmm_glue_work(&t->g);
-		mutex_spin_enter(&t->wlock);
-	}
+	cv_broadcast(&t->wcv);
 	mutex_spin_exit(&t->wlock);
+}
+
+/* Thread context: DIOCCACHESYNC may sleep. */
+static void
+worker_flush(void *os, struct dmm_bsd_flush *f)
+{
+	struct dmm_nb *t = os;
+	struct dmm_nb_child *ch;
+	struct dmm_bsd_flush *next;
+
+	for (; f != NULL; f = next) {
+		next = f->next;
+		ch = (struct dmm_nb_child *)((char *)f -
+		    offsetof(struct dmm_nb_child, link));
+		if (leg_cache_sync(t, ch->c.position) != 0)
+			ch->failed = 1;
+		child_finish(ch);
+	}
+}
+
+static const struct dmm_bsd_hooks worker_hooks = {
+	.lock = worker_lock,
+	.unlock = worker_unlock,
+	.sleep = worker_sleep,
+	.wake = worker_wake,
+	.flush = worker_flush,
+};
+
+static void
+worker_main(void *arg)
+{
+	dmm_worker_run(&((struct dmm_nb *)arg)->w);
 	kthread_exit(0);
 }
 
@@ -472,10 +476,7 @@ static void
 free_mirror(struct dmm_nb *t)
 {
 	if (t->worker != NULL) {
-		mutex_spin_enter(&t->wlock);
-		t->w.stopping = 1;
-		cv_broadcast(&t->wcv);
-		mutex_spin_exit(&t->wlock);
+		dmm_worker_stop(&t->w);
 		kthread_join(t->worker);
 	}
 	dmm_bsd_close(&t->g, t, &t->legs, &t->running);
@@ -526,7 +527,7 @@ mirror_init(dm_table_entry_t *table_en, int argc, char **argv)
 	}
 	t = kmem_zalloc(sizeof(*t), KM_SLEEP);
 	t->table_en = table_en;
-	dmm_worker_init(&t->w);
+	dmm_worker_init(&t->w, &worker_hooks, t, &t->g);
 	mutex_init(&t->lock, MUTEX_DEFAULT, IPL_BIO);
 	mutex_init(&t->wlock, MUTEX_DEFAULT, IPL_BIO);
 	cv_init(&t->wcv, "dmmwk");
@@ -618,10 +619,6 @@ dmm_target_destroy(dm_table_entry_t *table_en)
 
 	if (t != NULL) {
 		/* dm has no suspend hook for targets: stop cleanly here. */
-		mutex_spin_enter(&t->wlock);
-		while (t->inflight > 0)
-			cv_wait(&t->done_cv, &t->wlock);
-		mutex_spin_exit(&t->wlock);
 		if (!dmm_glue_quiesce(&t->g))
 			printf("dm_target_mirror: %s: the superblocks were not "
 			    "marked clean\n", table_en->dm_dev->name);
@@ -636,16 +633,6 @@ dmm_target_destroy(dm_table_entry_t *table_en)
 	/* Unbusy the target so that it can be unloaded. */
 	dm_target_unbusy(table_en->target);
 	return (0);
-}
-
-static void
-submit(struct dmm_nb *t, struct dmm_nb_req *r, uint32_t op, uint32_t flags,
-    uint64_t sector, uint32_t sectors)
-{
-	mutex_spin_enter(&t->wlock);
-	t->inflight++;
-	mutex_spin_exit(&t->wlock);
-	dmm_glue_submit(&t->g, &r->pr, r, op, flags, sector, sectors);
 }
 
 static int
@@ -667,8 +654,9 @@ dmm_target_strategy(dm_table_entry_t *table_en, struct buf *bp)
 #endif
 	r = kmem_intr_zalloc(sizeof(*r), KM_SLEEP);
 	r->bp = bp;
-	submit(t, r, BUF_ISREAD(bp) ? DMM_OP_READ : DMM_OP_WRITE, flags,
-	    (uint64_t)bp->b_blkno, (uint32_t)(bp->b_bcount / DEV_BSIZE));
+	dmm_glue_submit(&t->g, &r->pr, r, BUF_ISREAD(bp) ? DMM_OP_READ :
+	    DMM_OP_WRITE, flags, (uint64_t)bp->b_blkno,
+	    (uint32_t)(bp->b_bcount / DEV_BSIZE));
 	return (0);
 }
 
@@ -683,7 +671,7 @@ dmm_target_sync(dm_table_entry_t *table_en)
 	if (t == NULL)
 		return (ENXIO);
 	r = kmem_zalloc(sizeof(*r), KM_SLEEP);
-	submit(t, r, DMM_OP_FLUSH, 0, 0, 0);
+	dmm_glue_submit(&t->g, &r->pr, r, DMM_OP_FLUSH, 0, 0, 0);
 	mutex_spin_enter(&t->wlock);
 	while (!r->done)
 		cv_wait(&t->done_cv, &t->wlock);

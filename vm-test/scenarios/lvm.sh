@@ -78,6 +78,8 @@ if [ "$phase" = 1 ]; then
 	# image 1 is out is MODIFIED.
 	i=0
 	while [ $i -lt 300 ] && ! dmsetup status vg-lv | grep -q " dirty=0 "; do sleep 0.1; i=$((i + 1)); done
+	dmsetup status vg-lv | grep -q " dirty=0 " ||
+		fail "lvm: the records' chunks never came back to CLEAN: $(dmsetup status vg-lv)"
 	fail_image_1
 	recwrite /dev/vg/lv 42 33554432 200 50331648 > /tmp/acks2 ||
 		fail "lvm: a write failed after image 1 failed"
@@ -115,8 +117,10 @@ else
 	????????p*) ;;
 	*) fail "lvm: lvs does not show the LV partial (attr $attr)" ;;
 	esac
-	lvconvert --repair --use-policies -y vg/lv > /tmp/repair 2>&1
+	rc=0
+	lvconvert --repair --use-policies -y vg/lv > /tmp/repair 2>&1 || rc=$?
 	sed 's/^/lvm: repair: /' /tmp/repair
+	[ "$rc" -eq 0 ] || fail "lvm: lvconvert --repair exited $rc"
 	grep -q "1 of 2 images failed" /tmp/repair ||
 		fail "lvm: lvconvert --repair did not see image 1 failed in our status"
 	lvs -a -o name,attr,segtype,devices vg | sed 's/^/lvm: lvs after repair: /'

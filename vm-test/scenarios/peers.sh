@@ -49,6 +49,7 @@ else
 		chunk=$(mdadm -X /dev/vda | sed -n 's/.*Chunksize : \([0-9]*\) \([KM]\)B.*/\1 \2/p')
 		case $chunk in *K) mult=1024 ;; *) mult=1048576 ;; esac
 		echo "peers: md resync_bytes $(( bits * ${chunk% *} * mult ))"
+		echo "peers: md data_offset $(mdadm -E /dev/vda | sed -n 's/.*Data Offset : \([0-9]*\) sectors.*/\1/p')"
 		mdadm --assemble --run /dev/md0 /dev/vda /dev/vdb || fail "peers: md assemble"
 		mdadm --wait /dev/md0
 		;;
@@ -62,6 +63,7 @@ else
 			[ "${r%/*}" = "${r#*/}" ] && break
 			sleep 0.1; i=$((i + 1))
 		done
+		[ "${r%/*}" = "${r#*/}" ] || fail "peers: dm-mirror not in sync after 300 s"
 		;;
 	esac
 	echo "peers: $peer in_sync_seconds $(elapsed "$t")"

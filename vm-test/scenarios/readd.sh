@@ -17,8 +17,12 @@ echo "readd: removed: $(dmsetup status m)"
 # Records over the first 5 MiB: 5 chunks change while leg 1 is out.
 recwrite /dev/mapper/m 12 5242880 300 > /tmp/acks || fail "readd: writes while degraded"
 echo "readd: degraded writes: $(dmsetup status m)"
+# What the rebuild writes to leg 1, counted by the block layer.
+written() { awk '{ print $7 }' /sys/block/vdb/stat; }
+before=$(written)
 dmsetup message m 0 add_leg 1 || fail "readd: add_leg"
 wait_in_sync m 120 || fail "readd: not in sync: $(dmsetup status m)"
+echo "readd: sectors written to leg 1 by the rebuild: $(( $(written) - before ))"
 echo "readd: back in sync: $(dmsetup status m)"
 dmesg | grep -i 'dmmirror' | sed 's/^/readd: log: /'
 grep '^ack ' /tmp/acks

@@ -28,6 +28,7 @@ typedef _Bool			bool;
 #define true	1
 #define false	0
 #define NULL	((void *)0)
+#define offsetof(type, member)	__builtin_offsetof(type, member)
 
 /* sys/sys/param.h: a NetBSD 10 kernel (the adapter's DM API 10). */
 #define __NetBSD_Version__	1000000000

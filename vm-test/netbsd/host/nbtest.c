@@ -517,7 +517,8 @@ scenario_remove_busy(struct run *run)
 	char node[64];
 	int fd, round;
 
-	disk_delay(1000, run->seed);
+	/* Slow completions: requests are in flight when remove comes. */
+	disk_delay(30000, run->seed);
 	for (round = 0; round < 6; round++) {
 		disk_set(1, DISK_FAIL, 0);
 		if (mirror_up(run, "2 /dev/dmleg0 /dev/dmleg1", node,
