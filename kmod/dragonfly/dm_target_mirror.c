@@ -499,27 +499,32 @@ static const struct dmm_bsd_hooks worker_hooks = {
 	.flush = worker_flush,
 };
 
+/* Nothing after the loop but the exit: see stop_worker(). */
 static void
 worker_main(void *arg)
 {
-	struct dmm_dfly *t = arg;
-
-	dmm_worker_run(&t->w);
-	spin_lock(&t->wlock);
-	t->worker = NULL;
-	spin_unlock(&t->wlock);
-	wakeup(&t->worker);
+	dmm_worker_run(&((struct dmm_dfly *)arg)->w);
 	kthread_exit();
 }
 
+/*
+ * Stops the worker and returns once it runs no more module code, so that
+ * kldunload may follow. The thread is held (lwkt_hold) from its creation:
+ * lwkt_exit() then sleeps on the thread itself ("tdreap",
+ * kern/lwkt_thread.c) until the hold is released, and nothing else puts
+ * this thread to sleep on itself. Seen there, it is in the kernel's exit
+ * path for good; lwkt_rele() lets it finish.
+ */
 static void
 stop_worker(struct dmm_dfly *t)
 {
+	thread_t td = t->worker;
+
 	dmm_worker_stop(&t->w);
-	spin_lock(&t->wlock);
-	while (t->worker != NULL)
-		ssleep(&t->worker, &t->wlock, 0, "dmmstp", hz / 10);
-	spin_unlock(&t->wlock);
+	while (td->td_wchan != td)
+		tsleep(&t->worker, 0, "dmmstp", 1);
+	t->worker = NULL;
+	lwkt_rele(td);
 }
 
 /* ---- the target ---- */
@@ -582,6 +587,8 @@ target_init(dm_table_entry_t *table_en, int argc, char **argv)
 	if (rc == 0 &&
 	    (rc = kthread_create(worker_main, t, &t->worker, "dmmirror")) != 0)
 		t->worker = NULL;
+	if (t->worker != NULL)
+		lwkt_hold(t->worker);	/* for stop_worker() */
 	if (rc != 0) {
 		free_mirror(t);
 		return (rc);
