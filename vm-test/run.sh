@@ -2,7 +2,7 @@
 # make vm-test: builds the guest, then runs each scenario in QEMU and checks
 # the legs from the host with mirrorctl. Prints PASS/FAIL per scenario with
 # its figures and a summary table; exits 1 if any failed.
-# Usage: vm-test/run.sh [--crash-seeds N] [--no-kill] [SCENARIO...]
+# Usage: vm-test/run.sh [--crash-seeds N] [--no-kill] [--break drop-leg0-writes] [SCENARIO...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crash_seeds=3
@@ -10,14 +10,19 @@ crash_seeds=3
 # records and ends): the scenario must then FAIL, which shows its check
 # of the kill can fail.
 no_kill=0
+# --break drop-leg0-writes: a module built with a known mistake (user data
+# written to leg 0 is dropped, the write succeeds): the scenarios that
+# check data must then FAIL.
+export DMM_BREAK=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--crash-seeds) crash_seeds=$2; shift 2 ;;
 	--no-kill) no_kill=1; shift ;;
+	--break) DMM_BREAK=$2; shift 2 ;;
 	*) break ;;
 	esac
 done
-scenarios=("${@:-basic bad-table crash legfail reload readd oneleg lvm peers}")
+scenarios=("${@:-basic bad-table crash legfail reload readd oneleg remove-busy lvm peers}")
 # shellcheck disable=SC2206
 scenarios=(${scenarios[*]})
 out=build/vm-test
@@ -25,6 +30,7 @@ rm -rf "$out" && mkdir -p "$out"
 cargo build --release -q -p mirrorctl
 ctl=target/release/mirrorctl
 vm-test/build.sh
+[ -z "$DMM_BREAK" ] || echo "vm-test: the module is broken on purpose: $DMM_BREAK (scenarios should FAIL)"
 
 # KVM only where a short boot works (nested setups can hang); else TCG.
 export DMM_ACCEL=tcg
@@ -229,6 +235,22 @@ scenario_readd() {
 		record readd PASS "64 chunks written, $modified MODIFIED while out; $rebuilt: $copied sectors written to leg 1; legs identical"
 	else
 		failed readd "$d/guest.log"
+	fi
+}
+
+# Remove and reload under a busy writer, a failing leg in odd rounds
+# (issue 16's proof): the guest's verdict, no kernel complaint on the
+# console, superblocks clean at the end.
+scenario_remove_busy() {
+	local d=$out/remove-busy sectors
+	sectors=$(new_legs "$d" 2 256M)
+	vm-test/run-guest.sh "$d/guest.log" 400 remove-busy "$sectors" "$d/leg0.img" "$d/leg1.img" || true
+	if guest_passed "$d/guest.log" remove-busy &&
+		! tr -d '\r' < "$d/guest.log" | grep -Eq "WARNING:|BUG:|Oops|general protection|hung_task" &&
+		"$ctl" examine "$d/leg0.img" | grep -q "shutdown: *clean"; then
+		record remove-busy PASS "$(grep -m1 'RESULT PASS' "$d/guest.log" | tr -d '\r' | sed 's/.*remove-busy: //')"
+	else
+		failed remove-busy "$d/guest.log"
 	fi
 }
 

@@ -269,7 +269,15 @@ scenario_create(struct run *run)
 	out("create: disk-log mirror copied in %ld s\n", secs);
 	if ((r = dm_remove("m2")) != 0)
 		return (fail("remove m2: errno %d", r));
-	return (create_full(full_leg, full_data));
+	if (create_full(full_leg, full_data) != 0)
+		return (1);
+	/* Every mirror's worker gone: the module unloads at once. */
+	if ((r = sys_kldunload(id)) != 0)
+		return (fail("kldunload after the mirrors were removed: %d", r));
+	if (dm_has_target("mirror"))
+		return (fail("target 'mirror' still listed after kldunload"));
+	out("create: every mirror removed, the module unloaded\n");
+	return (0);
 }
 
 /* One writer (or reader) process of the io scenario over its region. */
