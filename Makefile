@@ -52,7 +52,7 @@ vm-test: setup
 
 # The crash scenario over many kills: make vm-soak CRASH_SEEDS=100
 vm-soak: setup
-	vm-test/run.sh --crash-seeds $(or $(CRASH_SEEDS),50) crash
+	vm-test/run.sh --crash-seeds $(or $(CRASH_SEEDS),50) --first-seed $(or $(FIRST_SEED),1) crash
 
 # The user's kernel: dm_target_mirror.ko in a DragonFly kernel built from
 # ../shared/third_party/dragonfly, under QEMU (vm-test/dragonfly/run.sh;

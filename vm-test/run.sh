@@ -2,10 +2,11 @@
 # make vm-test: builds the guest, then runs each scenario in QEMU and checks
 # the legs from the host with mirrorctl. Prints PASS/FAIL per scenario with
 # its figures and a summary table; exits 1 if any failed.
-# Usage: vm-test/run.sh [--crash-seeds N] [--no-kill] [--break drop-leg0-writes] [SCENARIO...]
+# Usage: vm-test/run.sh [--crash-seeds N] [--first-seed S] [--no-kill] [--break drop-leg0-writes] [SCENARIO...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crash_seeds=3
+first_seed=1
 # --no-kill: the crash scenario's writer is never killed (it writes 300
 # records and ends): the scenario must then FAIL, which shows its check
 # of the kill can fail.
@@ -17,6 +18,7 @@ export DMM_BREAK=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--crash-seeds) crash_seeds=$2; shift 2 ;;
+	--first-seed) first_seed=$2; shift 2 ;;
 	--no-kill) no_kill=1; shift ;;
 	--break) DMM_BREAK=$2; shift 2 ;;
 	*) break ;;
@@ -95,60 +97,101 @@ scenario_basic() {
 	fi
 }
 
-# One crash: boot the workload, kill QEMU after a random number of
-# acknowledged records, boot again to recover, check from the host.
+# One crash: boot the workload, kill QEMU after a number of acknowledged
+# records drawn from the seed, boot again to recover, check from the host.
+# The seed also picks the workload (crash-write.sh): plain; busy (a second
+# writer overwriting its own records, a third that never flushes, lazy
+# cleans; its recovery is killed again mid-resync); early (killed within
+# the first records, right after activation); rebuild (killed while leg 1
+# is being rebuilt).
 crash_once() { # crash_once SEED
-	local seed=$1 d=$out/crash-$1 sectors target acked secs
+	local seed=$1 d=$out/crash-$1 sectors target acked secs mode out_at=
+	local modes=(plain busy early rebuild)
+	mode=${modes[$((seed % 4))]}
 	sectors=$(new_legs "$d" 2 256M)
-	target=$(( 50 + (seed * 7919) % 400 ))
+	case $mode in
+	early) target=$((1 + seed % 5)) ;;
+	rebuild) target=$((330 + (seed * 7919) % 60)) ;;
+	*) target=$((50 + (seed * 7919) % 400)) ;;
+	esac
+	local guest_mode=$mode
+	[ "$mode" = early ] && guest_mode=plain
 	if [ "$no_kill" = 1 ]; then
-		vm-test/run-guest.sh "$d/write.log" 300 crash-write "$sectors,$seed,67108864,300" \
+		vm-test/run-guest.sh "$d/write.log" 300 crash-write "$sectors,$seed,67108864,300,$guest_mode" \
 			"$d/leg0.img" "$d/leg1.img" || true
 	else
 		DMM_KILL_PATTERN='^ack ' DMM_KILL_COUNT=$target vm-test/run-guest.sh "$d/write.log" 300 \
-			crash-write "$sectors,$seed,67108864,100000" "$d/leg0.img" "$d/leg1.img" || true
+			crash-write "$sectors,$seed,67108864,100000,$guest_mode" "$d/leg0.img" "$d/leg1.img" || true
 	fi
 	acked=$(grep -c '^ack ' "$d/write.log" || true)
 	# The kill must have come mid-write, on purpose: not after the writer
 	# ended (or failed), not on the timeout of a guest that hung.
 	if grep -q "RESULT" "$d/write.log" || ! grep -q "^DMM-KILLED-ON-PURPOSE" "$d/write.log" ||
 		[ "${acked:-0}" -lt "$target" ]; then
-		echo "  seed $seed: FAILED: not killed mid-write ($acked of $target acknowledgements; see $d)"
+		echo "  seed $seed ($mode): FAILED: not killed mid-write ($acked of $target acknowledgements; see $d)"
 		return 1
 	fi
-	# Both legs were in sync all along: every acknowledged record is on
-	# both before recovery copies anything.
+	tr -d '\r' < "$d/write.log" | sed -n 's/^ackB /ack /p' > "$d/acksB"
+	# Every acknowledged record is on every leg in sync when it was
+	# acknowledged, before recovery copies anything: both legs; in the
+	# rebuild mode leg 1 only those before it was failed.
+	local legs_then=("$d/leg0.img" "$d/leg1.img")
+	if [ "$mode" = rebuild ]; then
+		out_at=$(tr -d '\r' < "$d/write.log" | sed -n 's/^crash: leg 1 out after \([0-9]*\).*/\1/p')
+		[ -n "$out_at" ] && grep -q "^crash: leg 1 back after" "$d/write.log" ||
+			{ echo "  seed $seed ($mode): FAILED: leg 1 was not failed and added back before the kill"; return 1; }
+		tr -d '\r' < "$d/write.log" | grep '^ack ' | head -n "$out_at" > "$d/acks-both"
+		"$ctl" debug verify --seed "$seed" --span 64M --acked "$d/acks-both" \
+			"$d/leg0.img" "$d/leg1.img" > "$d/verify-before-both.txt" ||
+			{ echo "  seed $seed ($mode): FAILED: records from before leg 1 failed missing ($d)"; return 1; }
+		legs_then=("$d/leg0.img")
+	fi
 	if ! "$ctl" debug verify --seed "$seed" --span 64M --acked "$d/write.log" \
-		"$d/leg0.img" "$d/leg1.img" > "$d/verify-before.txt"; then
-		echo "  seed $seed: FAILED: acknowledged records missing before recovery ($d/verify-before.txt)"
+		"${legs_then[@]}" > "$d/verify-before.txt" ||
+		! "$ctl" debug verify --seed $((seed + 5000)) --span 4M --base 64M --acked "$d/acksB" \
+		"${legs_then[@]}" > "$d/verify-before-B.txt"; then
+		echo "  seed $seed ($mode): FAILED: acknowledged records missing before recovery ($d)"
 		return 1
 	fi
 	"$ctl" examine "$d/leg0.img" > "$d/examine-after-crash.txt" || true
 	if ! grep -q "shutdown: *UNCLEAN" "$d/examine-after-crash.txt"; then
-		echo "  seed $seed: FAILED: the superblocks claim a clean shutdown after the kill"
+		echo "  seed $seed ($mode): FAILED: the superblocks claim a clean shutdown after the kill"
 		return 1
+	fi
+	local again=
+	if [ "$mode" = busy ]; then
+		# The recovery's resync of the scribbled chunks, killed too.
+		DMM_KILL_PATTERN='^recover: after assembly' DMM_KILL_DELAY=0.$((2 + seed % 8)) \
+			vm-test/run-guest.sh "$d/recover-cut.log" 300 recover "$sectors" "$d/leg0.img" "$d/leg1.img" || true
+		if grep -q "^DMM-KILLED-ON-PURPOSE" "$d/recover-cut.log" && ! grep -q RESULT "$d/recover-cut.log"; then
+			again=" and again during the recovery's resync"
+		fi
+		"$ctl" debug verify --seed "$seed" --span 64M --acked "$d/write.log" "$d/leg0.img" "$d/leg1.img" \
+			> "$d/verify-cut.txt" || { echo "  seed $seed ($mode): FAILED: records missing after the second kill"; return 1; }
 	fi
 	vm-test/run-guest.sh "$d/recover.log" 300 recover "$sectors" "$d/leg0.img" "$d/leg1.img" || true
 	secs=$(sed -n 's/^recover: seconds //p' "$d/recover.log" | tr -d '\r')
-	if [ "${acked:-0}" -gt 0 ] && guest_passed "$d/recover.log" recover &&
+	if guest_passed "$d/recover.log" recover &&
 		"$ctl" debug verify --seed "$seed" --span 64M --acked "$d/write.log" \
 			"$d/leg0.img" "$d/leg1.img" > "$d/verify.txt" &&
+		"$ctl" debug verify --seed $((seed + 5000)) --span 4M --base 64M --acked "$d/acksB" \
+			"$d/leg0.img" "$d/leg1.img" > "$d/verify-B.txt" &&
 		legs_identical "$d"/leg*.img; then
-		echo "  seed $seed: killed after $acked acknowledged records; all present on both legs before and after recovery; in sync after ${secs:-?} s"
+		echo "  seed $seed ($mode): killed after $acked acknowledged records${again}; all present before and after recovery; in sync after ${secs:-?} s"
 		return 0
 	fi
-	echo "  seed $seed: FAILED ($acked acknowledged; see $d)"
+	echo "  seed $seed ($mode): FAILED ($acked acknowledged; see $d)"
 	grep -h -v '^ack' "$d/write.log" "$d/recover.log" | tr -d '\r' | tail -n 25
 	return 1
 }
 
 scenario_crash() {
 	local ok=0 seed
-	for seed in $(seq 1 "$crash_seeds"); do
+	for seed in $(seq "$first_seed" $((first_seed + crash_seeds - 1))); do
 		crash_once "$seed" && ok=$(( ok + 1 ))
 	done
 	if [ "$ok" -eq "$crash_seeds" ]; then
-		record crash PASS "$ok/$crash_seeds kills: every acknowledged record on both legs, legs identical after resync"
+		record crash PASS "$ok/$crash_seeds kills (seeds $first_seed..$((first_seed + crash_seeds - 1)); plain, busy, early, rebuild): every acknowledged record on every leg in sync, legs identical after resync"
 	else
 		record crash FAIL "$ok/$crash_seeds kills survived"
 	fi
