@@ -2,7 +2,8 @@
 # make vm-test: builds the guest, then runs each scenario in QEMU and checks
 # the legs from the host with mirrorctl. Prints PASS/FAIL per scenario with
 # its figures and a summary table; exits 1 if any failed.
-# Usage: vm-test/run.sh [--crash-seeds N] [--first-seed S] [--no-kill] [--break drop-leg0-writes] [SCENARIO...]
+# Usage: vm-test/run.sh [--crash-seeds N] [--first-seed S] [--no-kill]
+#                       [--break drop-leg0-writes|no-clean-stop] [SCENARIO...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crash_seeds=3
@@ -13,7 +14,8 @@ first_seed=1
 no_kill=0
 # --break drop-leg0-writes: a module built with a known mistake (user data
 # written to leg 0 is dropped, the write succeeds): the scenarios that
-# check data must then FAIL.
+# check data must then FAIL. --break no-clean-stop: stops never mark the
+# superblocks clean: the scenarios that check a clean stop must FAIL.
 export DMM_BREAK=
 while [ $# -gt 0 ]; do
 	case $1 in
