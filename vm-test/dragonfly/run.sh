@@ -26,6 +26,7 @@ say() { echo "dragonfly-test: $*"; }
 say "building mirrorctl"
 cargo build --release -q -p mirrorctl
 ctl=target/release/mirrorctl
+. vm-test/host-lib.sh
 vm-test/dragonfly/build.sh
 # The least stack left in any entry point, in bytes: DragonFly's usable
 # stack is 10944 bytes; interrupts and deeper kernel paths need the rest.
@@ -49,17 +50,6 @@ boot() {
 	tr -d '\r' < "$log" > "${log%.log}.txt"
 	return $rc
 }
-# new_legs DIR N SIZE: image files with our metadata; prints data sectors.
-new_legs() {
-	local dir=$1 n=$2 size=$3 legs=()
-	mkdir -p "$dir"
-	for i in $(seq 0 $((n - 1))); do
-		rm -f "$dir/leg$i.img"
-		truncate -s "$size" "$dir/leg$i.img"
-		legs+=("$dir/leg$i.img")
-	done
-	"$ctl" create --json --chunk-size 1M "${legs[@]}" | sed -n 's/.*"data_sectors":\([0-9]*\).*/\1/p'
-}
 # The console without carriage returns (boot writes it next to the log).
 console() { cat "${1%.log}.txt"; }
 # has LOG PATTERN: a console line matches (grep -q on a file: on a pipe it
@@ -68,14 +58,8 @@ has() { grep -q -- "$2" "${1%.log}.txt"; }
 # first LOG PATTERN: the first console line that matches (from the file,
 # for the same reason), or nothing.
 first() { grep -m1 -- "$2" "${1%.log}.txt" || true; }
-# ... | matches PATTERN: reads all its input (see has).
-matches() { grep -c -- "$1" > /dev/null; }
 guest_passed() { # guest_passed LOG NAME
 	has "$1" "^RESULT PASS" && has "$1" "^DFT-END $2 rc=0"
-}
-# legs_identical LEG...: every leg compared, none differs.
-legs_identical() {
-	"$ctl" check "$@" | tail -n 1 | matches "over $# legs: 0 differ,"
 }
 acked() { console "$1" | grep '^ack ' > "$2" || true; }
 # stack_ok LOG: no entry point left less than stack_floor bytes.

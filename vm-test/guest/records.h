@@ -44,6 +44,20 @@ record(uint64_t seed, uint64_t n, uint8_t *b)
 	}
 }
 
+/* Bytes that depend on their offset and the seed only (len: whole words). */
+static inline void
+pattern(uint8_t *buf, size_t len, uint64_t seed, uint64_t offset)
+{
+	uint64_t x, v;
+	size_t i;
+
+	for (i = 0; i < len; i += 8) {
+		x = seed ^ ((offset + i) * 0x9e3779b97f4a7c15ULL);
+		v = splitmix(&x);
+		memcpy(buf + i, &v, 8);
+	}
+}
+
 static inline uint64_t
 record_sector(uint64_t sectors, uint64_t n)
 {

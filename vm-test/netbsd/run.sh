@@ -31,6 +31,7 @@ say() { echo "netbsd-test: $*"; }
 say "building mirrorctl"
 cargo build --release -q -p mirrorctl
 ctl=target/release/mirrorctl
+. vm-test/host-lib.sh
 vm-test/netbsd/build.sh
 nbtest=build/netbsd/nbtest
 [ -z "$broken" ] || say "broken on purpose: $broken (scenarios should FAIL)"
@@ -55,22 +56,9 @@ boot() {
 	esac
 	return $rc
 }
-# new_legs DIR N SIZE: files with our metadata; prints the data sectors.
-new_legs() {
-	local dir=$1 n=$2 size=$3 legs=()
-	mkdir -p "$dir"
-	for i in $(seq 0 $((n - 1))); do
-		rm -f "$dir/leg$i.img"
-		truncate -s "$size" "$dir/leg$i.img"
-		legs+=("$dir/leg$i.img")
-	done
-	"$ctl" create --json --chunk-size 1M "${legs[@]}" | sed -n 's/.*"data_sectors":\([0-9]*\).*/\1/p'
-}
 has() { grep -q -- "$2" "$1"; }
 first() { grep -m1 -- "$2" "$1" || true; }
-matches() { grep -c -- "$1" > /dev/null; }
 passed_boot() { has "$1" "^RESULT PASS"; }
-legs_identical() { "$ctl" check "$@" | tail -n 1 | matches "over $# legs: 0 differ,"; }
 acked() { grep '^ack ' "$1" > "$2" || true; }
 verify() { # verify SEED SPAN ACKED LEG...
 	local seed=$1 span=$2 acks=$3

@@ -27,6 +27,7 @@
 #include <rump/rumpuser.h>
 
 #include "faultdisk.h"
+#include "../../guest/records.h"	/* splitmix */
 
 /* rig/softint.c: the kernel delivers it in a soft interrupt. */
 void	rumpns_dmmrig_complete(rump_biodone_fn, void *, size_t, int);
@@ -114,17 +115,6 @@ now_ns(void)
 	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
 }
 
-static uint64_t
-next_random(uint64_t *x)
-{
-	uint64_t z;
-
-	*x += 0x9e3779b97f4a7c15ULL;
-	z = *x;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return (z ^ (z >> 31));
-}
 
 void
 disk_add_leg(int leg, const char *path)
@@ -341,7 +331,7 @@ enqueue(rump_biodone_fn done, void *arg, size_t count, int error,
 	c->write = w;
 	c->due_ns = now_ns();
 	if (delay_max_us > 0)
-		c->due_ns += next_random(&delay_rng) % delay_max_us * 1000ULL;
+		c->due_ns += splitmix(&delay_rng) % delay_max_us * 1000ULL;
 	for (pp = &queue; *pp != NULL && (*pp)->due_ns <= c->due_ns;
 	    pp = &(*pp)->next)
 		;
@@ -487,7 +477,7 @@ disk_power_loss(uint64_t seed)
 				    d->sector * SECTOR) != SECTOR)
 					abort();
 		for (c = l->head; c != NULL; c = c->next) {
-			if (next_random(&seed) & 1) {
+			if (splitmix(&seed) & 1) {
 				if (pwrite(l->fd, c->data, c->len, c->off) !=
 				    (ssize_t)c->len)
 					abort();

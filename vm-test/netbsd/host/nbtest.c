@@ -76,20 +76,6 @@ sleep_ms(unsigned ms)
 	usleep(ms * 1000U);
 }
 
-/* Bytes that depend on their offset and the seed only. */
-static void
-pattern(uint8_t *buf, size_t len, uint64_t seed, uint64_t offset)
-{
-	uint64_t x, v;
-	size_t i;
-
-	for (i = 0; i < len; i += 8) {
-		x = seed ^ ((offset + i) * 0x9e3779b97f4a7c15ULL);
-		v = splitmix(&x);
-		memcpy(buf + i, &v, 8);
-	}
-}
-
 static int
 open_mirror(const char *node)
 {
