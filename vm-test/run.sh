@@ -111,9 +111,12 @@ crash_once() { # crash_once SEED
 	local modes=(plain busy early rebuild)
 	mode=${modes[$((seed % 4))]}
 	sectors=$(new_legs "$d" 2 256M)
+	# The kill: after a number of acknowledgements, or (rebuild) a time
+	# after leg 1 came back, both from the seed.
+	local pattern='^ack ' delay=0
 	case $mode in
 	early) target=$((1 + seed % 5)) ;;
-	rebuild) target=$((330 + (seed * 7919) % 60)) ;;
+	rebuild) target=1 pattern='^crash: leg 1 back' delay=0.$((3 + seed % 7)) ;;
 	*) target=$((50 + (seed * 7919) % 400)) ;;
 	esac
 	local guest_mode=$mode
@@ -122,9 +125,11 @@ crash_once() { # crash_once SEED
 		vm-test/run-guest.sh "$d/write.log" 300 crash-write "$sectors,$seed,67108864,300,$guest_mode" \
 			"$d/leg0.img" "$d/leg1.img" || true
 	else
-		DMM_KILL_PATTERN='^ack ' DMM_KILL_COUNT=$target vm-test/run-guest.sh "$d/write.log" 300 \
-			crash-write "$sectors,$seed,67108864,100000,$guest_mode" "$d/leg0.img" "$d/leg1.img" || true
+		DMM_KILL_PATTERN=$pattern DMM_KILL_COUNT=$target DMM_KILL_DELAY=$delay vm-test/run-guest.sh \
+			"$d/write.log" 300 crash-write "$sectors,$seed,67108864,100000,$guest_mode" \
+			"$d/leg0.img" "$d/leg1.img" || true
 	fi
+	[ "$mode" = rebuild ] && target=300
 	acked=$(grep -c '^ack ' "$d/write.log" || true)
 	# The kill must have come mid-write, on purpose: not after the writer
 	# ended (or failed), not on the timeout of a guest that hung.
