@@ -332,10 +332,8 @@ dmm_os_issue(void *os, const struct dmm_child *c)
 void
 dmm_os_complete_parent(void *os, struct dmm_preq *pr, int error)
 {
-	struct dmm_dfly *t = os;
 	struct buf *bp = pr->parent;
 
-	(void)t;
 	if (error) {
 		bp->b_error = error;
 		bp->b_flags |= B_ERROR;

@@ -62,7 +62,6 @@ if [ ! -f "$rump/.done" ]; then
 	touch "$rump/.done"
 fi
 mkdir -p "$out"
-echo "$rump" > "$out/rump"
 if [ "${1:-}" = rump ]; then
 	echo "$rump"
 	exit 0

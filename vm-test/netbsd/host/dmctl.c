@@ -93,26 +93,33 @@ dm_send(prop_dictionary_t in)
 	return (out);
 }
 
-int
-dm_exists(const char *name)
+/* Whether the reply to cmd ("names", "targets") lists name. */
+static int
+listed(const char *cmd, const char *name)
 {
-	prop_dictionary_t r, dev;
-	prop_array_t names;
+	prop_dictionary_t r, entry;
+	prop_array_t list;
 	const char *n;
 	unsigned i;
 	int found = 0;
 
-	if ((r = dm_send(request("names", NULL, 0))) == NULL)
+	if ((r = dm_send(request(cmd, NULL, 0))) == NULL)
 		return (0);
-	names = prop_dictionary_get(r, "cmd_data");
-	for (i = 0; names != NULL && i < prop_array_count(names); i++) {
-		dev = prop_array_get(names, i);
-		if (prop_dictionary_get_cstring_nocopy(dev, "name", &n) &&
+	list = prop_dictionary_get(r, "cmd_data");
+	for (i = 0; list != NULL && i < prop_array_count(list); i++) {
+		entry = prop_array_get(list, i);
+		if (prop_dictionary_get_cstring_nocopy(entry, "name", &n) &&
 		    strcmp(n, name) == 0)
 			found = 1;
 	}
 	prop_object_release(r);
 	return (found);
+}
+
+int
+dm_exists(const char *name)
+{
+	return (listed("names", name));
 }
 
 int
@@ -198,21 +205,5 @@ dm_remove(const char *name)
 int
 dm_has_target(const char *type)
 {
-	prop_dictionary_t r, target;
-	prop_array_t targets;
-	const char *n;
-	unsigned i;
-	int found = 0;
-
-	if ((r = dm_send(request("targets", NULL, 0))) == NULL)
-		return (0);
-	targets = prop_dictionary_get(r, "cmd_data");
-	for (i = 0; targets != NULL && i < prop_array_count(targets); i++) {
-		target = prop_array_get(targets, i);
-		if (prop_dictionary_get_cstring_nocopy(target, "name", &n) &&
-		    strcmp(n, type) == 0)
-			found = 1;
-	}
-	prop_object_release(r);
-	return (found);
+	return (listed("targets", type));
 }

@@ -438,6 +438,7 @@ __wrap_rumpuser_syncfd(int fd, int flags, uint64_t start, uint64_t len)
 	int error = 0;
 
 	pthread_mutex_lock(&lock);
+	read_break();
 	if ((l = leg_of(fd)) == NULL) {
 		pthread_mutex_unlock(&lock);
 		return (__real_rumpuser_syncfd(fd, flags, start, len));

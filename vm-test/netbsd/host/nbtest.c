@@ -99,12 +99,17 @@ mirror_up(struct run *run, const char *params, char *node, size_t len)
 	return (0);
 }
 
+/* Removed, and this mirror (not an earlier one) said it stopped cleanly. */
 static int
 mirror_down(const char *name)
 {
+	char said[128];
+
+	snprintf(said, sizeof(said), "dm_target_mirror: %s: suspended: "
+	    "superblocks marked clean", name);
 	if (dm_remove(name) != 0)
 		return (fail("remove %s refused", name));
-	if (!console_wait("superblocks marked clean", 10000))
+	if (!console_wait(said, 10000))
 		return (fail("%s: no clean stop on the console", name));
 	return (0);
 }
