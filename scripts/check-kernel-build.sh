@@ -81,6 +81,13 @@ if [ -n "$odd" ]; then
 	exit 1
 fi
 undefined=$(readelf -sW "$obj" | awk '$7 == "UND" && $8 != "" { print $8 }' | sort -u | tr '\n' ' ')
+# What the adapter provides (docs/abi.md); anything else would be a
+# symbol no kernel has.
+foreign=$(tr ' ' '\n' <<<"$undefined" | grep -vxE 'dmm_kernel_(alloc|free|alloc_room|panic)|' || true)
+if [ -n "$foreign" ]; then
+	echo "kernel-check: FAIL: undefined symbols the adapters do not provide:" $foreign >&2
+	exit 1
+fi
 read -r deep_bytes deep_from _ <<<"$deep"
 echo "kernel-check: deepest stack along direct calls: $deep_bytes bytes, from $deep_from (budget $budget per entry point)"
 echo "kernel-check: ok: $(wc -w <<<"$exports") exports, $(stat -c %s "$obj") bytes linked for $target, no SSE/AVX, relocations $(tr '\n' ' ' <<<"$relocs"); undefined: ${undefined:-none}"

@@ -145,7 +145,7 @@ if [ "$os" = dragonfly ]; then
 		# A definition: "name(" at the start of a line (style(9)), a
 		# global variable, a malloc type or an assembler global.
 		if ! grep -rhE --include='*.c' --include='*.s' \
-			"^$s\(|^MALLOC_DEFINE\($s,|^[a-z][a-z_0-9[:space:]]*[[:space:]*]$s( = [^;]*)?;|^[[:space:]]*\.globl[[:space:]]+$s\$" \
+			"^$s\(|^MALLOC_DEFINE\($s,|^[a-z_][a-z_0-9[:space:]]*[[:space:]*]$s( = [^;]*)?;|^[[:space:]]*\.globl[[:space:]]+$s\$" \
 			"$sys/kern" "$sys/vm" "$sys/libkern" "$sys/dev/disk/dm" "$sys/platform/pc64" "$sys/cpu/x86_64" |
 			grep -qv '^extern'; then
 			echo "kmod-check: FAIL: $s is not defined in $sys"

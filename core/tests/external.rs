@@ -312,3 +312,41 @@ fn legs_of_an_external_mirror_are_not_added_by_message_and_a_log_failure_shows()
     }
     assert!(m.log_failed());
 }
+
+/// A caller whose allocator cannot hold the mirror, and counts the reads
+/// assembly made before asking.
+struct NoRoom(Devices, usize);
+
+impl BlockReader for NoRoom {
+    fn read_block(&mut self, pos: usize, sector: u64, out: &mut [u8; BLOCK_SIZE]) -> bool {
+        self.1 += 1;
+        self.0.read_block(pos, sector, out)
+    }
+    fn admit(&mut self, g: &Geometry) -> Result<(), MemoryShortfall> {
+        assert_eq!(*g, geometry(), "asked with the mirror's geometry");
+        assert_eq!(self.1, 0, "asked before any metadata is read");
+        Err(MemoryShortfall { needs: 2, room: 1 })
+    }
+}
+
+#[test]
+fn a_mirror_the_caller_cannot_hold_is_refused_before_its_log_is_read() {
+    let mut d = NoRoom(
+        Devices {
+            legs: vec![HashMap::new(); 2],
+            ..Devices::default()
+        },
+        0,
+    );
+    let r = assemble_external(
+        &mut d,
+        2,
+        geometry(),
+        log_sectors(2),
+        false,
+        BlankLog::Sync,
+        Uuid([5; 16]),
+    );
+    let want = MemoryShortfall { needs: 2, room: 1 };
+    assert_eq!(r.unwrap_err(), AssemblyError::OutOfMemory(want));
+}

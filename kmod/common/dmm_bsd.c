@@ -230,8 +230,9 @@ dmm_bsd_open(struct dmm_glue *g, void *os, struct dmm_bsd_legs *legs,
 	    table_sectors, &err);
 	if (rc != DMM_OK) {
 		put(&l, "cannot create the mirror: ");
-		put(&l, rc == DMM_ERR_NOMEM ? "out of memory" :
-		    (const char *)err.message);
+		/* A shortage found by the core says what it needed. */
+		put(&l, err.message[0] == '\0' && rc == DMM_ERR_NOMEM ?
+		    "out of memory" : (const char *)err.message);
 		dmm_os_log(os, l.b);
 		return (rc == DMM_ERR_NOMEM ? DMM_ENOMEM : DMM_EINVAL);
 	}

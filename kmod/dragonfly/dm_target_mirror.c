@@ -131,6 +131,25 @@ dmm_kernel_free(uint8_t *ptr, size_t size, size_t align)
 	kfree(ptr, M_DMMIRROR);
 }
 
+/*
+ * kmalloc fails (M_NULLOK) only once the type's use has reached its limit
+ * (RAM/10 by default), so one large table could pass it and exhaust the
+ * kernel: creation asks for what is left below the limit first.
+ */
+size_t
+dmm_kernel_alloc_room(void)
+{
+	struct malloc_type *type = M_DMMIRROR;
+	size_t used = 0;
+	int i;
+
+	for (i = 0; i < ncpus; i++)
+		used += type->ks_use[i].memuse;
+	if ((ssize_t)used < 0)	/* per-CPU counts race; kmalloc clamps too */
+		used = 0;
+	return (used >= type->ks_limit ? 0 : type->ks_limit - used);
+}
+
 /* The core's panic handler: never returns. */
 void
 dmm_kernel_panic(const uint8_t *file, size_t file_len, uint32_t line,

@@ -88,6 +88,13 @@ dmm_kernel_free(uint8_t *ptr, size_t size, size_t align)
 	kvfree(ptr);
 }
 
+/* A mirror larger than the memory available now is refused up front. */
+size_t
+dmm_kernel_alloc_room(void)
+{
+	return ((size_t)si_mem_available() * PAGE_SIZE);
+}
+
 /* The core's panic handler: never returns. */
 void
 dmm_kernel_panic(const uint8_t *file, size_t file_len, uint32_t line,

@@ -36,6 +36,7 @@
 #include <sys/vnode.h>
 
 #include <miscfs/specfs/specdev.h>
+#include <uvm/uvm_extern.h>
 
 #include "dm.h"
 #include "dmm_bsd.h"
@@ -130,6 +131,20 @@ dmm_kernel_free(uint8_t *ptr, size_t size, size_t align)
 	if (align < sizeof(void *))
 		align = sizeof(void *);
 	kmem_free(((void **)ptr)[-1], size + align + sizeof(void *));
+}
+
+/*
+ * KM_SLEEP never fails: it waits for memory, forever if none comes, so a
+ * mirror larger than the free memory is refused before it allocates.
+ */
+size_t
+dmm_kernel_alloc_room(void)
+{
+#if DMM_NETBSD_DM_API >= 10
+	return ((size_t)uvm_availmem(false) * PAGE_SIZE);
+#else
+	return ((size_t)uvmexp.free * PAGE_SIZE);
+#endif
 }
 
 /* The core's panic handler: never returns. */

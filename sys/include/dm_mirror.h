@@ -708,6 +708,8 @@ extern uint8_t *dmm_kernel_alloc(size_t size, size_t align);
 
 extern void dmm_kernel_free(uint8_t *ptr, size_t size, size_t align);
 
+extern size_t dmm_kernel_alloc_room(void);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -11,7 +11,7 @@ use core::fmt::Write;
 use dmmirror_core::format::{Geometry, Serial, Superblock, Uuid, BLOCK_SIZE, MAX_LEGS};
 use dmmirror_core::mirror::{
     assemble_external, assemble_with, AdminError, Assembly, AssemblyError, BlockReader, ChildId,
-    Config, FastPath, FastWriteDone, LegHealth, Mirror, ReadPolicy,
+    Config, FastPath, FastWriteDone, LegHealth, MemoryShortfall, Mirror, ReadPolicy,
 };
 use dmmirror_core::table::{self, Message, Table};
 
@@ -103,16 +103,45 @@ fn with_table<R>(
     f(table::parse(&words))
 }
 
-struct Reader {
+struct Reader<'a> {
     read: ReadFn,
     ctx: *mut c_void,
+    /// The table and its settings: what the mirror's memory depends on
+    /// besides the geometry.
+    words: &'a [String],
+    cfg: Config,
 }
 
-impl BlockReader for Reader {
+impl BlockReader for Reader<'_> {
     fn read_block(&mut self, pos: usize, sector: u64, out: &mut [u8; BLOCK_SIZE]) -> bool {
         // SAFETY: the caller's callback reads into a 4 KiB buffer.
         unsafe { (self.read)(self.ctx, pos as u32, sector, out.as_mut_ptr()) }
     }
+
+    fn admit(&mut self, geometry: &Geometry) -> Result<(), MemoryShortfall> {
+        let needs = memory_bound(geometry, &self.cfg, self.words);
+        let room = alloc_room();
+        if needs > room {
+            return Err(MemoryShortfall {
+                needs: needs as u64,
+                room: room as u64,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(all(target_os = "none", not(test)))]
+use crate::kernel_alloc::room as alloc_room;
+
+/// On the host the allocator has no limit of its own (a shortage is the
+/// reservation's error); tests set one.
+#[cfg(not(all(target_os = "none", not(test))))]
+fn alloc_room() -> usize {
+    #[cfg(test)]
+    return tests::ROOM.with(|r| r.get());
+    #[cfg(not(test))]
+    usize::MAX
 }
 
 /// Lists the legs a table names: for each, the index of its word in
@@ -353,7 +382,13 @@ fn assemble_table(
     log: Option<dmm_log_args>,
     err: *mut dmm_error,
 ) -> Result<Assembly, i32> {
-    let assembly_error = |e: AssemblyError| set_error(err, DMM_ERR_ASSEMBLY, format_args!("{e}"));
+    let assembly_error = |e: AssemblyError| {
+        let code = match e {
+            AssemblyError::OutOfMemory(_) => DMM_ERR_NOMEM,
+            _ => DMM_ERR_ASSEMBLY,
+        };
+        set_error(err, code, format_args!("{e}"))
+    };
     if t.log_device().is_none() {
         return assemble_with(reader, t.leg_count, t.force).map_err(assembly_error);
     }
@@ -404,7 +439,12 @@ unsafe fn create(
     let Some(words) = (unsafe { table_words(argc, argv, err) }) else {
         return DMM_ERR_TABLE;
     };
-    let mut reader = Reader { read, ctx };
+    let mut reader = Reader {
+        read,
+        ctx,
+        words: &words,
+        cfg: Config::default(),
+    };
     let (asm, parsed) = match parse_and_assemble(&words, &mut reader, log, err) {
         Ok(p) => p,
         Err(code) => return code,
@@ -452,10 +492,11 @@ fn parse_and_assemble(
     err: *mut dmm_error,
 ) -> Result<(Assembly, Parsed), i32> {
     let t = parse_boxed(words, err)?;
+    reader.cfg = t.config(Config::default());
     let asm = assemble_table(reader, &t, log, err)?;
     let parsed = Parsed {
         chunk_sectors: t.chunk_sectors,
-        cfg: t.config(Config::default()),
+        cfg: reader.cfg,
         legs: t.leg_count,
     };
     Ok((asm, parsed))
@@ -1052,4 +1093,90 @@ pub unsafe extern "C" fn dmm_is_idle(m: *mut dmm_mirror) -> bool {
 #[no_mangle]
 pub extern "C" fn dmm_format_version() -> u32 {
     u32::from(dmmirror_core::format::FORMAT_VERSION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dmmirror_core::format::{new_leg_blocks, new_superblock};
+    use std::cell::Cell;
+    use std::collections::HashMap;
+    use std::ffi::CString;
+
+    std::thread_local! {
+        /// What `alloc_room` answers in this test's thread.
+        pub(super) static ROOM: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+
+    /// Metadata blocks of each leg, by sector; the rest reads as zeros.
+    struct Legs(Vec<HashMap<u64, [u8; BLOCK_SIZE]>>);
+
+    unsafe extern "C" fn read_block(ctx: *mut c_void, pos: u32, sector: u64, out: *mut u8) -> bool {
+        // SAFETY: ctx is the test's Legs; out has room for a block.
+        let legs = unsafe { &*(ctx as *const Legs) };
+        let block = legs.0[pos as usize]
+            .get(&sector)
+            .copied()
+            .unwrap_or([0; BLOCK_SIZE]);
+        unsafe { core::ptr::copy_nonoverlapping(block.as_ptr(), out, BLOCK_SIZE) };
+        true
+    }
+
+    fn new_legs(leg_sectors: u64, chunk: u32) -> Legs {
+        let geo = Geometry::for_leg(leg_sectors, chunk).unwrap();
+        let uuids = [Uuid([1; 16]), Uuid([2; 16])];
+        let mut legs = Legs(vec![HashMap::new(); 2]);
+        for (slot, leg) in legs.0.iter_mut().enumerate() {
+            let sb = new_superblock(Uuid([9; 16]), &uuids, slot, geo).unwrap();
+            new_leg_blocks::<()>(&sb, |sector, b| {
+                leg.insert(sector, *b);
+                Ok(())
+            })
+            .unwrap();
+        }
+        legs
+    }
+
+    /// dmm_create with the allocator's room set to `room`: its code and message.
+    fn create_with_room(legs: &mut Legs, room: usize) -> (i32, String) {
+        let words: Vec<CString> = ["2", "/dev/da1", "/dev/da2"]
+            .iter()
+            .map(|w| CString::new(*w).unwrap())
+            .collect();
+        let argv: Vec<*const c_char> = words.iter().map(|w| w.as_ptr()).collect();
+        let mut m = core::ptr::null_mut();
+        let mut e = dmm_error {
+            code: 0,
+            message: [0; DMM_MESSAGE_LEN],
+        };
+        ROOM.with(|r| r.set(room));
+        let ctx = legs as *mut Legs as *mut c_void;
+        // SAFETY: valid words, callback, context and out pointers.
+        let code =
+            unsafe { dmm_create(3, argv.as_ptr(), Some(read_block), ctx, 0, &mut m, &mut e) };
+        ROOM.with(|r| r.set(usize::MAX));
+        // SAFETY: m is null or the handle just created.
+        unsafe { dmm_destroy(m) };
+        let text = CStr::from_bytes_until_nul(&e.message).unwrap();
+        (code, text.to_str().unwrap().into())
+    }
+
+    #[test]
+    fn a_mirror_larger_than_the_allocator_can_give_is_refused_before_it_allocates() {
+        let (chunk, leg_sectors) = (8, 2048 + 8 * (1u64 << 14) + 4096);
+        let mut legs = new_legs(leg_sectors, chunk);
+        let argv = [c"2".as_ptr(), c"/dev/da1".as_ptr(), c"/dev/da2".as_ptr()];
+        // SAFETY: three valid words.
+        let bound = unsafe { dmm_memory_bound(leg_sectors, chunk, 3, argv.as_ptr()) };
+        assert!(bound > 0);
+        let (code, message) = create_with_room(&mut legs, bound - 1);
+        assert_eq!(code, DMM_ERR_NOMEM, "{message}");
+        let want = format!(
+            "needs up to {bound} bytes of kernel memory and {} are available",
+            bound - 1
+        );
+        assert!(message.contains(&want), "{message}");
+        let (code, message) = create_with_room(&mut legs, bound);
+        assert_eq!(code, DMM_OK, "exactly the bound is enough: {message}");
+    }
 }

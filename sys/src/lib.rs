@@ -53,12 +53,21 @@ mod kernel_panic {
 /// created) come from the kernel allocator through two functions the C
 /// adapter provides.
 #[cfg(all(target_os = "none", not(test)))]
-mod kernel_alloc {
+pub(crate) mod kernel_alloc {
     use core::alloc::{GlobalAlloc, Layout};
 
     extern "C" {
         fn dmm_kernel_alloc(size: usize, align: usize) -> *mut u8;
         fn dmm_kernel_free(ptr: *mut u8, size: usize, align: usize);
+        fn dmm_kernel_alloc_room() -> usize;
+    }
+
+    /// Bytes the kernel's allocator can still give this module: a kernel
+    /// allocator may have a limit (DragonFly's malloc types) or wait
+    /// forever for memory that is not there, so creation asks first.
+    pub(crate) fn room() -> usize {
+        // SAFETY: the adapter's function takes nothing and only reads.
+        unsafe { dmm_kernel_alloc_room() }
     }
 
     struct KernelAlloc;

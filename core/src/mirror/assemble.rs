@@ -12,6 +12,23 @@ use alloc::vec::Vec;
 pub trait BlockReader {
     /// Reads one metadata block.
     fn read_block(&mut self, pos: usize, sector: u64, out: &mut [u8; BLOCK_SIZE]) -> bool;
+
+    /// Asked once the mirror's geometry is known, before assembly
+    /// allocates by its size: a caller that cannot hold a mirror this
+    /// large (a kernel allocator with a limit) refuses it here, so that
+    /// no allocation fails later. Unlimited unless the reader says so.
+    fn admit(&mut self, _geometry: &Geometry) -> Result<(), MemoryShortfall> {
+        Ok(())
+    }
+}
+
+/// A mirror too large for the memory its caller can give.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemoryShortfall {
+    /// Bytes the mirror needs at most, creation included.
+    pub needs: u64,
+    /// Bytes the caller's allocator can still give.
+    pub room: u64,
 }
 
 /// Why the legs named in a table do not form a usable mirror.
@@ -80,6 +97,8 @@ pub enum AssemblyError {
         /// Sectors the leg needs from its table offset.
         need: u64,
     },
+    /// The mirror's tables do not fit in the memory the caller can give.
+    OutOfMemory(MemoryShortfall),
 }
 
 impl core::fmt::Display for AssemblyError {
@@ -112,6 +131,10 @@ impl core::fmt::Display for AssemblyError {
             AssemblyError::DataAreaUnreadable { pos, need } => write!(
                 f,
                 "leg {pos}: the end of its data area cannot be read: smaller than the {need} sectors this mirror needs, or failing there"
+            ),
+            AssemblyError::OutOfMemory(MemoryShortfall { needs, room }) => write!(
+                f,
+                "a mirror of this size needs up to {needs} bytes of kernel memory and {room} are available: use a larger chunk size"
             ),
         }
     }
@@ -279,6 +302,9 @@ pub fn assemble_with<R: BlockReader>(
     if force {
         apply_force(&mut template, &found, &losers);
     }
+    reader
+        .admit(&template.geometry)
+        .map_err(AssemblyError::OutOfMemory)?;
     let legs = place_legs(&template, &mut found);
     if !legs.iter().flatten().any(|l| l.in_sync) {
         return Err(AssemblyError::NoTrustworthyLeg);
@@ -639,6 +665,9 @@ pub fn assemble_external<R: BlockReader>(
             need: count as u64 * geometry.meta_sectors(),
         });
     }
+    reader
+        .admit(&geometry)
+        .map_err(AssemblyError::OutOfMemory)?;
     let mut areas = LogAreas { reader, geometry };
     // On the heap: kernel stacks are small.
     let mut block = vec![[0u8; BLOCK_SIZE]; 1];

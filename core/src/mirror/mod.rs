@@ -14,7 +14,7 @@ mod types;
 
 pub use assemble::{
     assemble, assemble_external, assemble_with, Assembly, AssemblyError, BlankLog, BlockReader,
-    FoundLeg,
+    FoundLeg, MemoryShortfall,
 };
 #[cfg(feature = "mutations")]
 pub use engine::Mutation;

@@ -84,6 +84,12 @@ void	 kmem_free(void *, size_t);
 /* sys/sys/cpu.h */
 bool	cpu_intr_p(void);
 bool	cpu_softintr_p(void);
+/* sys/uvm/uvm_param.h (through sys/param.h on amd64) */
+#define PAGE_SIZE	4096
+
+/* sys/uvm/uvm_extern.h: free pages (uvm_page.c; NetBSD 9.99 and later). */
+int	uvm_availmem(bool);
+
 /* sys/sys/kmem.h: the interrupt-safe variants (NetBSD 6 and later). */
 void	*kmem_intr_zalloc(size_t, int);
 void	 kmem_intr_free(void *, size_t);

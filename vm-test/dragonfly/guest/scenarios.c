@@ -400,6 +400,8 @@ scenario_bad_table(struct run *run)
 		"disk 2 /dev/vbd1 2048 2 /dev/vbd1 0 /dev/vbd2 0",
 		NULL
 	};
+	const char *a = run->args;
+	uint64_t big_sectors = parse_u64(&a);
 	int i, r, refused = 0;
 
 	if (load_module() < 0)
@@ -411,6 +413,12 @@ scenario_bad_table(struct run *run)
 			return (fail("table '%s' accepted", bad[i]));
 		refused++;
 	}
+	/* vbd4: one leg of 4 KiB chunks, more than the malloc type's limit. */
+	r = dm_load("bad", big_sectors, "mirror", "1 /dev/vbd4");
+	out("bad-table: a mirror of %lu sectors in 4 KiB chunks -> errno %d\n",
+	    big_sectors, r);
+	if (r == 0)
+		return (fail("a mirror larger than the kernel can hold accepted"));
 	r = dm_load("bad", run->sectors + 1, "mirror", leg_params());
 	out("bad-table: length %lu (one past the data) -> errno %d\n",
 	    run->sectors + 1, r);
@@ -421,7 +429,7 @@ scenario_bad_table(struct run *run)
 	if (expect_health("good", "AA") != 0 || dm_remove("good") != 0)
 		return (1);
 	out("bad-table: %d bad tables refused, then a good one loaded\n",
-	    refused + 1);
+	    refused + 2);
 	return (0);
 }
 

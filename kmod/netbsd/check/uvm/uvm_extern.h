@@ -1,0 +1,1 @@
+#include "../netbsd-api.h"
