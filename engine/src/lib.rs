@@ -305,11 +305,16 @@ impl Engine {
         std::mem::take(&mut self.shared.slow.lock().unwrap().log)
     }
 
-    /// Waits until the mirror is idle and every chunk is resynced and clean,
-    /// or `timeout` passes; returns whether it came to rest.
+    /// Waits until the mirror is idle, every chunk is resynced and clean
+    /// and every rebuild has finished, or `timeout` passes; returns whether
+    /// it came to rest.
     pub fn settle(&self, timeout: Duration) -> bool {
         self.wait_until(timeout, |m| {
-            m.is_idle() && m.chunks_needing_resync() == 0 && m.dirty_and_modified().0 == 0
+            let (in_sync, total) = m.sync_progress();
+            m.is_idle()
+                && m.chunks_needing_resync() == 0
+                && in_sync == total
+                && m.dirty_and_modified().0 == 0
         })
     }
 

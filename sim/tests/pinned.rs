@@ -208,3 +208,11 @@ fn seed_3252202174_two_former_members_claim_one_slot() {
 fn seed_3270009739_moved_read_loses_its_leg_and_goes_back() {
     pinned_with(3270009739, |o| o.ops = 5_000);
 }
+
+/// A rebuild finished and tracking ended, and a clean stop came before the
+/// cleaner's next pass: the MODIFIED marks stayed on the media for good
+/// (found by the clean stop `mirrorctl resync` makes, then by the sim).
+#[test]
+fn seed_6_clean_stop_leaves_stale_modified_marks() {
+    pinned_with(6, |o| o.ops = 10_000);
+}

@@ -200,7 +200,10 @@ impl core::fmt::Display for MemberFault {
 impl core::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            DecodeError::WrongLength { len } => write!(f, "block is {len} bytes, not {BLOCK_SIZE}"),
+            DecodeError::WrongLength { len } => write!(
+                f,
+                "only {len} of the block's {BLOCK_SIZE} bytes (it runs past the end of the device)"
+            ),
             DecodeError::Truncated { offset } => {
                 write!(f, "field at offset {offset} outside block")
             }

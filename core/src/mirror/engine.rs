@@ -232,6 +232,17 @@ impl LegHealth {
     pub fn is_writable(self) -> bool {
         matches!(self, LegHealth::Alive | LegHealth::Rebuilding)
     }
+
+    /// Its name for people.
+    pub fn name(self) -> &'static str {
+        match self {
+            LegHealth::Empty => "empty",
+            LegHealth::Alive => "in sync",
+            LegHealth::Rebuilding => "rebuilding",
+            LegHealth::Failed => "failed",
+            LegHealth::Missing => "missing",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -398,9 +398,14 @@ impl Mirror {
         if !self.is_idle() || !self.seg_queue.is_empty() || self.fast.writes_in_flight() {
             return;
         }
+        // A clean stop leaves no stale MODIFIED mark once tracking ended:
+        // the next start must not mistake them for a degraded past.
+        let clear_modified = self.modified_clearable();
         let cleanable = self.chunks.iter().any(|c| {
             c.flags & F_NEEDS_RESYNC == 0
-                && ChunkByte::from_raw(c.disk).is_some_and(|b| b.status() == ChunkStatus::Dirty)
+                && ChunkByte::from_raw(c.disk).is_some_and(|b| {
+                    b.status() == ChunkStatus::Dirty || (clear_modified && b.is_modified())
+                })
         });
         if cleanable {
             return self.scan_clean();
