@@ -40,7 +40,7 @@ expect "0 not covered by the bitmap"
 
 step "resync offline with the core's own logic"
 "$ctl" resync "${legs[@]}" | grep -v '^core:' | tee "$dir/out"
-expect "0 left; superblocks marked clean"
+expect "chunks in sync on every leg; superblocks marked clean"
 summary
 expect "shutdown:      clean"
 expect "0 dirty"

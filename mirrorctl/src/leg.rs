@@ -6,6 +6,19 @@ use std::io::{self, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+/// One metadata block as read: `len` is less than a block where the leg
+/// ends inside it.
+pub struct Block {
+    pub bytes: [u8; BLOCK_SIZE],
+    pub len: usize,
+}
+
+impl Block {
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 pub struct Leg {
     pub path: PathBuf,
     file: File,
@@ -49,23 +62,43 @@ impl Leg {
         Ok(leg)
     }
 
-    pub fn read_block(&self, sector: u64) -> io::Result<[u8; BLOCK_SIZE]> {
-        let mut buf = [0u8; BLOCK_SIZE];
+    /// The metadata block at `sector`: only the bytes the leg holds, so
+    /// that a block cut short by the end of the leg is missing (it fails
+    /// the decoders' length check), never padded with zeros.
+    pub fn read_block(&self, sector: u64) -> io::Result<Block> {
+        let mut block = Block {
+            bytes: [0u8; BLOCK_SIZE],
+            len: 0,
+        };
         let offset = (self.base + sector) * SECTOR_SIZE as u64;
-        // A block past the end of a short file reads as zeros (then fails its checks).
-        let mut done = 0;
-        while done < BLOCK_SIZE {
-            let n = self.file.read_at(&mut buf[done..], offset + done as u64)?;
+        while block.len < BLOCK_SIZE {
+            let n = self
+                .file
+                .read_at(&mut block.bytes[block.len..], offset + block.len as u64)?;
             if n == 0 {
                 break;
             }
-            done += n;
+            block.len += n;
         }
-        Ok(buf)
+        Ok(block)
     }
 
     pub fn read_bytes(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         self.file.read_exact_at(buf, offset)
+    }
+
+    /// Why this leg cannot hold the mirror `sb` describes: its data area
+    /// ends past the leg's end (a leg of an external layout lives at a
+    /// table offset this tool does not know, and is not judged).
+    pub fn too_small_for(&self, sb: &Superblock) -> Option<String> {
+        let need = sb.geometry.leg_sectors_needed();
+        (!sb.geometry.external && self.base == 0 && self.sectors < need).then(|| {
+            format!(
+                "{}: the leg has {} sectors; this mirror's data area ends at sector {need}",
+                self.path.display(),
+                self.sectors
+            )
+        })
     }
 
     /// Writes `data` at `sector` and makes it durable before returning: the
@@ -88,7 +121,8 @@ pub struct LegMeta {
 impl LegMeta {
     pub fn read(leg: &Leg) -> io::Result<LegMeta> {
         let [p, s] = geometry::SUPERBLOCK_SECTOR;
-        let superblocks = SuperblockLoad::read(&leg.read_block(p)?, &leg.read_block(s)?);
+        let superblocks =
+            SuperblockLoad::read(leg.read_block(p)?.as_slice(), leg.read_block(s)?.as_slice());
         let mut meta = LegMeta {
             superblocks,
             segments: Vec::new(),
@@ -107,7 +141,7 @@ impl LegMeta {
             let (first, count) = g.segment_chunks(index);
             let out = &mut meta.chunks[first as usize..(first + u64::from(count)) as usize];
             let load = load_segment(
-                [&copies[0], &copies[1]],
+                [copies[0].as_slice(), copies[1].as_slice()],
                 index,
                 sb.mirror_uuid,
                 g.chunk_count,

@@ -1,5 +1,20 @@
 //! mirrorctl: create and inspect dm-mirror legs offline.
 
+/// `print!` to stdout; a closed stdout (`mirrorctl ... | head -1`) ends
+/// the program quietly, as SIGPIPE ends a C tool, instead of a panic.
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::write_stdout(format_args!($($t)*))
+    };
+}
+
+/// `println!` with [`out!`]'s handling of a closed stdout.
+macro_rules! outln {
+    ($($t:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+
 mod leg;
 mod offline;
 mod records;
@@ -54,8 +69,13 @@ enum Command {
         json: bool,
     },
     /// Compare the legs offline: every chunk where they differ, and whether
-    /// the bitmap covers it (exit 3 if some difference is not covered).
+    /// the bitmap covers it (exit 3 if some difference is not covered, 4 if
+    /// fewer legs were compared than the mirror has).
     Check {
+        /// Exit 0 even if some of the mirror's legs were not compared (not
+        /// in sync, or not given).
+        #[arg(long)]
+        partial: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -176,8 +196,10 @@ impl From<CopyArg> for CopyRole {
     }
 }
 
-/// An error with the exit code it maps to: 1 for bad metadata or I/O, 2 for
-/// bad usage (clap uses 2 as well).
+/// An error with the exit code it maps to: 1 for bad metadata, I/O or an
+/// unfinished resync, 2 for bad usage (clap uses 2 as well), 3 for legs
+/// that differ where the bitmap says CLEAN, 4 for a check that compared
+/// fewer legs than the mirror has.
 struct Failure(u8, String);
 
 type Outcome = Result<(), Failure>;
@@ -218,7 +240,11 @@ fn main() -> ExitCode {
             chunks,
             json,
         } => examine(&leg, log_area, chunks, json),
-        Command::Check { json, legs } => offline::check(&legs, json),
+        Command::Check {
+            partial,
+            json,
+            legs,
+        } => offline::check(&legs, partial, json),
         Command::Resync {
             force,
             timeout,
@@ -264,6 +290,18 @@ fn main() -> ExitCode {
             eprintln!("mirrorctl: {msg}");
             ExitCode::from(code)
         }
+    }
+}
+
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            // 128 + SIGPIPE: what a shell reports for a tool SIGPIPE ended.
+            std::process::exit(141);
+        }
+        eprintln!("mirrorctl: writing to stdout: {e}");
+        std::process::exit(1);
     }
 }
 
@@ -332,21 +370,22 @@ fn create(chunk_bytes: u64, force: bool, json: bool, paths: &[PathBuf]) -> Outco
             "data_offset": geometry.data_offset,
             "table": table,
         });
-        println!("{out}");
+        outln!("{out}");
         return Ok(());
     }
-    println!(
+    outln!(
         "mirror {mirror_uuid}: {} legs, {} chunks of {} KiB",
         legs.len(),
         geometry.chunk_count,
         chunk_bytes / 1024
     );
-    println!(
+    outln!(
         "data: {} sectors at sector {} of each leg",
-        geometry.data_sectors, geometry.data_offset
+        geometry.data_sectors,
+        geometry.data_offset
     );
-    println!("dmsetup table line (legs as the kernel will name them):");
-    println!("{table}");
+    outln!("dmsetup table line (legs as the kernel will name them):");
+    outln!("{table}");
     Ok(())
 }
 
@@ -380,11 +419,15 @@ fn examine(path: &Path, log_area: Option<usize>, list_chunks: bool, json: bool) 
     }
     .map_err(io_err(path))?;
     let meta = LegMeta::read(&leg).map_err(io_err(path))?;
+    let problems = meta
+        .superblock()
+        .map_or_else(Vec::new, |sb| leg_problems(&leg, sb, log_area));
     if json {
-        println!("{}", examine_json(path, &meta));
-        return match meta.superblock() {
-            Some(_) => Ok(()),
-            None => fail(1, format!("{}: no valid superblock copy", path.display())),
+        outln!("{}", examine_json(&leg, &meta, &problems));
+        return match (meta.superblock(), problems.first()) {
+            (None, _) => fail(1, format!("{}: no valid superblock copy", path.display())),
+            (Some(_), Some(p)) => fail(1, p.clone()),
+            (Some(_), None) => Ok(()),
         };
     }
     let mut out = String::new();
@@ -400,7 +443,7 @@ fn examine(path: &Path, log_area: Option<usize>, list_chunks: bool, json: bool) 
         );
     }
     let Some(sb) = meta.superblock() else {
-        print!("{out}");
+        out!("{out}");
         return fail(
             1,
             format!(
@@ -450,6 +493,9 @@ fn examine(path: &Path, log_area: Option<usize>, list_chunks: bool, json: bool) 
             sb.modified_since_event
         );
     }
+    for p in &problems {
+        let _ = writeln!(w, "PROBLEM:       {p}");
+    }
     let _ = writeln!(w, "members:");
     for (slot, m) in sb.members.iter().enumerate() {
         let Some(m) = m else { continue };
@@ -482,25 +528,34 @@ fn examine(path: &Path, log_area: Option<usize>, list_chunks: bool, json: bool) 
     }
     let _ = writeln!(
         w,
-        "bitmap chunks: {} clean, {} dirty, {} unwritten, {} modified",
+        "bitmap chunks: {} clean, {} dirty, {} unwritten, {} modified{}",
         counts[ChunkStatus::Clean as usize],
         counts[ChunkStatus::Dirty as usize],
         counts[ChunkStatus::Unwritten as usize],
-        counts[3]
+        counts[3],
+        if counts[3] > 0 && sb.modified_since_event == 0 {
+            " (stale: MODIFIED tracking is off, so they are ignored; the next clean stop clears them)"
+        } else {
+            ""
+        }
     );
-    let damaged: Vec<_> = meta
+    let damaged = meta
+        .segments
+        .iter()
+        .filter(|l| l.copies.iter().any(Result::is_err))
+        .count();
+    let _ = writeln!(
+        w,
+        "bitmap segments: {damaged} of {} with a damaged copy, {} more whose copies' serials differ",
+        meta.segments.len(),
+        meta.segments.iter().filter(|l| serials_differ(l)).count()
+    );
+    let uneven = meta
         .segments
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.copies.iter().any(Result::is_err))
-        .collect();
-    let _ = writeln!(
-        w,
-        "bitmap segments: {} of {} with a damaged copy",
-        damaged.len(),
-        meta.segments.len()
-    );
-    for (index, load) in damaged {
+        .filter(|(_, l)| l.copies.iter().any(Result::is_err) || serials_differ(l));
+    for (index, load) in uneven {
         let _ = writeln!(w, "  segment {index}:");
         for role in CopyRole::BOTH {
             let _ = writeln!(
@@ -528,8 +583,11 @@ fn examine(path: &Path, log_area: Option<usize>, list_chunks: bool, json: bool) 
             }
         }
     }
-    print!("{out}");
-    Ok(())
+    out!("{out}");
+    match problems.first() {
+        Some(p) => fail(1, p.clone()),
+        None => Ok(()),
+    }
 }
 
 fn copy_json<T>(r: &Result<T, DecodeError>, serial: impl Fn(&T) -> Serial) -> serde_json::Value {
@@ -543,9 +601,30 @@ fn chosen_name(c: Chosen) -> Option<&'static str> {
     c.role().map(CopyRole::name)
 }
 
+/// Why a leg whose superblock is valid still cannot serve: too small for
+/// its data area, or (on a log device) an area holding another slot's
+/// metadata.
+fn leg_problems(leg: &Leg, sb: &Superblock, log_area: Option<usize>) -> Vec<String> {
+    let mut problems: Vec<String> = leg.too_small_for(sb).into_iter().collect();
+    if let Some(area) = log_area.filter(|&a| a != usize::from(sb.slot)) {
+        problems.push(format!(
+            "log area {area} holds the metadata of slot {} (areas swapped or overwritten): the kernel refuses it",
+            sb.slot
+        ));
+    }
+    problems
+}
+
+/// Both copies are valid and their serials differ (an update in flight at
+/// a crash, or one copy written and the other not yet).
+fn serials_differ(load: &SegmentLoad) -> bool {
+    matches!(load.copies, [Ok(p), Ok(s)] if p != s)
+}
+
 /// `examine --json`: the same facts as the text, for scripts.
-fn examine_json(path: &Path, meta: &LegMeta) -> serde_json::Value {
+fn examine_json(leg: &Leg, meta: &LegMeta, problems: &[String]) -> serde_json::Value {
     use serde_json::json;
+    let path = &leg.path;
     let sbl = &meta.superblocks;
     let copies = json!({
         "primary": copy_json(&sbl.copies[CopyRole::Primary.index()], |s| s.serial),
@@ -590,7 +669,7 @@ fn examine_json(path: &Path, meta: &LegMeta) -> serde_json::Value {
         .segments
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.copies.iter().any(Result::is_err))
+        .filter(|(_, l)| l.copies.iter().any(Result::is_err) || serials_differ(l))
         .map(|(i, l)| {
             json!({
                 "segment": i,
@@ -613,10 +692,17 @@ fn examine_json(path: &Path, meta: &LegMeta) -> serde_json::Value {
         "data_sectors": g.data_sectors,
         "data_offset": g.data_offset,
         "external_log": g.external,
+        "segment_count": g.segment_count,
+        "bitmap_sector": g.bitmap_sector,
+        "leg_sectors": leg.sectors,
+        "leg_sectors_needed": (!g.external).then(|| g.leg_sectors_needed()),
+        "problems": problems,
         "modified_since_event": sb.modified_since_event,
+        "stale_modified": modified > 0 && sb.modified_since_event == 0,
         "members": members,
         "bitmap": { "clean": clean, "dirty": dirty, "unwritten": unwritten, "modified": modified },
-        "damaged_segments": segments,
+        // Segments with a damaged copy or copies whose serials differ.
+        "uneven_segments": segments,
         "chunks": listed,
     })
 }
@@ -666,12 +752,12 @@ fn mark(path: &Path, chunks: &[u64], state: StateArg, modified: bool, tear: Opti
                 let len = usize::from(n) * SECTOR_SIZE;
                 leg.write_durable(sector, &block[..len])
                     .map_err(io_err(path))?;
-                println!("segment {index}: wrote {n} of 8 sectors of the primary (serial {serial}), then stopped as if crashed");
+                outln!("segment {index}: wrote {n} of 8 sectors of the primary (serial {serial}), then stopped as if crashed");
                 return Ok(());
             }
             leg.write_durable(sector, &block).map_err(io_err(path))?;
         }
-        println!("segment {index}: both copies written with serial {serial}");
+        outln!("segment {index}: both copies written with serial {serial}");
     }
     Ok(())
 }
@@ -704,9 +790,16 @@ fn corrupt(path: &Path, segment: Option<u32>, role: CopyRole, byte: usize) -> Ou
         }
     };
     let mut block = leg.read_block(sector).map_err(io_err(path))?;
-    block[byte] ^= 0xff;
-    leg.write_durable(sector, &block).map_err(io_err(path))?;
-    println!(
+    if block.len < BLOCK_SIZE {
+        return fail(
+            1,
+            format!("the block at sector {sector} runs past the end of the leg"),
+        );
+    }
+    block.bytes[byte] ^= 0xff;
+    leg.write_durable(sector, &block.bytes)
+        .map_err(io_err(path))?;
+    outln!(
         "flipped byte {byte} of the {} copy at sector {sector}",
         role.name()
     );

@@ -4,9 +4,11 @@
 use crate::leg::{Leg, LegMeta};
 use crate::{fail, io_err, Failure, Outcome};
 use dmmirror_core::format::*;
+use dmmirror_core::mirror::LegHealth;
 use dmmirror_engine::{Engine, Options};
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A chunk where a leg's data differs from the first in-sync leg's.
 struct Difference {
@@ -54,7 +56,11 @@ fn open_legs(paths: &[PathBuf]) -> Result<(Vec<Leg>, Vec<LegMeta>, Superblock), 
             Some(s) if s.geometry != sb.geometry => {
                 return fail(1, format!("{}: geometry differs", leg.path.display()))
             }
-            Some(_) => {}
+            Some(s) => {
+                if let Some(why) = leg.too_small_for(s) {
+                    return fail(1, why);
+                }
+            }
         }
     }
     Ok((legs, metas, sb))
@@ -68,7 +74,7 @@ fn in_sync(sb: &Superblock, m: &LegMeta) -> bool {
     })
 }
 
-pub fn check(paths: &[PathBuf], json: bool) -> Outcome {
+pub fn check(paths: &[PathBuf], partial: bool, json: bool) -> Outcome {
     let (legs, metas, sb) = open_legs(paths)?;
     let g = sb.geometry;
     let compared: Vec<usize> = (0..legs.len())
@@ -138,16 +144,16 @@ pub fn check(paths: &[PathBuf], json: bool) -> Outcome {
             "differences": list,
             "uncovered": uncovered,
         });
-        println!("{out}");
+        outln!("{out}");
     } else {
         for &i in &skipped {
-            println!(
+            outln!(
                 "{}: not in sync per the superblocks: not compared",
                 legs[i].path.display()
             );
         }
         for d in &diffs {
-            println!(
+            outln!(
                 "chunk {}: legs {} differ; bitmap {}{}: {}",
                 d.chunk,
                 d.legs
@@ -168,7 +174,7 @@ pub fn check(paths: &[PathBuf], json: bool) -> Outcome {
                 }
             );
         }
-        println!(
+        outln!(
             "{} chunks compared over {} legs: {} differ, {} not covered by the bitmap",
             g.chunk_count,
             compared.len(),
@@ -182,6 +188,21 @@ pub fn check(paths: &[PathBuf], json: bool) -> Outcome {
             format!("{uncovered} chunks differ where the bitmap says CLEAN"),
         );
     }
+    let members = sb
+        .members
+        .iter()
+        .flatten()
+        .filter(|m| m.state != MemberState::Removed)
+        .count();
+    if compared.len() < members && !partial {
+        return fail(
+            4,
+            format!(
+                "compared {} of the mirror's {members} legs (the others are not in sync or not given): run mirrorctl resync first, or pass --partial to accept it",
+                compared.len()
+            ),
+        );
+    }
     Ok(())
 }
 
@@ -190,9 +211,13 @@ pub fn resync(paths: &[PathBuf], force: bool, timeout_s: u64, json: bool) -> Out
         force,
         ..Options::default()
     };
+    refuse_short_legs(paths)?;
     let e = Engine::open(paths, &o).map_err(|e| Failure(1, format!("assembly: {e}")))?;
     let needing = e.with_mirror(|m| m.chunks_needing_resync());
-    let rested = e.settle(Duration::from_secs(timeout_s));
+    let rested = settle_showing_progress(&e, Duration::from_secs(timeout_s));
+    // What is left is read before the stop: suspending pauses the copies.
+    let (in_sync, total) = e.with_mirror(|m| m.sync_progress());
+    let behind = behind_legs(&e, paths);
     let suspended = e.stop_cleanly(Duration::from_secs(timeout_s));
     let (stats, left) = e.with_mirror(|m| (m.stats(), m.chunks_needing_resync()));
     let log = e.take_log();
@@ -203,15 +228,18 @@ pub fn resync(paths: &[PathBuf], force: bool, timeout_s: u64, json: bool) -> Out
             "resynced": stats.resynced_chunks,
             "rebuilt": stats.rebuilt_chunks,
             "left": left,
+            "in_sync_chunks": in_sync,
+            "chunks": total,
+            "not_in_sync": behind,
             "clean_stop": suspended,
         });
-        println!("{out}");
+        outln!("{out}");
     } else {
         for l in &log {
-            println!("core: {l:?}");
+            outln!("core: {l:?}");
         }
-        println!(
-            "{needing} chunks needed resync; {} copied, {} rebuilt; {left} left; superblocks {}",
+        outln!(
+            "{needing} chunks needed resync; {} copied, {} rebuilt; {in_sync} of {total} chunks in sync on every leg; superblocks {}",
             stats.resynced_chunks,
             stats.rebuilt_chunks,
             if suspended {
@@ -221,8 +249,89 @@ pub fn resync(paths: &[PathBuf], force: bool, timeout_s: u64, json: bool) -> Out
             }
         );
     }
-    if !rested || left > 0 || !suspended {
-        return fail(1, format!("resync did not finish within {timeout_s} s"));
+    if !behind.is_empty() || in_sync < total || left > 0 {
+        let legs = if behind.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} not in sync)", behind.join(", "))
+        };
+        return fail(
+            1,
+            format!(
+                "not finished within {timeout_s} s: {} of {total} chunks still to copy{legs}; run resync again to go on from the last checkpoint",
+                total - in_sync
+            ),
+        );
+    }
+    if !rested || !suspended {
+        return fail(
+            1,
+            format!("the mirror did not come to rest within {timeout_s} s"),
+        );
     }
     Ok(())
+}
+
+/// Refuses, before assembly, a leg too small for the mirror its own
+/// superblock describes (a copy would fail half-way).
+fn refuse_short_legs(paths: &[PathBuf]) -> Outcome {
+    for p in paths {
+        let leg = Leg::open(p, false).map_err(io_err(p))?;
+        let [primary, secondary] = geometry::SUPERBLOCK_SECTOR;
+        let load = SuperblockLoad::read(
+            leg.read_block(primary).map_err(io_err(p))?.as_slice(),
+            leg.read_block(secondary).map_err(io_err(p))?.as_slice(),
+        );
+        if let Some(why) = load.superblock().and_then(|sb| leg.too_small_for(sb)) {
+            return fail(1, why);
+        }
+    }
+    Ok(())
+}
+
+/// The legs given that are not in sync: rebuilding, failed or missing.
+fn behind_legs(e: &Engine, paths: &[PathBuf]) -> Vec<String> {
+    e.with_mirror(|m| {
+        (0..MAX_LEGS)
+            .filter_map(|slot| Some((slot, m.leg_position(slot)?)))
+            .filter(|&(slot, _)| m.leg_health(slot) != LegHealth::Alive)
+            .map(|(slot, pos)| {
+                let name = paths
+                    .get(pos)
+                    .map_or(String::from("?"), |p| p.display().to_string());
+                format!("{name}: {}", m.leg_health(slot).name())
+            })
+            .collect()
+    })
+}
+
+/// Waits as [`Engine::settle`] does; on a terminal, shows how far the
+/// copy is once a second.
+fn settle_showing_progress(e: &Engine, timeout: Duration) -> bool {
+    let tty = std::io::stderr().is_terminal();
+    let end = Instant::now() + timeout;
+    let mut shown = false;
+    let rested = loop {
+        let slice = end
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_secs(1));
+        if e.settle(slice) {
+            break true;
+        }
+        if Instant::now() >= end {
+            break false;
+        }
+        if tty {
+            let (in_sync, total) = e.with_mirror(|m| m.sync_progress());
+            eprint!(
+                "\rresync: {in_sync} of {total} chunks in sync ({}%)",
+                in_sync * 100 / total.max(1)
+            );
+            shown = true;
+        }
+    };
+    if shown {
+        eprintln!();
+    }
+    rested
 }

@@ -208,12 +208,12 @@ pub fn verify(
             "legs": paths.len(),
             "missing": missing.iter().map(|(l, n)| serde_json::json!({"leg": l, "record": n})).collect::<Vec<_>>(),
         });
-        println!("{out}");
+        outln!("{out}");
     } else {
         for (l, n) in missing.iter().take(20) {
-            println!("{l}: acknowledged record {n} is MISSING");
+            outln!("{l}: acknowledged record {n} is MISSING");
         }
-        println!(
+        outln!(
             "{} acknowledged records checked on {} legs: {} missing",
             numbers.len(),
             paths.len(),
