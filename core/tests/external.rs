@@ -350,3 +350,47 @@ fn a_mirror_the_caller_cannot_hold_is_refused_before_its_log_is_read() {
     let want = MemoryShortfall { needs: 2, room: 1 };
     assert_eq!(r.unwrap_err(), AssemblyError::OutOfMemory(want));
 }
+
+/// Metadata blocks of legs by position (a native table's legs).
+struct Native(Vec<HashMap<u64, [u8; BLOCK_SIZE]>>);
+
+impl BlockReader for Native {
+    fn read_block(&mut self, pos: usize, sector: u64, out: &mut [u8; BLOCK_SIZE]) -> bool {
+        *out = self.0[pos].get(&sector).copied().unwrap_or([0; BLOCK_SIZE]);
+        true
+    }
+}
+
+/// The metadata of slot `slot` of a 2-leg mirror of geometry `geo`, by
+/// sector from the start of its area.
+fn metadata(geo: Geometry, slot: usize) -> HashMap<u64, [u8; BLOCK_SIZE]> {
+    let uuids = [Uuid([1; 16]), Uuid([2; 16])];
+    let sb = new_superblock(Uuid([9; 16]), &uuids, slot, geo).unwrap();
+    let mut blocks = HashMap::new();
+    new_leg_blocks::<()>(&sb, |sector, b| {
+        blocks.insert(sector, *b);
+        Ok(())
+    })
+    .unwrap();
+    blocks
+}
+
+#[test]
+fn metadata_of_the_other_layout_is_refused_on_either_side() {
+    // A log area's metadata copied onto a leg of a native table.
+    let mut legs = Native(vec![metadata(geometry(), 0)]);
+    assert_eq!(
+        dmmirror_core::mirror::assemble(&mut legs, 1).unwrap_err(),
+        AssemblyError::WrongLayout { pos: 0 }
+    );
+    // A leg's metadata in a log area: not taken for the log's slot.
+    let leg = Geometry::for_leg(1 << 16, CHUNK).unwrap();
+    let mut d = Devices {
+        log: metadata(leg, 0),
+        legs: vec![HashMap::new()],
+    };
+    assert_eq!(
+        assemble(&mut d, BlankLog::Sync).unwrap_err(),
+        AssemblyError::WrongLayout { pos: 0 }
+    );
+}

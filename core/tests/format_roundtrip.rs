@@ -35,7 +35,7 @@ fn arb_superblock() -> impl Strategy<Value = Superblock> {
             MAX_LEGS,
         ),
         0..MAX_LEGS,
-        any::<u64>(),
+        1u64..u64::MAX,
         any::<bool>(),
         any::<u64>(),
     )
@@ -51,12 +51,15 @@ fn arb_superblock() -> impl Strategy<Value = Superblock> {
                         members[i] = Some(Member {
                             uuid: Uuid(id),
                             state,
-                            state_event,
+                            // Recorded at or before the superblock's event.
+                            state_event: state_event % (event + 1),
                             rebuild_checkpoint,
                             full_copy: cp % 2 == 1,
                         });
                     }
                 }
+                let mut mirror = mirror;
+                mirror[15] |= 1; // never nil
                 Superblock {
                     serial: Serial::new(serial),
                     mirror_uuid: Uuid(mirror),
@@ -64,7 +67,7 @@ fn arb_superblock() -> impl Strategy<Value = Superblock> {
                     slot: own as u8,
                     event,
                     clean,
-                    modified_since_event: modified_since,
+                    modified_since_event: modified_since % (event + 1),
                     geometry,
                     members,
                 }

@@ -425,7 +425,7 @@ fn examine(path: &Path, log_area: Option<usize>, list_chunks: bool, json: bool) 
     if json {
         outln!("{}", examine_json(&leg, &meta, &problems));
         return match (meta.superblock(), problems.first()) {
-            (None, _) => fail(1, format!("{}: no valid superblock copy", path.display())),
+            (None, _) => fail(1, format!("{}: {}", path.display(), no_superblock(&meta))),
             (Some(_), Some(p)) => fail(1, p.clone()),
             (Some(_), None) => Ok(()),
         };
@@ -444,13 +444,7 @@ fn examine(path: &Path, log_area: Option<usize>, list_chunks: bool, json: bool) 
     }
     let Some(sb) = meta.superblock() else {
         out!("{out}");
-        return fail(
-            1,
-            format!(
-                "{}: no valid superblock copy: not a dm-mirror leg, or both copies are damaged",
-                path.display()
-            ),
-        );
+        return fail(1, format!("{}: {}", path.display(), no_superblock(&meta)));
     };
     let g = &sb.geometry;
     let _ = writeln!(w, "mirror uuid:   {}", sb.mirror_uuid);
@@ -601,6 +595,15 @@ fn chosen_name(c: Chosen) -> Option<&'static str> {
     c.role().map(CopyRole::name)
 }
 
+/// Why a leg has no trusted superblock.
+fn no_superblock(meta: &LegMeta) -> String {
+    if meta.superblocks.disagree {
+        DecodeError::CopiesDisagree.to_string()
+    } else {
+        "no valid superblock copy: not a dm-mirror leg, or both copies are damaged".into()
+    }
+}
+
 /// Why a leg whose superblock is valid still cannot serve: too small for
 /// its data area, or (on a log device) an area holding another slot's
 /// metadata.
@@ -630,6 +633,7 @@ fn examine_json(leg: &Leg, meta: &LegMeta, problems: &[String]) -> serde_json::V
         "primary": copy_json(&sbl.copies[CopyRole::Primary.index()], |s| s.serial),
         "secondary": copy_json(&sbl.copies[CopyRole::Secondary.index()], |s| s.serial),
         "used": chosen_name(sbl.chosen),
+        "copies_disagree": sbl.disagree,
     });
     let Some(sb) = meta.superblock() else {
         return json!({ "leg": path.display().to_string(), "superblock": copies });

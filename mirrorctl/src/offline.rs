@@ -46,6 +46,12 @@ fn open_legs(paths: &[PathBuf]) -> Result<(Vec<Leg>, Vec<LegMeta>, Superblock), 
     };
     for (leg, m) in legs.iter().zip(&metas) {
         match m.superblock() {
+            None if m.superblocks.disagree => {
+                return fail(
+                    1,
+                    format!("{}: {}", leg.path.display(), DecodeError::CopiesDisagree),
+                )
+            }
             None => return fail(1, format!("{}: no valid superblock", leg.path.display())),
             Some(s) if s.mirror_uuid != sb.mirror_uuid => {
                 return fail(

@@ -272,3 +272,38 @@ fn a_closed_stdout_ends_mirrorctl_quietly() {
     assert_eq!(o.status.code(), Some(141), "{}", stderr(&o));
     assert!(stderr(&o).is_empty(), "{}", stderr(&o));
 }
+
+#[test]
+fn superblock_copies_of_two_mirrors_are_both_distrusted() {
+    let dir = scratch("copies-disagree");
+    let (a, b) = (
+        image(&dir, "a.img", 64 << 20),
+        image(&dir, "b.img", 64 << 20),
+    );
+    assert!(run(&[&"create", &a]).status.success());
+    assert!(run(&[&"create", &b]).status.success());
+    // b's secondary superblock over a's: as a create cut short after its
+    // primary write would leave a re-created leg.
+    let mut block = [0u8; 4096];
+    fs::File::open(&b)
+        .unwrap()
+        .read_exact_at(&mut block, 8 * 512)
+        .unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&a)
+        .unwrap()
+        .write_all_at(&block, 8 * 512)
+        .unwrap();
+    let o = run(&[&"examine", &a]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("both superblock copies are valid but describe different mirrors"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains("(used)"), "{}", stdout(&o));
+    let o = run(&[&"examine", &"--json", &a]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["superblock"]["copies_disagree"], true, "{v}");
+}

@@ -1012,7 +1012,8 @@ fn add_leg(
 ) -> Result<usize, AdminError> {
     let mut sb = Superblock::BLANK;
     let [p, q] = blocks.map(|b| b.unwrap_or(&[]));
-    let valid = Superblock::decode_trusted(p, q, &mut sb);
+    // Copies that disagree tell nothing of the device's past: a new leg.
+    let valid = Superblock::decode_trusted(p, q, &mut sb).unwrap_or([false; 2]);
     let found = valid.contains(&true).then_some(&sb);
     mirror.add_leg(position, found, uuid, device_sectors)
 }

@@ -152,6 +152,19 @@ pub enum DecodeError {
     },
     /// The geometry fields of a superblock are inconsistent.
     BadGeometry(GeometryError),
+    /// The mirror UUID is all zero, which no writer makes.
+    NilMirror,
+    /// Both superblock copies are valid but belong to different mirrors,
+    /// legs, slots or geometries.
+    CopiesDisagree,
+    /// The event counters contradict each other: `event` is 0 (a written
+    /// superblock starts at 1), or `modified_since_event` lies after it.
+    BadEvent {
+        /// The event counter found.
+        event: u64,
+        /// `modified_since_event` found.
+        modified_since: u64,
+    },
     /// The member table is inconsistent.
     BadMember {
         /// Slot of the offending entry.
@@ -180,6 +193,8 @@ pub enum MemberFault {
     DuplicateUuid,
     /// A rebuild checkpoint lies past the last chunk.
     CheckpointPastEnd,
+    /// The state was recorded at an event after the superblock's own.
+    StateEventAfterEvent,
 }
 
 impl core::fmt::Display for MemberFault {
@@ -193,6 +208,9 @@ impl core::fmt::Display for MemberFault {
             MemberFault::SlotOutOfRange => f.write_str("slot number out of range"),
             MemberFault::DuplicateUuid => f.write_str("leg uuid appears in two slots"),
             MemberFault::CheckpointPastEnd => f.write_str("rebuild checkpoint past the last chunk"),
+            MemberFault::StateEventAfterEvent => {
+                f.write_str("state recorded at an event after the superblock's")
+            }
         }
     }
 }
@@ -242,6 +260,17 @@ impl core::fmt::Display for DecodeError {
             }
             DecodeError::UnknownFlags { flags } => write!(f, "unknown flags {flags:#010x}"),
             DecodeError::BadGeometry(e) => write!(f, "bad geometry: {e}"),
+            DecodeError::NilMirror => f.write_str("the mirror uuid is nil"),
+            DecodeError::CopiesDisagree => f.write_str(
+                "both superblock copies are valid but describe different mirrors, legs or layouts (an interrupted create?)",
+            ),
+            DecodeError::BadEvent {
+                event,
+                modified_since,
+            } => write!(
+                f,
+                "event {event} with MODIFIED recorded since event {modified_since}: events start at 1 and tracking cannot start later"
+            ),
             DecodeError::BadMember { slot, reason } => write!(f, "member slot {slot}: {reason}"),
         }
     }

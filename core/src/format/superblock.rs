@@ -135,6 +135,15 @@ impl Superblock {
             return Err(DecodeError::ZeroSerial);
         }
         self.geometry.validate().map_err(DecodeError::BadGeometry)?;
+        if self.mirror_uuid.is_nil() {
+            return Err(DecodeError::NilMirror);
+        }
+        if self.event == 0 || self.modified_since_event > self.event {
+            return Err(DecodeError::BadEvent {
+                event: self.event,
+                modified_since: self.modified_since_event,
+            });
+        }
         let slot = self.slot;
         let fault = |slot: usize, reason| DecodeError::BadMember {
             slot: slot as u8,
@@ -154,6 +163,9 @@ impl Superblock {
             }
             if m.rebuild_checkpoint > self.geometry.chunk_count {
                 return Err(fault(i, MemberFault::CheckpointPastEnd));
+            }
+            if m.state_event > self.event {
+                return Err(fault(i, MemberFault::StateEventAfterEvent));
             }
             if self.members[..i].iter().flatten().any(|o| o.uuid == m.uuid) {
                 return Err(fault(i, MemberFault::DuplicateUuid));
@@ -243,20 +255,34 @@ impl Superblock {
     /// with room for one superblock only: each copy is decoded for its
     /// serial, then the chosen one again. Returns which copies (primary,
     /// secondary) are valid; with neither, `out` must not be used.
-    pub fn decode_trusted(primary: &[u8], secondary: &[u8], out: &mut Superblock) -> [bool; 2] {
+    /// Two valid copies that are not versions of one leg's block (another
+    /// mirror, leg, slot or geometry: an interrupted re-creation) are
+    /// [`DecodeError::CopiesDisagree`]: serials order one block's versions
+    /// only, so neither is trusted.
+    pub fn decode_trusted(
+        primary: &[u8],
+        secondary: &[u8],
+        out: &mut Superblock,
+    ) -> Result<[bool; 2], DecodeError> {
         let blocks = [primary, secondary];
         let mut serials = [None; 2];
+        let mut first: Option<Identity> = None;
         for (k, role) in CopyRole::BOTH.into_iter().enumerate() {
-            serials[k] = Superblock::decode_into(blocks[k], role, out)
-                .ok()
-                .map(|()| out.serial);
+            if Superblock::decode_into(blocks[k], role, out).is_err() {
+                continue;
+            }
+            serials[k] = Some(out.serial);
+            match first {
+                Some(id) if id != Identity::of(out) => return Err(DecodeError::CopiesDisagree),
+                _ => first = Some(Identity::of(out)),
+            }
         }
         let valid = serials.map(|s| s.is_some());
         if let Some(role) = super::choose_copy(serials[0], serials[1]).role() {
             let again = Superblock::decode_into(blocks[role.index()], role, out);
             debug_assert!(again.is_ok(), "a copy decoded once decodes again");
         }
-        valid
+        Ok(valid)
     }
 
     /// Decodes as [`Superblock::decode`] does, in place: kernel stacks have
@@ -341,6 +367,30 @@ pub struct SuperblockLoad {
     pub chosen: super::Chosen,
     /// Per copy (primary, secondary): the decoded superblock, or why not.
     pub copies: [Result<Superblock, DecodeError>; 2],
+    /// Both copies are valid but not versions of one leg's block: neither
+    /// is trusted (see [`Superblock::decode_trusted`]).
+    pub disagree: bool,
+}
+
+/// What the two copies of one leg's superblock share: they are versions of
+/// one block, at most one update apart, and these never change in place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Identity {
+    mirror_uuid: Uuid,
+    leg_uuid: Uuid,
+    slot: u8,
+    geometry: Geometry,
+}
+
+impl Identity {
+    fn of(sb: &Superblock) -> Identity {
+        Identity {
+            mirror_uuid: sb.mirror_uuid,
+            leg_uuid: sb.leg_uuid,
+            slot: sb.slot,
+            geometry: sb.geometry,
+        }
+    }
 }
 
 impl SuperblockLoad {
@@ -351,9 +401,18 @@ impl SuperblockLoad {
             Superblock::decode(secondary, CopyRole::Secondary),
         ];
         let serial = |r: &Result<Superblock, DecodeError>| r.as_ref().ok().map(|sb| sb.serial);
+        let disagree = match &copies {
+            [Ok(p), Ok(s)] => Identity::of(p) != Identity::of(s),
+            _ => false,
+        };
         SuperblockLoad {
-            chosen: super::choose_copy(serial(&copies[0]), serial(&copies[1])),
+            chosen: if disagree {
+                super::Chosen::Neither
+            } else {
+                super::choose_copy(serial(&copies[0]), serial(&copies[1]))
+            },
             copies,
+            disagree,
         }
     }
 
@@ -361,5 +420,116 @@ impl SuperblockLoad {
     pub fn superblock(&self) -> Option<&Superblock> {
         let role = self.chosen.role()?;
         self.copies[role.index()].as_ref().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{new_superblock, seal, MemberFault};
+
+    /// A valid primary copy of slot 0 of a 2-leg mirror at event 3, with
+    /// MODIFIED tracking on since event 2 and slot 1 failed at event 2.
+    fn valid() -> (Superblock, [u8; BLOCK_SIZE]) {
+        let geo = Geometry::for_leg(1 << 21, 2048).unwrap();
+        let mut sb =
+            new_superblock(Uuid([9; 16]), &[Uuid([1; 16]), Uuid([2; 16])], 0, geo).unwrap();
+        sb.event = 3;
+        sb.modified_since_event = 2;
+        let m = sb.members[1].as_mut().unwrap();
+        m.state = MemberState::Failed;
+        m.state_event = 2;
+        let mut block = [0u8; BLOCK_SIZE];
+        sb.encode(CopyRole::Primary, &mut block).unwrap();
+        (sb, block)
+    }
+
+    /// The valid copy with `len` bytes at `off` replaced, resealed.
+    fn patched(off: usize, bytes: &[u8]) -> Result<Superblock, DecodeError> {
+        let (_, mut block) = valid();
+        block[off..off + bytes.len()].copy_from_slice(bytes);
+        seal(&mut block);
+        Superblock::decode(&block, CopyRole::Primary)
+    }
+
+    #[test]
+    fn the_fixture_is_valid() {
+        let (sb, block) = valid();
+        assert_eq!(Superblock::decode(&block, CopyRole::Primary), Ok(sb));
+    }
+
+    #[test]
+    fn contradictory_counters_and_identities_make_a_copy_invalid() {
+        let member = |slot: u8, reason| Err(DecodeError::BadMember { slot, reason });
+        assert_eq!(
+            patched(OFF_MIRROR_UUID, &[0; 16]),
+            Err(DecodeError::NilMirror)
+        );
+        let bad_event = |event, modified_since| {
+            Err(DecodeError::BadEvent {
+                event,
+                modified_since,
+            })
+        };
+        assert_eq!(patched(OFF_EVENT, &0u64.to_le_bytes()), bad_event(0, 2));
+        assert_eq!(
+            patched(OFF_MODIFIED_SINCE, &4u64.to_le_bytes()),
+            bad_event(3, 4)
+        );
+        // Slot 1's state recorded at event 4, after the superblock's 3.
+        let state_event = OFF_MEMBERS + MEMBER_LEN + M_STATE_EVENT;
+        assert_eq!(
+            patched(state_event, &4u64.to_le_bytes()),
+            member(1, MemberFault::StateEventAfterEvent)
+        );
+        assert_eq!(
+            patched(OFF_SLOT, &[16]),
+            member(16, MemberFault::SlotOutOfRange)
+        );
+        // The EXTERNAL flag on a leg's layout: its data would need to
+        // start at 0, and this one's starts at 2048.
+        let external = (FLAG_CLEAN | FLAG_EXTERNAL).to_le_bytes();
+        assert!(matches!(
+            patched(OFF_FLAGS, &external),
+            Err(DecodeError::BadGeometry(_))
+        ));
+        // A leg's data at sector 0 would overlap its metadata.
+        assert!(matches!(
+            patched(OFF_DATA_OFFSET, &0u64.to_le_bytes()),
+            Err(DecodeError::BadGeometry(GeometryError::Overlap))
+        ));
+    }
+
+    #[test]
+    fn two_valid_copies_of_different_mirrors_or_layouts_are_not_trusted() {
+        let (sb, primary) = valid();
+        let mut other = sb;
+        other.mirror_uuid = Uuid([8; 16]);
+        other.serial = Serial::new(7);
+        let mut secondary = [0u8; BLOCK_SIZE];
+        other.encode(CopyRole::Secondary, &mut secondary).unwrap();
+        let mut out = Superblock::BLANK;
+        assert_eq!(
+            Superblock::decode_trusted(&primary, &secondary, &mut out),
+            Err(DecodeError::CopiesDisagree)
+        );
+        let load = SuperblockLoad::read(&primary, &secondary);
+        assert!(load.disagree && load.superblock().is_none());
+        // One update apart (a newer event and serial): the newer wins.
+        let mut newer = sb;
+        newer.event = 4;
+        newer.serial = Serial::new(7);
+        newer.encode(CopyRole::Secondary, &mut secondary).unwrap();
+        assert_eq!(
+            Superblock::decode_trusted(&primary, &secondary, &mut out),
+            Ok([true, true])
+        );
+        assert_eq!(out, newer);
+        // Another geometry under the same identity: not trusted either.
+        let mut resized = sb;
+        resized.geometry = Geometry::for_leg(1 << 22, 2048).unwrap();
+        resized.serial = Serial::new(7);
+        resized.encode(CopyRole::Secondary, &mut secondary).unwrap();
+        assert!(SuperblockLoad::read(&primary, &secondary).disagree);
     }
 }

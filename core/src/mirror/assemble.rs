@@ -99,6 +99,18 @@ pub enum AssemblyError {
     },
     /// The mirror's tables do not fit in the memory the caller can give.
     OutOfMemory(MemoryShortfall),
+    /// Both superblock copies of this leg are valid but describe different
+    /// mirrors, legs or layouts.
+    CopiesDisagree {
+        /// Table position.
+        pos: usize,
+    },
+    /// This leg's metadata is of the other layout: a log device's on a
+    /// leg of a native table, or a leg's in a log area.
+    WrongLayout {
+        /// Table position.
+        pos: usize,
+    },
 }
 
 impl core::fmt::Display for AssemblyError {
@@ -131,6 +143,14 @@ impl core::fmt::Display for AssemblyError {
             AssemblyError::DataAreaUnreadable { pos, need } => write!(
                 f,
                 "leg {pos}: the end of its data area cannot be read: smaller than the {need} sectors this mirror needs, or failing there"
+            ),
+            AssemblyError::CopiesDisagree { pos } => write!(
+                f,
+                "leg {pos}: its two superblock copies describe different mirrors, legs or layouts (an interrupted create?)"
+            ),
+            AssemblyError::WrongLayout { pos } => write!(
+                f,
+                "leg {pos}: its metadata is of the other layout (a log device's on a leg, or a leg's in a log area)"
             ),
             AssemblyError::OutOfMemory(MemoryShortfall { needs, room }) => write!(
                 f,
@@ -215,8 +235,9 @@ fn read_superblock<R: BlockReader>(
         s.fill(0);
     }
     match Superblock::decode_trusted(p, s, &mut scratch.sb) {
-        [false, false] => Err(AssemblyError::NoMetadata { pos }),
-        [_, secondary_valid] => Ok(!ok_s || !secondary_valid),
+        Err(_) => Err(AssemblyError::CopiesDisagree { pos }),
+        Ok([false, false]) => Err(AssemblyError::NoMetadata { pos }),
+        Ok([_, secondary_valid]) => Ok(!ok_s || !secondary_valid),
     }
 }
 
@@ -293,11 +314,23 @@ pub fn assemble_with<R: BlockReader>(
     count: usize,
     force: bool,
 ) -> Result<Assembly, AssemblyError> {
+    assemble_layout(reader, count, force, false)
+}
+
+/// Assembles as [`assemble_with`] does, from metadata of one layout: a
+/// leg whose superblock is of the other layout is unusable.
+#[inline(never)]
+fn assemble_layout<R: BlockReader>(
+    reader: &mut R,
+    count: usize,
+    force: bool,
+    external: bool,
+) -> Result<Assembly, AssemblyError> {
     if count == 0 || count > MAX_LEGS {
         return Err(AssemblyError::LegCount(count));
     }
     let mut scratch = Scratch::new();
-    let mut found = read_legs(reader, count, &mut scratch)?;
+    let mut found = read_legs(reader, count, external, &mut scratch)?;
     let (mut template, losers) = choose_template(&found, force)?;
     if force {
         apply_force(&mut template, &found, &losers);
@@ -339,6 +372,7 @@ struct ReadLegs {
 fn read_legs<R: BlockReader>(
     reader: &mut R,
     count: usize,
+    external: bool,
     scratch: &mut Scratch,
 ) -> Result<ReadLegs, AssemblyError> {
     let mut found = ReadLegs {
@@ -357,6 +391,12 @@ fn read_legs<R: BlockReader>(
             }
         };
         let sb = &*scratch.sb;
+        if sb.geometry.external != external {
+            found
+                .unusable
+                .push((pos, AssemblyError::WrongLayout { pos }));
+            continue;
+        }
         if let Some(first) = found.sbs.first() {
             if sb.mirror_uuid != first.mirror_uuid {
                 return Err(AssemblyError::ForeignMirror { pos });
@@ -681,7 +721,7 @@ pub fn assemble_external<R: BlockReader>(
     let mut asm = if blank_log {
         new_external(count, geometry, blank, mirror_uuid)
     } else {
-        assemble_with(&mut areas, count, force)?
+        assemble_layout(&mut areas, count, force, true)?
     };
     adopt_blank_areas(&mut asm);
     if asm.template.geometry != geometry {
