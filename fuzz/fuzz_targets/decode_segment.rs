@@ -4,7 +4,9 @@
 //! reachable; the decoder compares them like any other field.
 #![no_main]
 
-use dmmirror_core::format::{decode_segment, encode_segment, CopyRole, SegmentExpect, Uuid, BLOCK_SIZE};
+use dmmirror_core::format::{
+    decode_segment, encode_segment, CopyRole, SegmentExpect, Uuid, BLOCK_SIZE,
+};
 use libfuzzer_sys::fuzz_target;
 
 fn field<const N: usize>(data: &[u8], off: usize) -> [u8; N] {
@@ -20,7 +22,12 @@ fuzz_target!(|data: &[u8]| {
     let chunk_count = u64::from_le_bytes(field(data, 48));
     let mirror_uuid = Uuid(field(data, 32));
     for role in CopyRole::BOTH {
-        let expect = SegmentExpect { role, index, mirror_uuid, chunk_count };
+        let expect = SegmentExpect {
+            role,
+            index,
+            mirror_uuid,
+            chunk_count,
+        };
         if let Ok((header, chunks)) = decode_segment(data, &expect) {
             let mut again = [0u8; BLOCK_SIZE];
             encode_segment(&header, chunks, &mut again).expect("a decoded segment re-encodes");

@@ -9,7 +9,8 @@ fuzz_target!(|data: &[u8]| {
     for role in CopyRole::BOTH {
         if let Ok(sb) = Superblock::decode(data, role) {
             let mut again = [0u8; BLOCK_SIZE];
-            sb.encode(role, &mut again).expect("a decoded superblock re-encodes");
+            sb.encode(role, &mut again)
+                .expect("a decoded superblock re-encodes");
             assert_eq!(&again[..], data);
         }
     }

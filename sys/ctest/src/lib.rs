@@ -11,4 +11,8 @@ extern "C" {
     /// A mirror with LVM's disk log, on its own in-memory devices.
     /// Returns the number of failed checks.
     pub fn dmm_c_lvm_scenario() -> i32;
+    /// Every call given null pointers, short buffers and names of nothing
+    /// (`misuse.c`), then a good request. Returns the number of failed
+    /// checks.
+    pub fn dmm_c_misuse(leg0: *mut u8, leg1: *mut u8, leg_bytes: u64) -> i32;
 }

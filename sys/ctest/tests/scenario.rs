@@ -37,3 +37,11 @@ fn the_c_disk_log_scenario_passes_every_check() {
     let failures = unsafe { dmmirror_ctest::dmm_c_lvm_scenario() };
     assert_eq!(failures, 0, "see the checks printed above");
 }
+
+#[test]
+fn the_c_abi_refuses_what_a_buggy_caller_gives_it() {
+    let (mut a, mut b) = new_leg_images();
+    let len = a.len() as u64;
+    let failures = unsafe { dmmirror_ctest::dmm_c_misuse(a.as_mut_ptr(), b.as_mut_ptr(), len) };
+    assert_eq!(failures, 0, "see the checks printed above");
+}
