@@ -78,8 +78,11 @@ fn fuzz_seeds_are_the_documented_examples() {
     let chunks = example_chunks(h.size().unwrap() as usize);
     let seeds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
     for (name, block) in [
-        ("superblock.bin", encode_sb(&sb, CopyRole::Primary)),
-        ("segment.bin", encode_seg(&h, &chunks)),
+        (
+            "decode_superblock/superblock.bin",
+            encode_sb(&sb, CopyRole::Primary),
+        ),
+        ("decode_segment/segment.bin", encode_seg(&h, &chunks)),
     ] {
         let path = seeds.join(name);
         if std::env::var_os("DMMIRROR_BLESS").is_some() {

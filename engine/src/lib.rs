@@ -44,7 +44,7 @@ impl std::fmt::Display for EngineError {
         match self {
             EngineError::Io(e) => write!(f, "{e}"),
             EngineError::Assembly(e) => write!(f, "{e}"),
-            EngineError::Request(e) => write!(f, "the mirror failed the request: {e:?}"),
+            EngineError::Request(e) => write!(f, "the mirror failed the request: {e}"),
             EngineError::Unaligned => write!(f, "buffers are whole 512-byte sectors"),
         }
     }

@@ -355,7 +355,7 @@ fn create(chunk_bytes: u64, force: bool, json: bool, paths: &[PathBuf]) -> Outco
     let leg_uuids = legs.iter().map(|_| uuid()).collect::<Result<Vec<_>, _>>()?;
     for (slot, leg) in legs.iter().enumerate() {
         let sb = new_superblock(mirror_uuid, &leg_uuids, slot, geometry)
-            .map_err(|e| Failure(2, format!("{e:?}")))?;
+            .map_err(|e| Failure(2, e.to_string()))?;
         new_leg_blocks(&sb, |sector, block| leg.write_durable(sector, block))
             .map_err(io_err(&leg.path))?;
     }
@@ -573,7 +573,7 @@ fn examine(path: &Path, log_area: Option<usize>, list_chunks: bool, json: bool) 
             let cb = ChunkByte::from_raw(b).expect("loaded bytes are valid");
             if cb.status() == ChunkStatus::Dirty || cb.is_modified() {
                 let m = if cb.is_modified() { "+MODIFIED" } else { "" };
-                let _ = writeln!(w, "  {i:>10} {:?}{m}", cb.status());
+                let _ = writeln!(w, "  {i:>10} {}{m}", cb.status().name());
             }
         }
     }
@@ -666,7 +666,9 @@ fn examine_json(leg: &Leg, meta: &LegMeta, problems: &[String]) -> serde_json::V
         }
         modified += u64::from(cb.is_modified());
         if cb.status() == ChunkStatus::Dirty || cb.is_modified() {
-            listed.push(json!({ "chunk": i, "state": format!("{:?}", cb.status()), "modified": cb.is_modified() }));
+            listed.push(
+                json!({ "chunk": i, "state": cb.status().name(), "modified": cb.is_modified() }),
+            );
         }
     }
     let segments: Vec<_> = meta

@@ -19,11 +19,7 @@ struct Difference {
 }
 
 fn status_name(b: ChunkByte) -> &'static str {
-    match b.status() {
-        ChunkStatus::Clean => "CLEAN",
-        ChunkStatus::Dirty => "DIRTY",
-        ChunkStatus::Unwritten => "UNWRITTEN",
-    }
+    b.status().name()
 }
 
 /// Opens the legs and returns them with the newest valid superblock.
@@ -242,7 +238,7 @@ pub fn resync(paths: &[PathBuf], force: bool, timeout_s: u64, json: bool) -> Out
         outln!("{out}");
     } else {
         for l in &log {
-            outln!("core: {l:?}");
+            outln!("core: {l}");
         }
         outln!(
             "{needing} chunks needed resync; {} copied, {} rebuilt; {in_sync} of {total} chunks in sync on every leg; superblocks {}",

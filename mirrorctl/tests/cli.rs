@@ -58,7 +58,7 @@ fn create_examine_and_recover_from_a_torn_update() {
         text.contains("0 clean, 2 dirty, 2044 unwritten, 2 modified"),
         "{text}"
     );
-    assert!(!text.contains("2000 Dirty"), "{text}");
+    assert!(!text.contains("2000 DIRTY"), "{text}");
 }
 
 #[test]

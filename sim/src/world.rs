@@ -152,7 +152,7 @@ impl std::fmt::Display for Failure {
         }
         write!(
             f,
-            "replay: cargo run -p dmmirror-sim --release -- --seed {}",
+            "replay: cargo run -p dmmirror-sim --profile sim -- --seed {}",
             self.seed
         )
     }
@@ -1125,7 +1125,9 @@ impl World {
                         }
                         self.disk_of_slot[slot] = Some(d);
                     }
-                    Err(AdminError::NoFreeSlot) => self.spares.push(d),
+                    Err(AdminError::NoFreeSlot | AdminError::SlotBusy { .. }) => {
+                        self.spares.push(d)
+                    }
                     Err(e) => return Err(format!("add_leg refused: {e}")),
                 }
             }

@@ -434,70 +434,23 @@ impl dmm_action {
 
     fn fill_log(&mut self, e: &LogEvent) {
         self.kind = DMM_ACTION_LOG;
-        let mut t = Text::new(&mut self.text);
+        let _ = write!(Text::new(&mut self.text), "{e}");
         let (kind, leg, value) = match *e {
-            LogEvent::LegLeftOut { position, reason } => {
-                let _ = write!(t, "{reason}: left out (a missing member, status D)");
-                (DMM_LOG_LEG_LEFT_OUT, position, 0)
-            }
-            LogEvent::LegFailed { leg } => {
-                let _ = write!(t, "leg {leg} failed; the mirror goes on without it");
-                (DMM_LOG_LEG_FAILED, leg, 0)
-            }
-            LogEvent::ResyncStarted { chunks } => {
-                let _ = write!(t, "resync of {chunks} chunks started");
-                (DMM_LOG_RESYNC_STARTED, 0, chunks)
-            }
+            LogEvent::LegLeftOut { position, .. } => (DMM_LOG_LEG_LEFT_OUT, position, 0),
+            LogEvent::LegFailed { leg } => (DMM_LOG_LEG_FAILED, leg, 0),
+            LogEvent::ResyncStarted { chunks } => (DMM_LOG_RESYNC_STARTED, 0, chunks),
             LogEvent::ResyncFinished { degraded } => {
-                let _ = if degraded {
-                    write!(
-                        t,
-                        "resync finished: the legs in sync agree; the mirror is degraded"
-                    )
-                } else {
-                    write!(t, "resync finished: the legs are in sync")
-                };
                 (DMM_LOG_RESYNC_FINISHED, 0, u64::from(degraded))
             }
-            LogEvent::AllLegsFailed => {
-                let _ = write!(t, "every leg failed: requests fail");
-                (DMM_LOG_ALL_LEGS_FAILED, 0, 0)
-            }
+            LogEvent::AllLegsFailed => (DMM_LOG_ALL_LEGS_FAILED, 0, 0),
             LogEvent::RebuildStarted { leg, full } => {
-                let what = if full {
-                    "every written chunk"
-                } else {
-                    "MODIFIED chunks only"
-                };
-                let _ = write!(t, "rebuild of leg {leg} started ({what})");
                 (DMM_LOG_REBUILD_STARTED, leg, u64::from(full))
             }
-            LogEvent::RebuildFinished { leg } => {
-                let _ = write!(t, "leg {leg} rebuilt: in sync");
-                (DMM_LOG_REBUILD_FINISHED, leg, 0)
-            }
-            LogEvent::LegRemoved { leg } => {
-                let _ = write!(t, "leg {leg} removed");
-                (DMM_LOG_LEG_REMOVED, leg, 0)
-            }
-            LogEvent::PinnedReadMoved { sector, sectors } => {
-                let _ = write!(
-                    t,
-                    "read of {sectors} sectors at {sector} moved off the resync source"
-                );
-                (DMM_LOG_PINNED_READ_MOVED, 0, sector)
-            }
-            LogEvent::CopyReadError { leg, chunk } => {
-                let _ = write!(
-                    t,
-                    "leg {leg}, the last in sync, cannot read chunk {chunk}; copying retries"
-                );
-                (DMM_LOG_COPY_READ_ERROR, leg, chunk)
-            }
-            LogEvent::Suspended => {
-                let _ = write!(t, "suspended: superblocks marked clean");
-                (DMM_LOG_SUSPENDED, 0, 0)
-            }
+            LogEvent::RebuildFinished { leg } => (DMM_LOG_REBUILD_FINISHED, leg, 0),
+            LogEvent::LegRemoved { leg } => (DMM_LOG_LEG_REMOVED, leg, 0),
+            LogEvent::PinnedReadMoved { sector, .. } => (DMM_LOG_PINNED_READ_MOVED, 0, sector),
+            LogEvent::CopyReadError { leg, chunk } => (DMM_LOG_COPY_READ_ERROR, leg, chunk),
+            LogEvent::Suspended => (DMM_LOG_SUSPENDED, 0, 0),
         };
         self.result = kind as i32;
         self.leg = u32::from(leg);

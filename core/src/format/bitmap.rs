@@ -32,6 +32,17 @@ pub enum ChunkStatus {
     Unwritten,
 }
 
+impl ChunkStatus {
+    /// Its name as the format document writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChunkStatus::Clean => "CLEAN",
+            ChunkStatus::Dirty => "DIRTY",
+            ChunkStatus::Unwritten => "UNWRITTEN",
+        }
+    }
+}
+
 /// One chunk's byte: status in bits 0-1, MODIFIED in bit 2, bits 3-7
 /// reserved and zero. Status value 3 is reserved too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -141,6 +152,21 @@ pub enum EncodeError {
     },
     /// Serial 0 is reserved for "never written".
     ZeroSerial,
+}
+
+impl core::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            EncodeError::IndexPastEnd => f.write_str("segment index past the end of the bitmap"),
+            EncodeError::WrongChunkCount { given, expected } => {
+                write!(f, "{given} chunk bytes given for a segment of {expected}")
+            }
+            EncodeError::BadChunkByte { index } => {
+                write!(f, "chunk byte {index} has a reserved status or bit")
+            }
+            EncodeError::ZeroSerial => f.write_str("serial 0 means never written"),
+        }
+    }
 }
 
 /// Encodes one copy of a segment into `out`.

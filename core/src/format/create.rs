@@ -14,6 +14,15 @@ pub enum CreateError {
     BadLegUuid,
 }
 
+impl core::fmt::Display for CreateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CreateError::LegCount(n) => write!(f, "{n} legs given; a mirror has 1 to {MAX_LEGS}"),
+            CreateError::BadLegUuid => f.write_str("a leg uuid is nil or given twice"),
+        }
+    }
+}
+
 /// The superblock of leg `slot` of a new mirror whose legs are `legs`: all
 /// in sync, event 1, clean.
 pub fn new_superblock(

@@ -104,6 +104,15 @@ pub enum IoError {
     Invalid,
 }
 
+impl core::fmt::Display for IoError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            IoError::NoLeg => "no leg could serve it",
+            IoError::Invalid => "outside the data area, or malformed",
+        })
+    }
+}
+
 /// Events worth a log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LogEvent {
@@ -172,6 +181,46 @@ pub enum LogEvent {
     Suspended,
 }
 
+impl core::fmt::Display for LogEvent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            LogEvent::LegLeftOut { reason, .. } => {
+                write!(f, "{reason}: left out (a missing member, status D)")
+            }
+            LogEvent::LegFailed { leg } => {
+                write!(f, "leg {leg} failed; the mirror goes on without it")
+            }
+            LogEvent::ResyncStarted { chunks } => write!(f, "resync of {chunks} chunks started"),
+            LogEvent::ResyncFinished { degraded: true } => {
+                f.write_str("resync finished: the legs in sync agree; the mirror is degraded")
+            }
+            LogEvent::ResyncFinished { degraded: false } => {
+                f.write_str("resync finished: the legs are in sync")
+            }
+            LogEvent::AllLegsFailed => f.write_str("every leg failed: requests fail"),
+            LogEvent::RebuildStarted { leg, full } => {
+                let what = if full {
+                    "every written chunk"
+                } else {
+                    "MODIFIED chunks only"
+                };
+                write!(f, "rebuild of leg {leg} started ({what})")
+            }
+            LogEvent::RebuildFinished { leg } => write!(f, "leg {leg} rebuilt: in sync"),
+            LogEvent::LegRemoved { leg } => write!(f, "leg {leg} removed"),
+            LogEvent::PinnedReadMoved { sector, sectors } => write!(
+                f,
+                "read of {sectors} sectors at {sector} moved off the resync source"
+            ),
+            LogEvent::CopyReadError { leg, chunk } => write!(
+                f,
+                "leg {leg}, the last in sync, cannot read chunk {chunk}; copying retries"
+            ),
+            LogEvent::Suspended => f.write_str("suspended: superblocks marked clean"),
+        }
+    }
+}
+
 /// What the core asks the caller to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -195,6 +244,14 @@ pub enum Action {
 pub enum SubmitError {
     /// The request table is full: retry after a completion.
     Busy,
+}
+
+impl core::fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            SubmitError::Busy => f.write_str("the request table is full: retry after a completion"),
+        }
+    }
 }
 
 /// How reads choose a leg.
@@ -265,6 +322,12 @@ pub enum AdminError {
     },
     /// Every member slot is taken.
     NoFreeSlot,
+    /// The leg that held this slot still has I/O in flight: retry once it
+    /// completed.
+    SlotBusy {
+        /// The slot.
+        slot: usize,
+    },
     /// The device is smaller than a leg of this mirror.
     TooSmall {
         /// Sectors a leg needs.
@@ -290,6 +353,10 @@ impl core::fmt::Display for AdminError {
                 write!(f, "the leg is already in the mirror (slot {slot})")
             }
             AdminError::NoFreeSlot => f.write_str("every member slot is taken; remove a leg first"),
+            AdminError::SlotBusy { slot } => write!(
+                f,
+                "slot {slot}'s previous leg still has I/O in flight; retry once it completes"
+            ),
             AdminError::TooSmall { need } => {
                 write!(f, "device too small: a leg needs {need} sectors")
             }

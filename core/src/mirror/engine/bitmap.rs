@@ -1,0 +1,156 @@
+//! Bitmap segment updates: wanted chunk bytes grouped per segment, the
+//! primary copy durable before anything relies on it, then the secondary.
+
+use super::*;
+
+impl Mirror {
+    pub(super) fn pump_segments(&mut self) {
+        while !self.seg_queue.is_empty() && !self.seg_bufs_free.is_empty() && !self.dead {
+            let s = self.seg_queue.pop_front().expect("not empty") as usize;
+            self.segments[s].queued = false;
+            if self.segments[s].phase != Phase::Idle {
+                continue; // re-queued when its update ends
+            }
+            let (first, count) = self.geo.segment_chunks(s as u32);
+            let mut any = false;
+            for c in first as usize..(first + u64::from(count)) as usize {
+                let ch = &mut self.chunks[c];
+                if ch.want != NONE && ch.flags & F_LOCKED == 0 {
+                    ch.staged = ch.want;
+                    ch.want = NONE;
+                    any = true;
+                }
+            }
+            let force = match self.segments[s].force {
+                Force::No => Force::No,
+                _ => Force::Writing,
+            };
+            if !any && force == Force::No {
+                continue;
+            }
+            let buf = self.seg_bufs_free.pop().expect("checked");
+            let serial = self.segments[s].serial.next();
+            self.segments[s] = Segment {
+                serial,
+                phase: Phase::Primary,
+                buf,
+                pending: 0,
+                queued: false,
+                force,
+            };
+            self.stats.bitmap_updates += 1;
+            self.write_segment(s, CopyRole::Primary);
+        }
+    }
+
+    pub(super) fn write_segment(&mut self, s: usize, role: CopyRole) {
+        let seg = self.segments[s];
+        let (first, count) = self.geo.segment_chunks(s as u32);
+        let content = &mut self.seg_scratch[..count as usize];
+        for (k, b) in content.iter_mut().enumerate() {
+            let ch = &self.chunks[first as usize + k];
+            *b = if ch.staged != NONE {
+                ch.staged
+            } else {
+                ch.disk
+            };
+        }
+        let header = SegmentHeader {
+            role,
+            index: s as u32,
+            serial: seg.serial,
+            mirror_uuid: self.template.mirror_uuid,
+            chunk_count: self.geo.chunk_count,
+        };
+        encode_segment(
+            &header,
+            &self.seg_scratch[..count as usize],
+            &mut self.meta[usize::from(seg.buf)],
+        )
+        .expect("valid chunk bytes");
+        let legs = self.writable();
+        self.segments[s].pending = legs.count_ones() as u16;
+        let sector_of = |g: &Geometry| g.segment_sector(role, s as u32);
+        let sector = sector_of(&self.geo);
+        self.issue_each(
+            legs,
+            Owner::Segment(s as u32),
+            IoOp::Write,
+            sector,
+            BLOCK_SECTORS as u32,
+            true,
+            Buffer::Meta(seg.buf),
+        );
+        if legs == 0 {
+            self.segment_update_done(s);
+        }
+    }
+
+    pub(super) fn segment_child_done(&mut self, s: usize, leg: usize, ok: bool) {
+        if !ok {
+            self.leg_failed(leg, b'D');
+        }
+        self.segments[s].pending -= 1;
+        if self.segments[s].pending == 0 {
+            self.segment_update_done(s);
+        }
+    }
+
+    pub(super) fn segment_update_done(&mut self, s: usize) {
+        if self.dead {
+            self.seg_bufs_free.push(self.segments[s].buf);
+            self.segments[s].phase = Phase::Idle;
+            return self.wake_waiters();
+        }
+        let (first, count) = self.geo.segment_chunks(s as u32);
+        match self.segments[s].phase {
+            Phase::Primary => {
+                // The primary is durable on every leg still writable: the
+                // staged bytes are now what a reader would find.
+                for c in first as usize..(first + u64::from(count)) as usize {
+                    if self.chunks[c].staged == NONE {
+                        continue;
+                    }
+                    self.queue_publish(c);
+                    let ch = &mut self.chunks[c];
+                    let status = ChunkByte::from_raw(ch.staged).map(|b| b.status());
+                    if status == Some(ChunkStatus::Clean) {
+                        self.stats.cleaned_chunks += 1;
+                    }
+                    ch.disk = ch.staged;
+                    ch.staged = NONE;
+                    // Durably UNWRITTEN (a whole-chunk discard): reads
+                    // are pinned as for resync, and nothing needs a copy.
+                    // (Unless another change is already wanted: it
+                    // may be DIRTY again, with the legs still different.)
+                    if status == Some(ChunkStatus::Unwritten)
+                        && ch.want == NONE
+                        && ch.flags & (F_NEEDS_RESYNC | F_LOCKED) == F_NEEDS_RESYNC
+                    {
+                        ch.flags &= !F_NEEDS_RESYNC;
+                        self.needs_resync -= 1;
+                    }
+                }
+                self.segments[s].phase = Phase::Secondary;
+                self.write_segment(s, CopyRole::Secondary);
+                self.wake_waiters();
+            }
+            Phase::Secondary => {
+                self.segments[s].phase = Phase::Idle;
+                self.seg_bufs_free.push(self.segments[s].buf);
+                if self.segments[s].force == Force::Writing {
+                    self.segments[s].force = Force::No;
+                    self.forced_segments -= 1;
+                }
+                let wants = self.segments[s].force == Force::Wanted
+                    || (first as usize..(first + u64::from(count)) as usize)
+                        .any(|c| self.chunks[c].want != NONE);
+                if wants && !self.segments[s].queued {
+                    self.segments[s].queued = true;
+                    self.seg_queue.push_back(s as u32);
+                }
+            }
+            Phase::Idle => unreachable!("update of an idle segment"),
+        }
+    }
+}

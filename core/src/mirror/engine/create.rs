@@ -1,0 +1,219 @@
+//! Building a mirror from an assembly: every table is sized here, once,
+//! and nothing is allocated afterwards.
+
+use super::*;
+
+impl Mirror {
+    /// The mirror's tables, sized and filled from the assembly (whose
+    /// legs are `found`).
+    #[inline(never)]
+    pub(super) fn tables(
+        asm: Assembly,
+        found: &[Option<FoundLeg>],
+        cfg: Config,
+        now: u64,
+    ) -> Mirror {
+        let geo = asm.template.geometry;
+        let template = asm.template;
+        let legs = (0..MAX_LEGS)
+            .map(|slot| {
+                let health = match (template.members[slot], &found[slot]) {
+                    (None, _) => LegHealth::Empty,
+                    (Some(m), None) if m.state == MemberState::Removed => LegHealth::Failed,
+                    (Some(_), None) => LegHealth::Missing,
+                    (Some(_), Some(found)) if found.in_sync => LegHealth::Alive,
+                    (Some(_), Some(_)) => LegHealth::Failed,
+                };
+                let (serial, event) = found[slot].as_ref().map_or((Serial::NEVER, 0), |f| {
+                    (f.superblock.serial, f.superblock.event)
+                });
+                Leg {
+                    health,
+                    sb_serial: serial,
+                    sb_phase: Phase::Idle,
+                    sb_first: match &found[slot] {
+                        Some(f) if f.secondary_damaged => CopyRole::Secondary,
+                        _ => CopyRole::Primary,
+                    },
+                    sb_writing_event: 0,
+                    sb_durable_event: event,
+                    pending: 0,
+                    writing: None,
+                    position: found[slot].as_ref().map(|f| f.pos),
+                    fail_cause: b'D',
+                    rebuild: None,
+                    read_stream_end: u64::MAX,
+                }
+            })
+            .collect();
+        let mut needs_resync = 0;
+        let chunks = asm
+            .chunks
+            .iter()
+            .map(|&disk| {
+                // A chunk left DIRTY may differ between legs: copy it before trusting it.
+                let dirty =
+                    ChunkByte::from_raw(disk).is_some_and(|b| b.status() == ChunkStatus::Dirty);
+                needs_resync += u64::from(dirty);
+                let flags = if dirty { F_NEEDS_RESYNC } else { 0 };
+                Chunk {
+                    disk,
+                    staged: NONE,
+                    want: NONE,
+                    flags,
+                    inflight: 0,
+                    holds: 0,
+                    epoch: 0,
+                    last_write: now,
+                    last_write_gen: 0,
+                }
+            })
+            .collect();
+        let segments = asm
+            .segment_serials
+            .iter()
+            .map(|&serial| Segment {
+                serial,
+                phase: Phase::Idle,
+                buf: 0,
+                pending: 0,
+                queued: false,
+                force: Force::No,
+            })
+            .collect::<Vec<_>>();
+        let max_children = Self::max_children(&cfg);
+        Mirror {
+            cfg,
+            geo,
+            template,
+            legs,
+            chunks,
+            seg_queue: VecDeque::with_capacity(segments.len()),
+            segments,
+            seg_bufs_free: (0..cfg.max_segment_updates as u16).rev().collect(),
+            meta: vec![[0u8; BLOCK_SIZE]; cfg.max_segment_updates + MAX_LEGS],
+            seg_scratch: vec![0; CHUNKS_PER_SEGMENT],
+            children: vec![
+                Child {
+                    owner: Owner::Free,
+                    leg: 0
+                };
+                max_children
+            ],
+            child_free: (0..max_children as u32).rev().collect(),
+            reqs: vec![
+                Req::new(Request {
+                    id: 0,
+                    op: ReqOp::Flush,
+                    sector: 0,
+                    sectors: 0,
+                    fua: false,
+                    preflush: false,
+                    no_repair: false
+                });
+                cfg.max_requests
+            ],
+            req_free: (0..cfg.max_requests as u16).rev().collect(),
+            waiting: Vec::with_capacity(cfg.max_requests),
+            resync: vec![
+                ResyncSlot {
+                    chunk: 0,
+                    phase: ResyncPhase::Free,
+                    pending: 0,
+                    source: 0,
+                    targets: 0
+                };
+                cfg.resync_depth
+            ],
+            resync_cursor: 0,
+            needs_resync,
+            actions: VecDeque::with_capacity(Self::action_capacity(&cfg)),
+            now,
+            epoch: 1,
+            durable_epoch: 0,
+            clean_flush: None,
+            next_clean_scan: now,
+            last_failure_event: 0,
+            dead: false,
+            rr: 0,
+            writes_started: 0,
+            resync_read_errors: 0,
+            stats: Stats::default(),
+            source: None,
+            forced_segments: 0,
+            modified_reset_event: 0,
+            suspending: false,
+            suspended: false,
+            resync_tokens: 0,
+            resync_refilled_at: now,
+            resync_wake: 0,
+            last_user_io: 0,
+            rebuilds_started: 0,
+            resync_paused_until: 0,
+            log_failed: false,
+            fast: Arc::new(FastPath::new(&geo, &cfg)),
+            publish_queue: Vec::with_capacity(geo.chunk_count as usize),
+            #[cfg(feature = "mutations")]
+            mutation: Mutation::None,
+        }
+    }
+
+    /// Starts a mirror just built: the devices left out said, the read
+    /// source, the fast path, the members found or not, the first resync
+    /// and metadata writes.
+    #[inline(never)]
+    pub(super) fn start_members(
+        &mut self,
+        found: &[Option<FoundLeg>],
+        left_out: &[(usize, AssemblyError)],
+    ) {
+        for &(position, reason) in left_out {
+            self.push(Action::Log(LogEvent::LegLeftOut {
+                position: position as u8,
+                reason,
+            }));
+        }
+        self.source = self.source_leg();
+        for c in 0..self.chunks.len() {
+            self.queue_publish(c);
+        }
+        self.settle_members(found);
+        if self.needs_resync > 0 {
+            self.push(Action::Log(LogEvent::ResyncStarted {
+                chunks: self.needs_resync,
+            }));
+        }
+        self.pump();
+    }
+
+    /// Bytes `Mirror::new` allocates, at most, for a mirror of `geo` with
+    /// `cfg` (every table it sizes; nothing is allocated afterwards). The
+    /// assembly it consumes holds about `chunk_count` bytes more until then.
+    pub fn memory_bound(geo: &Geometry, cfg: &Config) -> usize {
+        use core::mem::size_of;
+        let chunks = geo.chunk_count as usize;
+        let segments = geo.segment_count as usize;
+        let children = Self::max_children(cfg);
+        let arc_header = 2 * size_of::<usize>();
+        chunks * (size_of::<Chunk>() + size_of::<u64>() + size_of::<u32>())
+            + segments * (size_of::<Segment>() + size_of::<u32>())
+            + cfg.max_segment_updates * size_of::<u16>()
+            + (cfg.max_segment_updates + MAX_LEGS) * BLOCK_SIZE
+            + children * (size_of::<Child>() + size_of::<u32>())
+            + cfg.max_requests * (size_of::<Req>() + 2 * size_of::<u16>())
+            + cfg.resync_depth * size_of::<ResyncSlot>()
+            + Self::action_capacity(cfg) * size_of::<Action>()
+            + arc_header
+            + size_of::<FastPath>()
+            + MAX_LEGS * size_of::<Leg>()
+            + CHUNKS_PER_SEGMENT
+    }
+
+    pub(super) fn max_children(cfg: &Config) -> usize {
+        (cfg.max_requests + cfg.max_segment_updates + cfg.resync_depth + 2) * MAX_LEGS
+    }
+
+    pub(super) fn action_capacity(cfg: &Config) -> usize {
+        Self::max_children(cfg) + 2 * cfg.max_requests + 64
+    }
+}

@@ -1,0 +1,151 @@
+//! Writes and flushes: a write is issued once every chunk it touches is
+//! durably DIRTY (and MODIFIED while degraded), to every writable leg.
+
+use super::*;
+
+impl Mirror {
+    pub(super) fn try_write(&mut self, i: usize) {
+        self.take_holds(i);
+        let r = self.reqs[i].r;
+        let range = self.chunk_range(r.sector, r.sectors);
+        let degraded = self.degraded();
+        let mut ready = true;
+        for c in range {
+            let chunk = self.chunks[c];
+            if self.chunk_writable(&chunk, degraded) {
+                continue;
+            }
+            self.want_dirty_for(c, &r);
+            // The mistake: go ahead while the bitmap update is in flight.
+            ready &= mutated!(self, DataBeforeBitmap) && chunk.flags & F_LOCKED == 0;
+        }
+        if ready && !self.overlaps_inflight_write(i) && self.range_drained(&r) {
+            self.start_write(i);
+        } else {
+            self.wait(i, ReqState::WaitChunks);
+        }
+    }
+
+    /// Asks for chunk `c` to become durably DIRTY for write `r`, unless
+    /// resync holds it or an update of it is in flight (asked again then).
+    pub(super) fn want_dirty_for(&mut self, c: usize, r: &Request) {
+        let chunk = self.chunks[c];
+        if chunk.flags & F_LOCKED != 0 || chunk.staged != NONE {
+            return;
+        }
+        let disk = ChunkByte::from_raw(chunk.disk).expect("valid");
+        if disk.status() == ChunkStatus::Unwritten {
+            // Outside what this write covers, the legs hold whatever
+            // they held: copy the chunk before trusting it.
+            let whole = r.op == ReqOp::Write && self.covers_chunk(r, c);
+            if !whole {
+                self.mark_needs_resync(c);
+            }
+        }
+        let byte = self.dirty_byte(&chunk);
+        self.want(c, byte);
+    }
+
+    pub(super) fn start_write(&mut self, i: usize) {
+        let r = self.reqs[i].r;
+        for c in self.chunk_range(r.sector, r.sectors) {
+            debug_assert!(
+                self.chunk_writable(&self.chunks[c], self.degraded())
+                    || mutated!(self, DataBeforeBitmap),
+                "data write to a chunk not durably DIRTY"
+            );
+            self.chunks[c].inflight += 1;
+            // A read in flight over this chunk must not repair with what
+            // it read: it may predate this write.
+            self.chunks[c].last_write_gen = self.writes_started;
+        }
+        self.writes_started += 1;
+        let legs = self.writable();
+        let op = match r.op {
+            ReqOp::Discard => IoOp::Discard,
+            _ => IoOp::Write,
+        };
+        self.reqs[i].state = ReqState::Writing;
+        self.reqs[i].pending = legs.count_ones() as u8;
+        self.stats.data_writes += u64::from(legs.count_ones());
+        self.issue_for_request(i, legs, op, r.fua);
+        if legs == 0 {
+            self.write_done(i);
+        }
+    }
+
+    pub(super) fn write_done(&mut self, i: usize) {
+        let q = self.reqs[i];
+        let now = self.now;
+        let epoch = self.epoch;
+        let discard = q.r.op == ReqOp::Discard;
+        let reached_in_sync = q.ok & self.in_sync() != 0;
+        let degraded = self.degraded();
+        for c in self.chunk_range(q.r.sector, q.r.sectors) {
+            let whole = self.covers_chunk(&q.r, c);
+            let ch = &mut self.chunks[c];
+            ch.inflight -= 1;
+            ch.last_write = now;
+            if !q.r.fua || discard {
+                ch.epoch = epoch;
+            }
+            // A write that reached no in-sync leg may have left the legs
+            // different; so may a discard (each leg may zero or keep).
+            if !reached_in_sync || discard {
+                self.mark_needs_resync(c);
+            }
+            // A chunk discarded whole holds nothing anybody stored: it may
+            // go back to UNWRITTEN (reads stay pinned, no copy needed).
+            if discard && whole && q.failed == 0 {
+                let modified = degraded
+                    || ChunkByte::from_raw(self.chunks[c].disk).is_some_and(|b| b.is_modified());
+                self.want(c, ChunkByte::new(ChunkStatus::Unwritten, modified).raw());
+            }
+        }
+        if !reached_in_sync {
+            self.finish(i, Err(IoError::NoLeg));
+        } else if self.failures_recorded() || mutated!(self, AckBeforeFailureRecorded) {
+            self.finish(i, Ok(()));
+        } else {
+            self.wait(i, ReqState::WaitRecord);
+        }
+    }
+
+    pub(super) fn start_flush(&mut self, i: usize, state: ReqState) {
+        let legs = self.writable();
+        self.reqs[i].state = state;
+        self.reqs[i].pending = legs.count_ones() as u8;
+        self.reqs[i].flush_epoch = self.epoch;
+        self.epoch += 1;
+        self.issue_each(
+            legs,
+            Owner::Request(i as u16),
+            IoOp::Flush,
+            0,
+            0,
+            false,
+            Buffer::None,
+        );
+        if legs == 0 {
+            self.flush_done(i);
+        }
+    }
+
+    pub(super) fn flush_done(&mut self, i: usize) {
+        let q = self.reqs[i];
+        if q.ok & self.in_sync() == 0 {
+            return self.finish(i, Err(IoError::NoLeg));
+        }
+        self.durable_epoch = self.durable_epoch.max(q.flush_epoch);
+        if q.state == ReqState::Preflush {
+            self.reqs[i].ok = 0;
+            self.reqs[i].failed = 0;
+            return self.start(i);
+        }
+        if self.failures_recorded() || mutated!(self, AckBeforeFailureRecorded) {
+            self.finish(i, Ok(()));
+        } else {
+            self.wait(i, ReqState::WaitRecord);
+        }
+    }
+}
