@@ -972,7 +972,7 @@ fn forked_tables_at_one_event_defer_to_the_in_sync_leg() {
 }
 
 #[test]
-fn a_checkpoint_flush_of_an_earlier_rebuild_is_ignored() {
+fn a_slot_takes_no_leg_while_its_earlier_leg_has_io_in_flight() {
     let mut r = Rig::new(1);
     r.write_every_chunk();
     let slot = r.add_blank_leg();
@@ -987,22 +987,27 @@ fn a_checkpoint_flush_of_an_earlier_rebuild_is_ignored() {
         }
         assert!(r.step(), "no checkpoint flush");
     };
-    // The leg leaves and comes back into the same slot meanwhile.
+    // The leg leaves, and comes back while its flush is still out: a
+    // completion arriving later would count for the leg now in the slot.
     r.m.remove_leg(slot).unwrap();
     r.collect();
     r.run();
     let own = r.legs[slot].superblock();
     let sectors = r.geo.data_offset + r.geo.data_sectors;
-    assert_eq!(r.m.add_leg(1, Some(&own), Uuid([9; 16]), sectors), Ok(slot));
-    r.collect();
+    assert_eq!(
+        r.m.add_leg(1, Some(&own), Uuid([9; 16]), sectors),
+        Err(AdminError::SlotBusy { slot })
+    );
     let checkpoints = r.m.stats().rebuild_checkpoints;
     r.m.complete(flush.child, true);
     r.collect();
     assert_eq!(
         r.m.stats().rebuild_checkpoints,
         checkpoints,
-        "not this rebuild's"
+        "the removed leg's flush records nothing"
     );
+    assert_eq!(r.m.add_leg(1, Some(&own), Uuid([9; 16]), sectors), Ok(slot));
+    r.collect();
     r.settle();
     assert_eq!(r.m.leg_health(slot), LegHealth::Alive);
 }

@@ -216,3 +216,20 @@ fn seed_3270009739_moved_read_loses_its_leg_and_goes_back() {
 fn seed_6_clean_stop_leaves_stale_modified_marks() {
     pinned_with(6, |o| o.ops = 10_000);
 }
+
+/// A leg was re-added to the slot of one removed while that leg's
+/// superblock write was still in flight; its completion counted for the
+/// new leg, whose secondary copy was then built with serial 0 (the core
+/// stopped on "the template stays valid"). A slot now takes a leg only
+/// once the previous one's I/O is done. (Found with a heavier fault mix
+/// than CI's, now in the soak.)
+#[test]
+fn seed_97_slot_reused_while_its_old_leg_has_io_in_flight() {
+    pinned_with(97, |o| {
+        o.ops = 10_000;
+        o.crash_rate = 300;
+        o.death_rate = 100;
+        o.admin_rate = 200;
+        o.return_rate = 100;
+    });
+}

@@ -87,6 +87,7 @@ impl Mirror {
             if self.legs[slot].health.is_writable() {
                 return Err(AdminError::AlreadyMember { slot });
             }
+            self.slot_idle(slot)?;
             let member = self.template.members[slot].expect("found above");
             let full = member.full_copy || !self.covered(&member) || self.diverged(sb);
             self.begin_rebuild(slot, position, full, 0);
@@ -111,6 +112,7 @@ impl Mirror {
                 })
             })
             .ok_or(AdminError::NoFreeSlot)?;
+        self.slot_idle(slot)?;
         self.template.members[slot] = Some(Member {
             uuid: new_uuid,
             state: MemberState::Rebuilding,
@@ -125,6 +127,16 @@ impl Mirror {
         self.begin_rebuild(slot, position, true, 0);
         self.pump();
         Ok(slot)
+    }
+
+    /// A slot takes a new or returning leg only once the I/O of the leg it
+    /// held is done: a completion arriving later would count for the new
+    /// one (a superblock write as durable, a data write as written).
+    fn slot_idle(&self, slot: usize) -> Result<(), AdminError> {
+        match self.legs[slot].pending {
+            0 => Ok(()),
+            _ => Err(AdminError::SlotBusy { slot }),
+        }
     }
 
     /// Marks chunk `c` to be copied from the source leg again, made
