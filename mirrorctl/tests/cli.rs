@@ -283,21 +283,8 @@ fn json_output_and_acknowledged_records() {
 /// The log device of an LVM mirror: each slot's metadata in its own area.
 #[test]
 fn examine_reads_a_slot_area_of_an_lvm_log() {
-    use dmmirror_core::format::*;
     let dir = scratch("log-area");
-    let log = image(&dir, "log.img", 4 << 20);
-    let geo = Geometry::for_external(64 << 11, 1024).unwrap();
-    let uuids = [Uuid([1; 16]), Uuid([2; 16])];
-    let file = fs::OpenOptions::new().write(true).open(&log).unwrap();
-    for slot in 0..2 {
-        let sb = new_superblock(Uuid([9; 16]), &uuids, slot, geo).unwrap();
-        new_leg_blocks::<()>(&sb, |sector, block| {
-            file.write_all_at(block, geo.log_sector(slot, sector) * 512)
-                .unwrap();
-            Ok(())
-        })
-        .unwrap();
-    }
+    let log = lvm_log(&dir, &[(0, 0), (1, 1)]);
     let o = run(&[&"examine", &"--json", &"--log-area", &"1", &log]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);

@@ -3,7 +3,6 @@
 //! comparison, short or truncated legs are refused with their sizes, stale
 //! MODIFIED marks are named and cleared, and a closed stdout is no panic.
 
-use dmmirror_core::format::*;
 use std::fs;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -235,20 +234,8 @@ fn examine_json_gives_the_layout_and_segments_whose_copies_differ() {
 #[test]
 fn examine_of_a_log_area_holding_another_slot_says_so() {
     let dir = scratch("swapped-areas");
-    let log = image(&dir, "log.img", 4 << 20);
-    let geo = Geometry::for_external(64 << 11, 1024).unwrap();
-    let uuids = [Uuid([1; 16]), Uuid([2; 16])];
-    let file = fs::OpenOptions::new().write(true).open(&log).unwrap();
     // Slot 1's metadata in area 0 and slot 0's in area 1.
-    for (slot, area) in [(0, 1), (1, 0)] {
-        let sb = new_superblock(Uuid([9; 16]), &uuids, slot, geo).unwrap();
-        new_leg_blocks::<()>(&sb, |sector, block| {
-            file.write_all_at(block, geo.log_sector(area, sector) * 512)
-                .unwrap();
-            Ok(())
-        })
-        .unwrap();
-    }
+    let log = lvm_log(&dir, &[(0, 1), (1, 0)]);
     let o = run(&[&"examine", &"--log-area", &"1", &log]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(
