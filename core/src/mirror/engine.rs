@@ -97,17 +97,54 @@ struct Child {
     leg: u8,
 }
 
+/// Where a request is; every change goes through `Mirror::set_state`,
+/// which checks it against `ReqState::may_follow`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ReqState {
+    /// The slot holds no request.
     Free,
+    /// Accepted, not started yet.
+    New,
+    /// A read waiting for its chunks (a copy or a moved read on them).
     WaitRead,
+    /// The flush every leg gets before the request runs.
     Preflush,
+    /// A write waiting for its chunks to be durably DIRTY (or free of
+    /// overlapping writes and copies).
     WaitChunks,
+    /// A write's data in flight.
     Writing,
+    /// Done on some legs, failed on others: waits until those failures
+    /// are durable in the superblocks before it completes.
     WaitRecord,
+    /// A read in flight (on one leg, or split across several).
     Reading,
+    /// A read served by another leg; the repair write in flight.
     Repairing,
+    /// A flush in flight on every writable leg.
     Flushing,
+}
+
+impl ReqState {
+    /// Whether a request may go from `self` to `next`.
+    fn may_follow(self, next: ReqState) -> bool {
+        use ReqState::*;
+        match (self, next) {
+            // Any request ends; a free slot does not end again.
+            (Free, _) => false,
+            (_, Free) => true,
+            // Starting (at once, or after its preflush) goes anywhere.
+            (New | Preflush, _) => true,
+            (WaitRead, WaitRead | Reading) => true,
+            (WaitChunks, WaitChunks | Writing) => true,
+            (Writing, WaitRecord) => true,
+            (Reading, Reading | WaitRead | Repairing | WaitRecord) => true,
+            (Repairing, WaitRecord) => true,
+            (Flushing, WaitRecord) => true,
+            (WaitRecord, WaitRecord) => true,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -140,7 +177,7 @@ impl Req {
     fn new(r: Request) -> Req {
         Req {
             r,
-            state: ReqState::Free,
+            state: ReqState::New,
             pending: 0,
             ok: 0,
             failed: 0,
@@ -218,6 +255,31 @@ pub enum Mutation {
     CleanIgnoresFastWrites,
 }
 
+/// Why a leg failed: the I/O that failed on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FailCause {
+    /// A write (data or metadata), or the operator's request.
+    Write,
+    /// A flush.
+    Flush,
+    /// A copy of resync or rebuild.
+    Sync,
+    /// A read and its repair.
+    Read,
+}
+
+impl FailCause {
+    /// Its letter in LVM's status (Linux dm-mirror's `D`, `F`, `S`, `R`).
+    fn letter(self) -> char {
+        match self {
+            FailCause::Write => 'D',
+            FailCause::Flush => 'F',
+            FailCause::Sync => 'S',
+            FailCause::Read => 'R',
+        }
+    }
+}
+
 /// What the mirror knows of one leg at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LegHealth {
@@ -269,8 +331,8 @@ struct Leg {
     writing: Option<Superblock>,
     /// Table position of the device holding this leg.
     position: Option<usize>,
-    /// Why it failed, as LVM's status letter: D write, F flush, S sync, R read.
-    fail_cause: u8,
+    /// Why it failed, for status.
+    fail_cause: FailCause,
     /// While rebuilding: progress.
     rebuild: Option<Rebuild>,
     /// Where the last read sent to this leg ended: a read starting there
@@ -552,7 +614,7 @@ impl Mirror {
             return 'A';
         }
         match at.find(|l| l.health == LegHealth::Failed) {
-            Some(l) => char::from(l.fail_cause),
+            Some(l) => l.fail_cause.letter(),
             None => 'D',
         }
     }

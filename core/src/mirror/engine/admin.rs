@@ -16,7 +16,7 @@ impl Mirror {
         if health == LegHealth::Alive && !self.another_durably_in_sync(slot) {
             return Err(AdminError::LastLeg);
         }
-        self.leg_failed(slot, b'D');
+        self.leg_failed(slot, FailCause::Write);
         self.pump();
         Ok(())
     }
@@ -287,7 +287,7 @@ impl Mirror {
         let l = &mut self.legs[slot];
         l.health = LegHealth::Rebuilding;
         l.position = Some(position);
-        l.fail_cause = b'D';
+        l.fail_cause = FailCause::Write;
         self.rebuilds_started = self.rebuilds_started.wrapping_add(1);
         l.rebuild = Some(Rebuild {
             full,
@@ -369,7 +369,7 @@ impl Mirror {
         }
     }
 
-    pub(super) fn leg_failed(&mut self, leg: usize, cause: u8) {
+    pub(super) fn leg_failed(&mut self, leg: usize, cause: FailCause) {
         let health = self.legs[leg].health;
         if !health.is_writable() {
             return;

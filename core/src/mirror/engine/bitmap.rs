@@ -88,7 +88,7 @@ impl Mirror {
 
     pub(super) fn segment_child_done(&mut self, s: usize, leg: usize, ok: bool) {
         if !ok {
-            self.leg_failed(leg, b'D');
+            self.leg_failed(leg, FailCause::Write);
         }
         self.segments[s].pending -= 1;
         if self.segments[s].pending == 0 {

@@ -87,7 +87,7 @@ impl Mirror {
 
     pub(super) fn clean_flush_done(&mut self, leg: usize, ok: bool) {
         if !ok {
-            self.leg_failed(leg, b'F');
+            self.leg_failed(leg, FailCause::Flush);
         }
         let (epoch, pending) = self.clean_flush.expect("a clean flush is in flight");
         if pending > 1 {

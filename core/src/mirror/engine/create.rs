@@ -40,7 +40,7 @@ impl Mirror {
                     pending: 0,
                     writing: None,
                     position: found[slot].as_ref().map(|f| f.pos),
-                    fail_cause: b'D',
+                    fail_cause: FailCause::Write,
                     rebuild: None,
                     read_stream_end: u64::MAX,
                 }

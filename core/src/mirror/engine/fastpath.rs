@@ -29,13 +29,13 @@ impl Mirror {
             self.chunks[c].inflight += 1;
         }
         self.fast.release(&r, self.fast.chunks_of(&r), true);
-        self.reqs[i].state = ReqState::Writing;
+        self.set_state(i, ReqState::Writing);
         self.reqs[i].ok = w.legs & !failed;
         self.reqs[i].failed = failed & w.legs;
         self.stats.data_writes += u64::from(w.legs.count_ones());
         for leg in 0..MAX_LEGS {
             if failed & w.legs & mask(leg) != 0 {
-                self.leg_failed(leg, b'D');
+                self.leg_failed(leg, FailCause::Write);
             }
         }
         self.write_done(i);

@@ -117,7 +117,7 @@ impl Mirror {
         let Some(leg) = self.pick_leg(candidates, r.sector) else {
             return self.finish(i, Err(IoError::NoLeg));
         };
-        self.reqs[i].state = ReqState::Reading;
+        self.set_state(i, ReqState::Reading);
         self.reqs[i].pending = 1;
         self.reqs[i].tried |= mask(leg);
         self.note_read_issued(i);
@@ -135,7 +135,7 @@ impl Mirror {
             .sectors
             .div_ceil(parts)
             .next_multiple_of(BLOCK_SECTORS as u32);
-        self.reqs[i].state = ReqState::Reading;
+        self.set_state(i, ReqState::Reading);
         self.reqs[i].split = true;
         self.reqs[i].pending = 0;
         self.note_read_issued(i);
@@ -221,7 +221,7 @@ impl Mirror {
             self.chunks[c].last_write_gen = self.writes_started;
         }
         self.writes_started += 1;
-        self.reqs[i].state = ReqState::Repairing;
+        self.set_state(i, ReqState::Repairing);
         self.reqs[i].pending = targets.count_ones() as u8;
         self.reqs[i].failed = 0;
         self.stats.read_repairs += u64::from(targets.count_ones());

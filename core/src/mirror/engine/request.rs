@@ -21,13 +21,23 @@ impl Mirror {
             }
         }
         let id = self.reqs[i].r.id;
-        self.reqs[i].state = ReqState::Free;
+        self.set_state(i, ReqState::Free);
         self.req_free.push(i as u16);
         self.push(Action::Complete { id, result });
     }
 
+    /// Moves request `i` to `next`: the one place its state changes.
+    pub(super) fn set_state(&mut self, i: usize, next: ReqState) {
+        let from = self.reqs[i].state;
+        debug_assert!(
+            from.may_follow(next),
+            "request {i}: {from:?} may not become {next:?}"
+        );
+        self.reqs[i].state = next;
+    }
+
     pub(super) fn wait(&mut self, i: usize, state: ReqState) {
-        self.reqs[i].state = state;
+        self.set_state(i, state);
         self.waiting.push(i as u16);
     }
 
@@ -46,9 +56,9 @@ impl Mirror {
         if !ok {
             // A leg that fails a write, a flush or a repair is out of the mirror.
             let cause = match state {
-                ReqState::Flushing | ReqState::Preflush => b'F',
-                ReqState::Repairing => b'R',
-                _ => b'D',
+                ReqState::Flushing | ReqState::Preflush => FailCause::Flush,
+                ReqState::Repairing => FailCause::Read,
+                _ => FailCause::Write,
             };
             self.leg_failed(leg, cause);
         }

@@ -243,7 +243,7 @@ impl Mirror {
                     if self.resync_read_errors >= RESYNC_READ_RETRIES {
                         self.resync_read_errors = 0;
                         if self.another_durably_in_sync(leg) {
-                            self.leg_failed(leg, b'S');
+                            self.leg_failed(leg, FailCause::Sync);
                         } else {
                             // Failing the last good leg would lose everything
                             // for one bad sector: keep it, and keep trying
@@ -279,7 +279,7 @@ impl Mirror {
             }
             ResyncPhase::Writing => {
                 if !ok {
-                    self.leg_failed(leg, b'S');
+                    self.leg_failed(leg, FailCause::Sync);
                 }
                 self.resync[slot].pending -= 1;
                 if self.resync[slot].pending == 0 {
@@ -356,7 +356,7 @@ impl Mirror {
             return; // a flush of an earlier rebuild
         }
         if !ok {
-            return self.leg_failed(leg, b'S');
+            return self.leg_failed(leg, FailCause::Sync);
         }
         let at = rb
             .flushing

@@ -67,7 +67,7 @@ impl Mirror {
         self.legs[leg].sb_phase = Phase::Idle;
         if !ok {
             self.legs[leg].writing = None;
-            return self.leg_failed(leg, b'D');
+            return self.leg_failed(leg, FailCause::Write);
         }
         if !self.legs[leg].health.is_writable() {
             return;

@@ -65,7 +65,7 @@ impl Mirror {
             ReqOp::Discard => IoOp::Discard,
             _ => IoOp::Write,
         };
-        self.reqs[i].state = ReqState::Writing;
+        self.set_state(i, ReqState::Writing);
         self.reqs[i].pending = legs.count_ones() as u8;
         self.stats.data_writes += u64::from(legs.count_ones());
         self.issue_for_request(i, legs, op, r.fua);
@@ -113,7 +113,7 @@ impl Mirror {
 
     pub(super) fn start_flush(&mut self, i: usize, state: ReqState) {
         let legs = self.writable();
-        self.reqs[i].state = state;
+        self.set_state(i, state);
         self.reqs[i].pending = legs.count_ones() as u8;
         self.reqs[i].flush_epoch = self.epoch;
         self.epoch += 1;
