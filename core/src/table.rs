@@ -358,6 +358,14 @@ fn empty<'a>(syntax: Syntax<'a>) -> Table<'a> {
 
 const LEGS_RANGE: &str = "the number of legs must be 1 to 16";
 
+/// The most words a table may have: room for the longest valid one (LVM's
+/// disk log with every leg and both features: `disk 3 <log> <region> sync
+/// 16` + 16 × `<leg> <offset>` + `2 handle_errors keep_log`, 41 words;
+/// the native syntax needs at most 28) with a margin.
+pub const MAX_TABLE_WORDS: usize = 64;
+const _: () = assert!(6 + 2 * MAX_LEGS + 3 <= MAX_TABLE_WORDS);
+const _: () = assert!(2 + MAX_LEGS + 10 <= MAX_TABLE_WORDS);
+
 /// Parses the arguments of a table line (after start, length and target name).
 pub fn parse<'a>(args: &dyn Words<'a>) -> Result<Table<'a>, TableError<'a>> {
     let mut a = Args { args, at: 0 };

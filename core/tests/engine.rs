@@ -127,6 +127,7 @@ impl Rig {
     }
 
     fn collect(&mut self) {
+        self.m.check_invariants();
         while let Some(a) = self.m.poll_action() {
             match a {
                 Action::Io(io) => self.queue.push_back(io),

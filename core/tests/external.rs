@@ -61,6 +61,7 @@ fn run(m: &mut Mirror, d: &mut Devices, now: &mut u64) -> Vec<ChildIo> {
     let mut done = Vec::new();
     let mut resync: HashMap<u16, Vec<u64>> = HashMap::new();
     for _ in 0..50 {
+        m.check_invariants();
         while let Some(a) = m.poll_action() {
             let Action::Io(io) = a else { continue };
             let ok = match (io.op, io.buffer) {

@@ -3,7 +3,8 @@
 //! flipped, blocks lost, superblocks swapped between legs, legs cut short
 //! or replaced by another mirror's). Assembly must refuse with a reason, or
 //! give a mirror whose first resync, reads, writes and clean stop run
-//! without a panic (the core's debug assertions are on).
+//! without a panic (the core's debug assertions are on, and its
+//! bookkeeping invariants are checked after every step).
 #![no_main]
 
 use dmmirror_core::format::*;
@@ -248,6 +249,7 @@ fn run(asm: Assembly, b: &mut Bytes) {
                 });
             }
         }
+        m.check_invariants();
         while let Some(a) = m.poll_action() {
             if let Action::Io(io) = a {
                 inflight.push(io.child);

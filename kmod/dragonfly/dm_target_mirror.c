@@ -791,8 +791,8 @@ dmm_modevent(module_t mod, int type, void *unused)
 		dmt->table = dmm_target_table;
 		dmt->info = dmm_target_info;
 		dmt->message = dmm_target_message;
-		/* 16 legs with offsets, a disk log, options: 64 words. */
-		dmt->max_argc = 64;
+		/* The core's limit: room for the longest valid table. */
+		dmt->max_argc = DMM_MAX_TABLE_WORDS;
 		err = dm_target_insert(dmt);
 		if (err != 0) {
 			dm_target_free(dmt);

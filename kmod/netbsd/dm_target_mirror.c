@@ -54,8 +54,6 @@
 
 static char dmm_name[] = "mirror";
 
-/* 16 legs with offsets, a disk log, options. */
-#define DMM_MAX_WORDS		64
 /* "major:minor" of a leg's device. */
 #define DMM_DEVNAME_LEN		24
 
@@ -535,9 +533,9 @@ mirror_init(dm_table_entry_t *table_en, int argc, char **argv)
 	struct dmm_nb *t;
 	int rc;
 
-	if (argc > DMM_MAX_WORDS) {
+	if (argc > DMM_MAX_TABLE_WORDS) {
 		printf("dm_target_mirror: %s: bad table: more than %d words\n",
-		    table_en->dm_dev->name, DMM_MAX_WORDS);
+		    table_en->dm_dev->name, DMM_MAX_TABLE_WORDS);
 		return (EINVAL);
 	}
 	t = kmem_zalloc(sizeof(*t), KM_SLEEP);
@@ -590,7 +588,7 @@ loading_entry(dm_dev_t *dmv, void **target_config)
 static int
 dmm_target_init(dm_dev_t *dmv, void **target_config, char *params)
 {
-	char *argv[DMM_MAX_WORDS + 1], *word;
+	char *argv[DMM_MAX_TABLE_WORDS + 1], *word;
 	dm_table_entry_t *table_en;
 	int argc = 0;
 
@@ -599,7 +597,7 @@ dmm_target_init(dm_dev_t *dmv, void **target_config, char *params)
 		    dmv->name);
 		return (EINVAL);
 	}
-	while (params != NULL && argc <= DMM_MAX_WORDS &&
+	while (params != NULL && argc <= DMM_MAX_TABLE_WORDS &&
 	    (word = strsep(&params, " \t")) != NULL)
 		if (*word != '\0')
 			argv[argc++] = word;
@@ -768,7 +766,7 @@ dm_target_mirror_modcmd(modcmd_t cmd, void *arg)
 #if DMM_NETBSD_DM_API >= 10
 		dmt->table = dmm_target_table;
 		dmt->info = dmm_target_info;
-		dmt->max_argc = DMM_MAX_WORDS + 1;
+		dmt->max_argc = DMM_MAX_TABLE_WORDS + 1;
 #else
 		dmt->status = dmm_target_table;
 		dmt->deps = dmm_target_deps;

@@ -367,6 +367,8 @@ impl World {
     }
 
     pub(crate) fn drain(&mut self) -> Step {
+        // After every event: the core's bookkeeping, in full.
+        self.mirror.check_invariants();
         while let Some(a) = self.mirror.poll_action() {
             match a {
                 Action::Io(io) => {

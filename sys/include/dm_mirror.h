@@ -212,6 +212,11 @@
 #define DMM_LOG_DEVICE 16
 
 /*
+ The most words a table may have (dm's `max_argc` for the target).
+ */
+#define DMM_MAX_TABLE_WORDS 64
+
+/*
  `dmm_table_log`: the table has no log device.
  */
 #define DMM_NO_LOG 4294967295

@@ -102,6 +102,12 @@ pub const DMM_MESSAGE_LEN: usize = 160;
 pub const DMM_LOG_DEVICE: u32 = 16;
 // A literal for cbindgen; the core's value is the one that counts.
 const _: () = assert!(DMM_LOG_DEVICE == dmmirror_core::mirror::LOG_DEVICE as u32);
+/// The most words a table may have (dm's `max_argc` for the target).
+pub const DMM_MAX_TABLE_WORDS: u32 = 64;
+const _: () = assert!(DMM_MAX_TABLE_WORDS as usize == dmmirror_core::table::MAX_TABLE_WORDS);
+// The block and leg limits the header states are the core's.
+const _: () = assert!(DMM_BLOCK_SIZE as usize == dmmirror_core::format::BLOCK_SIZE);
+const _: () = assert!(DMM_MAX_LEGS as usize == dmmirror_core::format::MAX_LEGS);
 /// `dmm_table_log`: the table has no log device.
 pub const DMM_NO_LOG: u32 = 0xffff_ffff;
 

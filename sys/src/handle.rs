@@ -16,7 +16,7 @@ use dmmirror_core::mirror::{
 use dmmirror_core::table::{self, Message, Table};
 
 /// Most words a table may have (16 legs with offsets, a log, options).
-const MAX_TABLE_WORDS: usize = 64;
+const MAX_TABLE_WORDS: usize = DMM_MAX_TABLE_WORDS as usize;
 
 /// Reads the 4 KiB block at `sector` of the device at table `position`
 /// into `block`; returns false if it cannot.

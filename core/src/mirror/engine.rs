@@ -228,6 +228,7 @@ mod bitmap;
 mod clean;
 mod create;
 mod fastpath;
+mod invariants;
 mod read;
 mod request;
 mod resync;
@@ -389,6 +390,9 @@ pub struct Mirror {
     resync_cursor: u64,
     needs_resync: u64,
     actions: VecDeque<Action>,
+    /// The earliest wake-up asked for since the last poll: one action,
+    /// delivered after the others.
+    wake_at: Option<u64>,
     now: u64,
     epoch: u32,
     durable_epoch: u32,
@@ -531,7 +535,9 @@ impl Mirror {
 
     /// The next action, if any.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        self.actions
+            .pop_front()
+            .or_else(|| self.wake_at.take().map(Action::WakeAt))
     }
 
     /// The state requests may use without the lock (share it with every
@@ -644,9 +650,14 @@ impl Mirror {
     // ---- helpers ----------------------------------------------------------
 
     fn push(&mut self, a: Action) {
-        debug_assert!(
+        if let Action::WakeAt(t) = a {
+            self.wake_at = Some(self.wake_at.map_or(t, |w| w.min(t)));
+            return;
+        }
+        // Growing would allocate, under the caller's lock in a kernel.
+        assert!(
             self.actions.len() < self.actions.capacity(),
-            "action queue sized too small"
+            "action queue full: the caller must drain actions after every call"
         );
         self.actions.push_back(a);
     }

@@ -13,6 +13,7 @@ impl Mirror {
         cfg: Config,
         now: u64,
     ) -> Mirror {
+        Self::check_config(&cfg);
         let geo = asm.template.geometry;
         let template = asm.template;
         let legs = (0..MAX_LEGS)
@@ -102,15 +103,18 @@ impl Mirror {
             ],
             child_free: (0..max_children as u32).rev().collect(),
             reqs: vec![
-                Req::new(Request {
-                    id: 0,
-                    op: ReqOp::Flush,
-                    sector: 0,
-                    sectors: 0,
-                    fua: false,
-                    preflush: false,
-                    no_repair: false
-                });
+                Req {
+                    state: ReqState::Free,
+                    ..Req::new(Request {
+                        id: 0,
+                        op: ReqOp::Flush,
+                        sector: 0,
+                        sectors: 0,
+                        fua: false,
+                        preflush: false,
+                        no_repair: false,
+                    })
+                };
                 cfg.max_requests
             ],
             req_free: (0..cfg.max_requests as u16).rev().collect(),
@@ -128,6 +132,7 @@ impl Mirror {
             resync_cursor: 0,
             needs_resync,
             actions: VecDeque::with_capacity(Self::action_capacity(&cfg)),
+            wake_at: None,
             now,
             epoch: 1,
             durable_epoch: 0,
@@ -209,11 +214,48 @@ impl Mirror {
             + CHUNKS_PER_SEGMENT
     }
 
+    /// Child I/Os in flight at most. Per leg: one per request (its
+    /// write, flush, read, part of a split read or repair: a request's
+    /// steps on one leg follow each other), one per bitmap segment update
+    /// and per copy, and the mirror's own three: a superblock write, the
+    /// cleaner's flush and a rebuild checkpoint's flush.
     pub(super) fn max_children(cfg: &Config) -> usize {
-        (cfg.max_requests + cfg.max_segment_updates + cfg.resync_depth + 2) * MAX_LEGS
+        (cfg.max_requests + cfg.max_segment_updates + cfg.resync_depth + 3) * MAX_LEGS
     }
 
+    /// Actions queued at most between two polls, the caller draining after
+    /// every call (docs/abi.md): an I/O per child in flight, a completion
+    /// per request (and one for the request a call submits), and the log
+    /// lines one call can produce. Wake-ups are not queued: the earliest
+    /// waits aside (`Mirror::wake_at`).
     pub(super) fn action_capacity(cfg: &Config) -> usize {
-        Self::max_children(cfg) + 2 * cfg.max_requests + 64
+        Self::max_children(cfg) + cfg.max_requests + 1 + Self::log_lines_per_call(cfg)
+    }
+
+    /// A moved read per request, a copy read error per copy, per leg its
+    /// failure, left out, removal and a rebuild's start or end, and the
+    /// mirror's resync start and end, every leg failed and suspended.
+    fn log_lines_per_call(cfg: &Config) -> usize {
+        cfg.max_requests + cfg.resync_depth + 4 * MAX_LEGS + 4
+    }
+
+    /// The ranges the tables are sized for: request, buffer and copy slot
+    /// indexes are u16.
+    pub(super) fn check_config(cfg: &Config) {
+        assert!(
+            (1..=usize::from(u16::MAX)).contains(&cfg.max_requests),
+            "max_requests {} out of range",
+            cfg.max_requests
+        );
+        assert!(
+            (1..=usize::from(u16::MAX) - MAX_LEGS).contains(&cfg.max_segment_updates),
+            "max_segment_updates {} out of range",
+            cfg.max_segment_updates
+        );
+        assert!(
+            (1..=usize::from(u16::MAX)).contains(&cfg.resync_depth),
+            "resync_depth {} out of range",
+            cfg.resync_depth
+        );
     }
 }
