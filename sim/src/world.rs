@@ -367,8 +367,12 @@ impl World {
     }
 
     pub(crate) fn drain(&mut self) -> Step {
-        // After every event: the core's bookkeeping, in full.
+        // After every event: the core's bookkeeping, in full; a caller that
+        // drains after every call never loses a log line.
         self.mirror.check_invariants();
+        if self.mirror.stats().logs_dropped > 0 {
+            return Err("a log line was dropped although every call was drained".into());
+        }
         while let Some(a) = self.mirror.poll_action() {
             match a {
                 Action::Io(io) => {

@@ -364,6 +364,8 @@ pub struct Stats {
     pub rebuild_checkpoints: u64,
     /// Chunks the crash resync looked at for a copy (its CPU cost).
     pub resync_scanned: u64,
+    /// Log lines dropped because the caller left too many undrained.
+    pub logs_dropped: u64,
 }
 
 /// A running mirror.
@@ -393,6 +395,8 @@ pub struct Mirror {
     /// The earliest wake-up asked for since the last poll: one action,
     /// delivered after the others.
     wake_at: Option<u64>,
+    /// Log lines in `actions`.
+    queued_logs: usize,
     now: u64,
     epoch: u32,
     durable_epoch: u32,
@@ -535,9 +539,11 @@ impl Mirror {
 
     /// The next action, if any.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions
-            .pop_front()
-            .or_else(|| self.wake_at.take().map(Action::WakeAt))
+        let a = self.actions.pop_front();
+        if let Some(Action::Log(_)) = a {
+            self.queued_logs -= 1;
+        }
+        a.or_else(|| self.wake_at.take().map(Action::WakeAt))
     }
 
     /// The state requests may use without the lock (share it with every
@@ -650,9 +656,20 @@ impl Mirror {
     // ---- helpers ----------------------------------------------------------
 
     fn push(&mut self, a: Action) {
-        if let Action::WakeAt(t) = a {
-            self.wake_at = Some(self.wake_at.map_or(t, |w| w.min(t)));
-            return;
+        match a {
+            Action::WakeAt(t) => {
+                self.wake_at = Some(self.wake_at.map_or(t, |w| w.min(t)));
+                return;
+            }
+            // Log lines have a share of the queue; past it (events of many
+            // calls left undrained) one is dropped and counted, never an
+            // I/O or a completion.
+            Action::Log(_) if self.queued_logs >= Self::log_lines_per_call(&self.cfg) => {
+                self.stats.logs_dropped += 1;
+                return;
+            }
+            Action::Log(_) => self.queued_logs += 1,
+            _ => {}
         }
         // Growing would allocate, under the caller's lock in a kernel.
         assert!(

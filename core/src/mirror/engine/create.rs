@@ -133,6 +133,7 @@ impl Mirror {
             needs_resync,
             actions: VecDeque::with_capacity(Self::action_capacity(&cfg)),
             wake_at: None,
+            queued_logs: 0,
             now,
             epoch: 1,
             durable_epoch: 0,
@@ -234,8 +235,9 @@ impl Mirror {
 
     /// A moved read per request, a copy read error per copy, per leg its
     /// failure, left out, removal and a rebuild's start or end, and the
-    /// mirror's resync start and end, every leg failed and suspended.
-    fn log_lines_per_call(cfg: &Config) -> usize {
+    /// mirror's resync start and end, every leg failed and suspended: the
+    /// log lines' share of the queue (more are dropped and counted).
+    pub(super) fn log_lines_per_call(cfg: &Config) -> usize {
         cfg.max_requests + cfg.resync_depth + 4 * MAX_LEGS + 4
     }
 
