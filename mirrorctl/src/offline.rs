@@ -78,7 +78,6 @@ fn in_sync(sb: &Superblock, m: &LegMeta) -> bool {
 
 pub fn check(paths: &[PathBuf], partial: bool, json: bool) -> Outcome {
     let (legs, metas, sb) = open_legs(paths)?;
-    let g = sb.geometry;
     let compared: Vec<usize> = (0..legs.len())
         .filter(|&i| in_sync(&sb, &metas[i]))
         .collect();
@@ -90,100 +89,20 @@ pub fn check(paths: &[PathBuf], partial: bool, json: bool) -> Outcome {
         .max_by_key(|m| m.superblock().map_or(0, |s| s.event))
         .map(|m| m.chunks.clone())
         .unwrap_or_default();
-    let chunk_bytes = g.chunk_sectors as usize * SECTOR_SIZE;
-    let mut bufs = vec![vec![0u8; chunk_bytes]; legs.len()];
-    let mut diffs = Vec::new();
-    for c in 0..g.chunk_count {
-        let start = c * u64::from(g.chunk_sectors);
-        let len = (g.data_sectors - start).min(u64::from(g.chunk_sectors)) as usize * SECTOR_SIZE;
-        for &i in &compared {
-            let at = (g.data_offset + start) * SECTOR_SIZE as u64;
-            legs[i]
-                .read_bytes(at, &mut bufs[i][..len])
-                .map_err(io_err(&legs[i].path))?;
-        }
-        let Some((&first, rest)) = compared.split_first() else {
-            break;
-        };
-        let differ: Vec<usize> = rest
-            .iter()
-            .copied()
-            .filter(|&i| bufs[i][..len] != bufs[first][..len])
-            .collect();
-        if differ.is_empty() {
-            continue;
-        }
-        let byte = ChunkByte::from_raw(bitmap[c as usize])
-            .unwrap_or(ChunkByte::new(ChunkStatus::Dirty, true));
-        // DIRTY: resync copies it; UNWRITTEN: nothing was stored there and
-        // reads are pinned to one leg. CLEAN and different is damage.
-        let covered = byte.status() != ChunkStatus::Clean;
-        diffs.push(Difference {
-            chunk: c,
-            legs: std::iter::once(first).chain(differ).collect(),
-            byte,
-            covered,
-        });
+    let diffs = compare(&legs, &compared, &sb.geometry, &bitmap)?;
+    let report = CheckReport {
+        legs: &legs,
+        compared: &compared,
+        skipped: &skipped,
+        diffs: &diffs,
+        chunks: sb.geometry.chunk_count,
+    };
+    if json {
+        outln!("{}", report.json());
+    } else {
+        out!("{}", report.text());
     }
     let uncovered = diffs.iter().filter(|d| !d.covered).count();
-    if json {
-        let list: Vec<_> = diffs
-            .iter()
-            .map(|d| {
-                serde_json::json!({
-                    "chunk": d.chunk,
-                    "legs": d.legs.iter().map(|&i| legs[i].path.display().to_string()).collect::<Vec<_>>(),
-                    "bitmap": status_name(d.byte),
-                    "modified": d.byte.is_modified(),
-                    "covered": d.covered,
-                })
-            })
-            .collect();
-        let out = serde_json::json!({
-            "chunks": g.chunk_count,
-            "compared_legs": compared.iter().map(|&i| legs[i].path.display().to_string()).collect::<Vec<_>>(),
-            "skipped_legs": skipped.iter().map(|&i| legs[i].path.display().to_string()).collect::<Vec<_>>(),
-            "differences": list,
-            "uncovered": uncovered,
-        });
-        outln!("{out}");
-    } else {
-        for &i in &skipped {
-            outln!(
-                "{}: not in sync per the superblocks: not compared",
-                legs[i].path.display()
-            );
-        }
-        for d in &diffs {
-            outln!(
-                "chunk {}: legs {} differ; bitmap {}{}: {}",
-                d.chunk,
-                d.legs
-                    .iter()
-                    .map(|i| i.to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                status_name(d.byte),
-                if d.byte.is_modified() {
-                    "+MODIFIED"
-                } else {
-                    ""
-                },
-                if d.covered {
-                    "covered"
-                } else {
-                    "NOT COVERED: the bitmap says the legs agree"
-                }
-            );
-        }
-        outln!(
-            "{} chunks compared over {} legs: {} differ, {} not covered by the bitmap",
-            g.chunk_count,
-            compared.len(),
-            diffs.len(),
-            uncovered
-        );
-    }
     if uncovered > 0 {
         return fail(
             3,
@@ -206,6 +125,126 @@ pub fn check(paths: &[PathBuf], partial: bool, json: bool) -> Outcome {
         );
     }
     Ok(())
+}
+
+/// Every chunk where a compared leg differs from the first, and whether
+/// the bitmap covers the difference.
+fn compare(
+    legs: &[Leg],
+    compared: &[usize],
+    g: &Geometry,
+    bitmap: &[u8],
+) -> Result<Vec<Difference>, Failure> {
+    let Some((&first, rest)) = compared.split_first() else {
+        return Ok(Vec::new());
+    };
+    let chunk_bytes = g.chunk_sectors as usize * SECTOR_SIZE;
+    let mut bufs = vec![vec![0u8; chunk_bytes]; legs.len()];
+    let mut diffs = Vec::new();
+    for c in 0..g.chunk_count {
+        let start = c * u64::from(g.chunk_sectors);
+        let len = (g.data_sectors - start).min(u64::from(g.chunk_sectors)) as usize * SECTOR_SIZE;
+        let at = (g.data_offset + start) * SECTOR_SIZE as u64;
+        for &i in compared {
+            legs[i]
+                .read_bytes(at, &mut bufs[i][..len])
+                .map_err(io_err(&legs[i].path))?;
+        }
+        let differ: Vec<usize> = rest
+            .iter()
+            .copied()
+            .filter(|&i| bufs[i][..len] != bufs[first][..len])
+            .collect();
+        if differ.is_empty() {
+            continue;
+        }
+        let byte = ChunkByte::from_raw(bitmap[c as usize])
+            .unwrap_or(ChunkByte::new(ChunkStatus::Dirty, true));
+        // DIRTY: resync copies it; UNWRITTEN: nothing was stored there and
+        // reads are pinned to one leg. CLEAN and different is damage.
+        diffs.push(Difference {
+            chunk: c,
+            legs: std::iter::once(first).chain(differ).collect(),
+            byte,
+            covered: byte.status() != ChunkStatus::Clean,
+        });
+    }
+    Ok(diffs)
+}
+
+/// What `check` found, to print.
+struct CheckReport<'a> {
+    legs: &'a [Leg],
+    compared: &'a [usize],
+    skipped: &'a [usize],
+    diffs: &'a [Difference],
+    chunks: u64,
+}
+
+impl CheckReport<'_> {
+    fn names(&self, which: &[usize]) -> Vec<String> {
+        which
+            .iter()
+            .map(|&i| self.legs[i].path.display().to_string())
+            .collect()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let list: Vec<_> = self
+            .diffs
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "chunk": d.chunk,
+                    "legs": self.names(&d.legs),
+                    "bitmap": status_name(d.byte),
+                    "modified": d.byte.is_modified(),
+                    "covered": d.covered,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "chunks": self.chunks,
+            "compared_legs": self.names(self.compared),
+            "skipped_legs": self.names(self.skipped),
+            "differences": list,
+            "uncovered": self.diffs.iter().filter(|d| !d.covered).count(),
+        })
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for name in self.names(self.skipped) {
+            out += &format!("{name}: not in sync per the superblocks: not compared\n");
+        }
+        for d in self.diffs {
+            let legs: Vec<String> = d.legs.iter().map(|i| i.to_string()).collect();
+            let modified = if d.byte.is_modified() {
+                "+MODIFIED"
+            } else {
+                ""
+            };
+            let verdict = if d.covered {
+                "covered"
+            } else {
+                "NOT COVERED: the bitmap says the legs agree"
+            };
+            out += &format!(
+                "chunk {}: legs {} differ; bitmap {}{modified}: {verdict}\n",
+                d.chunk,
+                legs.join(","),
+                status_name(d.byte)
+            );
+        }
+        out += &format!(
+            "{} chunks compared over {} legs: {} differ, {} not covered by the bitmap\n",
+            self.chunks,
+            self.compared.len(),
+            self.diffs.len(),
+            self.diffs.iter().filter(|d| !d.covered).count()
+        );
+        out
+    }
 }
 
 pub fn resync(paths: &[PathBuf], force: bool, timeout_s: u64, json: bool) -> Outcome {
