@@ -247,12 +247,27 @@ struct dmm_fast;
 struct dmm_mirror;
 
 /*
- A leg named by a table: its word in the table and its offset on the
- device (0 in the native syntax).
+ The shape of a running mirror.
  */
-struct dmm_leg_spec {
-  uint32_t argv_index;
-  uint64_t offset;
+struct dmm_info {
+  /*
+   Size of the mirrored device, in sectors.
+   */
+  uint64_t data_sectors;
+  /*
+   Where data starts on every leg (before it: metadata).
+   */
+  uint64_t data_offset;
+  uint32_t chunk_sectors;
+  uint64_t chunk_count;
+  /*
+   Resync buffers of `chunk_sectors` each the caller provides.
+   */
+  uint32_t resync_buffers;
+  /*
+   Requests in flight at once through `dmm_submit`.
+   */
+  uint32_t max_requests;
 };
 
 /*
@@ -261,16 +276,6 @@ struct dmm_leg_spec {
 struct dmm_error {
   int32_t code;
   uint8_t message[DMM_MESSAGE_LEN];
-};
-
-/*
- A parsed operator message: `kind` (`DMM_MSG_*`) and its arguments
- (a leg position, a `DMM_POLICY_*`, or the minimum and maximum rate).
- */
-struct dmm_message {
-  uint32_t kind;
-  uint32_t a;
-  uint32_t b;
 };
 
 /*
@@ -300,30 +305,6 @@ struct dmm_log_args {
 };
 
 /*
- The shape of a running mirror.
- */
-struct dmm_info {
-  /*
-   Size of the mirrored device, in sectors.
-   */
-  uint64_t data_sectors;
-  /*
-   Where data starts on every leg (before it: metadata).
-   */
-  uint64_t data_offset;
-  uint32_t chunk_sectors;
-  uint64_t chunk_count;
-  /*
-   Resync buffers of `chunk_sectors` each the caller provides.
-   */
-  uint32_t resync_buffers;
-  /*
-   Requests in flight at once through `dmm_submit`.
-   */
-  uint32_t max_requests;
-};
-
-/*
  A request from above.
  */
 struct dmm_request {
@@ -347,6 +328,38 @@ struct dmm_request {
    Length in 512-byte sectors (0 for a flush).
    */
   uint32_t sectors;
+};
+
+/*
+ A write started lock-free by `dmm_fast_try_write`: write the request's
+ data to every leg in `legs` at `leg_sector`, with FUA if it asked.
+ */
+struct dmm_fast_write {
+  struct dmm_request request;
+  /*
+   A bit per member slot.
+   */
+  uint32_t legs;
+  uint64_t leg_sector;
+  /*
+   Table position of each slot's device (0xff: none) as the write
+   started: write to these devices, even if a slot changed hands since.
+   */
+  uint8_t positions[DMM_MAX_LEGS];
+};
+
+/*
+ A read started lock-free by `dmm_fast_try_read`: read the request's
+ range from slot `leg` at `leg_sector`.
+ */
+struct dmm_fast_read {
+  struct dmm_request request;
+  uint32_t leg;
+  uint64_t leg_sector;
+  /*
+   Table position of the leg's device.
+   */
+  uint32_t position;
 };
 
 /*
@@ -411,108 +424,27 @@ struct dmm_action {
 };
 
 /*
- A write started lock-free by `dmm_fast_try_write`: write the request's
- data to every leg in `legs` at `leg_sector`, with FUA if it asked.
+ A leg named by a table: its word in the table and its offset on the
+ device (0 in the native syntax).
  */
-struct dmm_fast_write {
-  struct dmm_request request;
-  /*
-   A bit per member slot.
-   */
-  uint32_t legs;
-  uint64_t leg_sector;
-  /*
-   Table position of each slot's device (0xff: none) as the write
-   started: write to these devices, even if a slot changed hands since.
-   */
-  uint8_t positions[DMM_MAX_LEGS];
+struct dmm_leg_spec {
+  uint32_t argv_index;
+  uint64_t offset;
 };
 
 /*
- A read started lock-free by `dmm_fast_try_read`: read the request's
- range from slot `leg` at `leg_sector`.
+ A parsed operator message: `kind` (`DMM_MSG_*`) and its arguments
+ (a leg position, a `DMM_POLICY_*`, or the minimum and maximum rate).
  */
-struct dmm_fast_read {
-  struct dmm_request request;
-  uint32_t leg;
-  uint64_t leg_sector;
-  /*
-   Table position of the leg's device.
-   */
-  uint32_t position;
+struct dmm_message {
+  uint32_t kind;
+  uint32_t a;
+  uint32_t b;
 };
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
-
-/*
- Lists the legs a table names: for each, the index of its word in
- `argv` and its offset on the device. `out` has room for `cap` entries;
- `count` receives how many there are.
- */
-int32_t dmm_table_legs(uint32_t argc,
-                       const char *const *argv,
-                       struct dmm_leg_spec *out,
-                       uint32_t cap,
-                       uint32_t *count,
-                       struct dmm_error *err);
-
-/*
- The word index in `argv` of the table's log device into `*out`, or
- `DMM_NO_LOG` when the table keeps its metadata on the legs.
- */
-int32_t dmm_table_log(uint32_t argc, const char *const *argv, uint32_t *out, struct dmm_error *err);
-
-/*
- Parses an operator message (`dmsetup message` words) into `out`;
- `DMM_ERR_TABLE` with the word at fault and why. Positions are checked
- by the call that carries the message out.
- */
-int32_t dmm_parse_message(uint32_t argc,
-                          const char *const *argv,
-                          struct dmm_message *out,
-                          struct dmm_error *err);
-
-/*
- Bytes a mirror over legs of `leg_sectors` with `chunk_sectors` chunks
- and the table's options allocates at most, creation included: what the
- allocator (the adapter's `dmm_kernel_alloc` in the kernel) must supply.
- 0 if the table or the geometry is bad.
- */
-size_t dmm_memory_bound(uint64_t leg_sectors,
-                        uint32_t chunk_sectors,
-                        uint32_t argc,
-                        const char *const *argv);
-
-/*
- Creates a mirror from a table (`argc` words) by assembling the legs it
- names, whose metadata `read` reads (`ctx` is passed through). `now_ns`
- is the caller's monotonic clock. On success `*out` is the handle. A
- table with a disk log needs `dmm_create_with_log`.
- */
-int32_t dmm_create(uint32_t argc,
-                   const char *const *argv,
-                   dmm_read_block_fn read,
-                   void *ctx,
-                   uint64_t now_ns,
-                   struct dmm_mirror **out,
-                   struct dmm_error *err);
-
-/*
- As `dmm_create`, for any table: one with a disk log (LVM's) keeps every
- slot's metadata on that device, which `read` reads as position
- `DMM_LOG_DEVICE`, and whose I/O comes as leg `DMM_LOG_DEVICE`; `log`
- gives the sizes and the identity of a mirror a blank log starts.
- */
-int32_t dmm_create_with_log(uint32_t argc,
-                            const char *const *argv,
-                            dmm_read_block_fn read,
-                            void *ctx,
-                            uint64_t now_ns,
-                            const struct dmm_log_args *log,
-                            struct dmm_mirror **out,
-                            struct dmm_error *err);
 
 /*
  Frees a handle (the caller has stopped all I/O).
@@ -525,98 +457,9 @@ void dmm_destroy(struct dmm_mirror *m);
 int32_t dmm_get_info(struct dmm_mirror *m, struct dmm_info *out);
 
 /*
- Accepts a request; its completion comes as a COMPLETE action.
- `DMM_ERR_BUSY`: the request table is full, retry after a completion.
+ The on-disk format version the linked core reads and writes.
  */
-int32_t dmm_submit(struct dmm_mirror *m, const struct dmm_request *r);
-
-/*
- Reports the completion of child I/O `child`.
- */
-int32_t dmm_complete(struct dmm_mirror *m, uint32_t child, bool success);
-
-/*
- Lets time pass (`now_ns`, the caller's monotonic clock).
- */
-int32_t dmm_tick(struct dmm_mirror *m, uint64_t now_ns);
-
-/*
- Runs the slow path after `dmm_fast_write_done` said so.
- */
-int32_t dmm_kick(struct dmm_mirror *m);
-
-/*
- Takes the next action into `*out`; false when there is none.
- */
-bool dmm_poll(struct dmm_mirror *m, struct dmm_action *out);
-
-/*
- The 4 KiB metadata block a `DMM_BUF_META` I/O writes; valid until that
- I/O completes (read it under the lock, or copy it there). Null if
- `index` names none.
- */
-const uint8_t *dmm_meta_block(struct dmm_mirror *m, uint32_t index);
-
-/*
- The lock-free side of the mirror, valid until `dmm_destroy`. Its calls
- need no lock.
- */
-const struct dmm_fast *dmm_fast_path(struct dmm_mirror *m);
-
-/*
- Starts a write without the lock. False: submit it with `dmm_submit`.
- */
-bool dmm_fast_try_write(const struct dmm_fast *f,
-                        const struct dmm_request *r,
-                        struct dmm_fast_write *out);
-
-/*
- Every leg of a fast write completed (`failed`: a bit per leg that
- returned an error). Returns `DMM_FAST_COMPLETE`, `DMM_FAST_COMPLETE_KICK`
- or `DMM_FAST_ADOPT`; negative codes are argument errors.
- */
-int32_t dmm_fast_write_done(const struct dmm_fast *f,
-                            const struct dmm_fast_write *w,
-                            uint32_t failed);
-
-/*
- Starts a read without the lock. False: submit it with `dmm_submit`.
- */
-bool dmm_fast_try_read(const struct dmm_fast *f,
-                       const struct dmm_request *r,
-                       struct dmm_fast_read *out);
-
-/*
- A fast read completed. If it failed, call `dmm_retry_read` (with the
- lock), which completes it.
- */
-void dmm_fast_read_done(const struct dmm_fast *f, const struct dmm_fast_read *rd);
-
-/*
- Takes over a fast write `dmm_fast_write_done` asked to adopt; its
- completion comes as an action. `DMM_ERR_BUSY`: call again after a
- request completes (the write keeps its claims until then).
- */
-int32_t dmm_adopt_write(struct dmm_mirror *m, const struct dmm_fast_write *w, uint32_t failed);
-
-/*
- Takes over a fast read that failed: another leg serves it and the
- failed one is repaired. `DMM_ERR_BUSY`: call again later.
- */
-int32_t dmm_retry_read(struct dmm_mirror *m, const struct dmm_fast_read *rd);
-
-/*
- Writes the `dmsetup status` line into `buf` (`len` bytes, NUL
- included). `names` gives each leg's device name (`major:minor`) in table
- order, or is null to print the table's words.
- */
-int32_t dmm_status(struct dmm_mirror *m, const char *const *names, char *buf, size_t len);
-
-/*
- Writes the normalised `dmsetup table` line into `buf`, each leg named
- by `names` as for `dmm_status` (or by the table's words when null).
- */
-int32_t dmm_table(struct dmm_mirror *m, const char *const *names, char *buf, size_t len);
+uint32_t dmm_format_version(void);
 
 /*
  Health of the leg in `slot`: `DMM_LEG_*`.
@@ -699,9 +542,166 @@ uint64_t dmm_chunks_needing_resync(struct dmm_mirror *m);
 bool dmm_is_idle(struct dmm_mirror *m);
 
 /*
- The on-disk format version the linked core reads and writes.
+ Bytes a mirror over legs of `leg_sectors` with `chunk_sectors` chunks
+ and the table's options allocates at most, creation included: what the
+ allocator (the adapter's `dmm_kernel_alloc` in the kernel) must supply.
+ 0 if the table or the geometry is bad.
  */
-uint32_t dmm_format_version(void);
+size_t dmm_memory_bound(uint64_t leg_sectors,
+                        uint32_t chunk_sectors,
+                        uint32_t argc,
+                        const char *const *argv);
+
+/*
+ Creates a mirror from a table (`argc` words) by assembling the legs it
+ names, whose metadata `read` reads (`ctx` is passed through). `now_ns`
+ is the caller's monotonic clock. On success `*out` is the handle. A
+ table with a disk log needs `dmm_create_with_log`.
+ */
+int32_t dmm_create(uint32_t argc,
+                   const char *const *argv,
+                   dmm_read_block_fn read,
+                   void *ctx,
+                   uint64_t now_ns,
+                   struct dmm_mirror **out,
+                   struct dmm_error *err);
+
+/*
+ As `dmm_create`, for any table: one with a disk log (LVM's) keeps every
+ slot's metadata on that device, which `read` reads as position
+ `DMM_LOG_DEVICE`, and whose I/O comes as leg `DMM_LOG_DEVICE`; `log`
+ gives the sizes and the identity of a mirror a blank log starts.
+ */
+int32_t dmm_create_with_log(uint32_t argc,
+                            const char *const *argv,
+                            dmm_read_block_fn read,
+                            void *ctx,
+                            uint64_t now_ns,
+                            const struct dmm_log_args *log,
+                            struct dmm_mirror **out,
+                            struct dmm_error *err);
+
+/*
+ The lock-free side of the mirror, valid until `dmm_destroy`. Its calls
+ need no lock.
+ */
+const struct dmm_fast *dmm_fast_path(struct dmm_mirror *m);
+
+/*
+ Starts a write without the lock. False: submit it with `dmm_submit`.
+ */
+bool dmm_fast_try_write(const struct dmm_fast *f,
+                        const struct dmm_request *r,
+                        struct dmm_fast_write *out);
+
+/*
+ Every leg of a fast write completed (`failed`: a bit per leg that
+ returned an error). Returns `DMM_FAST_COMPLETE`, `DMM_FAST_COMPLETE_KICK`
+ or `DMM_FAST_ADOPT`; negative codes are argument errors.
+ */
+int32_t dmm_fast_write_done(const struct dmm_fast *f,
+                            const struct dmm_fast_write *w,
+                            uint32_t failed);
+
+/*
+ Starts a read without the lock. False: submit it with `dmm_submit`.
+ */
+bool dmm_fast_try_read(const struct dmm_fast *f,
+                       const struct dmm_request *r,
+                       struct dmm_fast_read *out);
+
+/*
+ A fast read completed. If it failed, call `dmm_retry_read` (with the
+ lock), which completes it.
+ */
+void dmm_fast_read_done(const struct dmm_fast *f, const struct dmm_fast_read *rd);
+
+/*
+ Takes over a fast write `dmm_fast_write_done` asked to adopt; its
+ completion comes as an action. `DMM_ERR_BUSY`: call again after a
+ request completes (the write keeps its claims until then).
+ */
+int32_t dmm_adopt_write(struct dmm_mirror *m, const struct dmm_fast_write *w, uint32_t failed);
+
+/*
+ Takes over a fast read that failed: another leg serves it and the
+ failed one is repaired. `DMM_ERR_BUSY`: call again later.
+ */
+int32_t dmm_retry_read(struct dmm_mirror *m, const struct dmm_fast_read *rd);
+
+/*
+ Accepts a request; its completion comes as a COMPLETE action.
+ `DMM_ERR_BUSY`: the request table is full, retry after a completion.
+ */
+int32_t dmm_submit(struct dmm_mirror *m, const struct dmm_request *r);
+
+/*
+ Reports the completion of child I/O `child`.
+ */
+int32_t dmm_complete(struct dmm_mirror *m, uint32_t child, bool success);
+
+/*
+ Lets time pass (`now_ns`, the caller's monotonic clock).
+ */
+int32_t dmm_tick(struct dmm_mirror *m, uint64_t now_ns);
+
+/*
+ Runs the slow path after `dmm_fast_write_done` said so.
+ */
+int32_t dmm_kick(struct dmm_mirror *m);
+
+/*
+ Takes the next action into `*out`; false when there is none.
+ */
+bool dmm_poll(struct dmm_mirror *m, struct dmm_action *out);
+
+/*
+ The 4 KiB metadata block a `DMM_BUF_META` I/O writes; valid until that
+ I/O completes (read it under the lock, or copy it there). Null if
+ `index` names none.
+ */
+const uint8_t *dmm_meta_block(struct dmm_mirror *m, uint32_t index);
+
+/*
+ Lists the legs a table names: for each, the index of its word in
+ `argv` and its offset on the device. `out` has room for `cap` entries;
+ `count` receives how many there are.
+ */
+int32_t dmm_table_legs(uint32_t argc,
+                       const char *const *argv,
+                       struct dmm_leg_spec *out,
+                       uint32_t cap,
+                       uint32_t *count,
+                       struct dmm_error *err);
+
+/*
+ The word index in `argv` of the table's log device into `*out`, or
+ `DMM_NO_LOG` when the table keeps its metadata on the legs.
+ */
+int32_t dmm_table_log(uint32_t argc, const char *const *argv, uint32_t *out, struct dmm_error *err);
+
+/*
+ Parses an operator message (`dmsetup message` words) into `out`;
+ `DMM_ERR_TABLE` with the word at fault and why. Positions are checked
+ by the call that carries the message out.
+ */
+int32_t dmm_parse_message(uint32_t argc,
+                          const char *const *argv,
+                          struct dmm_message *out,
+                          struct dmm_error *err);
+
+/*
+ Writes the `dmsetup status` line into `buf` (`len` bytes, NUL
+ included). `names` gives each leg's device name (`major:minor`) in table
+ order, or is null to print the table's words.
+ */
+int32_t dmm_status(struct dmm_mirror *m, const char *const *names, char *buf, size_t len);
+
+/*
+ Writes the normalised `dmsetup table` line into `buf`, each leg named
+ by `names` as for `dmm_status` (or by the table's words when null).
+ */
+int32_t dmm_table(struct dmm_mirror *m, const char *const *names, char *buf, size_t len);
 
 extern void dmm_kernel_panic(const uint8_t *file,
                              size_t file_len,
