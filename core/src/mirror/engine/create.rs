@@ -16,60 +16,8 @@ impl Mirror {
         Self::check_config(&cfg);
         let geo = asm.template.geometry;
         let template = asm.template;
-        let legs = (0..MAX_LEGS)
-            .map(|slot| {
-                let health = match (template.members[slot], &found[slot]) {
-                    (None, _) => LegHealth::Empty,
-                    (Some(m), None) if m.state == MemberState::Removed => LegHealth::Failed,
-                    (Some(_), None) => LegHealth::Missing,
-                    (Some(_), Some(found)) if found.in_sync => LegHealth::Alive,
-                    (Some(_), Some(_)) => LegHealth::Failed,
-                };
-                let (serial, event) = found[slot].as_ref().map_or((Serial::NEVER, 0), |f| {
-                    (f.superblock.serial, f.superblock.event)
-                });
-                Leg {
-                    health,
-                    sb_serial: serial,
-                    sb_phase: Phase::Idle,
-                    sb_first: match &found[slot] {
-                        Some(f) if f.secondary_damaged => CopyRole::Secondary,
-                        _ => CopyRole::Primary,
-                    },
-                    sb_writing_event: 0,
-                    sb_durable_event: event,
-                    pending: 0,
-                    writing: None,
-                    position: found[slot].as_ref().map(|f| f.pos),
-                    fail_cause: FailCause::Write,
-                    rebuild: None,
-                    read_stream_end: u64::MAX,
-                }
-            })
-            .collect();
-        let mut needs_resync = 0;
-        let chunks = asm
-            .chunks
-            .iter()
-            .map(|&disk| {
-                // A chunk left DIRTY may differ between legs: copy it before trusting it.
-                let dirty =
-                    ChunkByte::from_raw(disk).is_some_and(|b| b.status() == ChunkStatus::Dirty);
-                needs_resync += u64::from(dirty);
-                let flags = if dirty { F_NEEDS_RESYNC } else { 0 };
-                Chunk {
-                    disk,
-                    staged: NONE,
-                    want: NONE,
-                    flags,
-                    inflight: 0,
-                    holds: 0,
-                    epoch: 0,
-                    last_write: now,
-                    last_write_gen: 0,
-                }
-            })
-            .collect();
+        let legs = Self::leg_records(&template, found);
+        let (chunks, needs_resync) = Self::chunk_records(&asm.chunks, now);
         let segments = asm
             .segment_serials
             .iter()
@@ -162,6 +110,68 @@ impl Mirror {
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
         }
+    }
+
+    /// Each slot's record, from the member table and the leg found there.
+    fn leg_records(template: &Superblock, found: &[Option<FoundLeg>]) -> Vec<Leg> {
+        (0..MAX_LEGS)
+            .map(|slot| {
+                let health = match (template.members[slot], &found[slot]) {
+                    (None, _) => LegHealth::Empty,
+                    (Some(m), None) if m.state == MemberState::Removed => LegHealth::Failed,
+                    (Some(_), None) => LegHealth::Missing,
+                    (Some(_), Some(found)) if found.in_sync => LegHealth::Alive,
+                    (Some(_), Some(_)) => LegHealth::Failed,
+                };
+                let (serial, event) = found[slot].as_ref().map_or((Serial::NEVER, 0), |f| {
+                    (f.superblock.serial, f.superblock.event)
+                });
+                Leg {
+                    health,
+                    sb_serial: serial,
+                    sb_phase: Phase::Idle,
+                    sb_first: match &found[slot] {
+                        Some(f) if f.secondary_damaged => CopyRole::Secondary,
+                        _ => CopyRole::Primary,
+                    },
+                    sb_writing_event: 0,
+                    sb_durable_event: event,
+                    pending: 0,
+                    writing: None,
+                    position: found[slot].as_ref().map(|f| f.pos),
+                    fail_cause: FailCause::Write,
+                    rebuild: None,
+                    read_stream_end: u64::MAX,
+                }
+            })
+            .collect()
+    }
+
+    /// Each chunk's record from its merged bitmap byte, and how many need
+    /// a copy (a chunk left DIRTY may differ between legs: it is copied
+    /// before it is trusted).
+    fn chunk_records(bytes: &[u8], now: u64) -> (Vec<Chunk>, u64) {
+        let mut needs_resync = 0;
+        let chunks = bytes
+            .iter()
+            .map(|&disk| {
+                let dirty =
+                    ChunkByte::from_raw(disk).is_some_and(|b| b.status() == ChunkStatus::Dirty);
+                needs_resync += u64::from(dirty);
+                Chunk {
+                    disk,
+                    staged: NONE,
+                    want: NONE,
+                    flags: if dirty { F_NEEDS_RESYNC } else { 0 },
+                    inflight: 0,
+                    holds: 0,
+                    epoch: 0,
+                    last_write: now,
+                    last_write_gen: 0,
+                }
+            })
+            .collect();
+        (chunks, needs_resync)
     }
 
     /// Starts a mirror just built: the devices left out said, the read
