@@ -832,7 +832,8 @@ fn a_leg_smaller_than_the_geometry_is_left_out_before_any_write() {
     );
     // Exactly the size it needs: used.
     let asm = assemble(&mut ShortLeg1(Legs(&legs), need), 2).expect("assembles");
-    assert!(asm.legs[1].is_some() && asm.unusable.is_empty());
+    assert!(asm.legs[1].is_some(), "leg 1 placed");
+    assert!(asm.unusable.is_empty(), "{:?}", asm.unusable);
 }
 
 #[test]

@@ -59,7 +59,8 @@ fn good_tables_parse_and_print_normalised() {
     assert_eq!(t.chunk_sectors, Some(1024));
     assert_eq!(&t.legs[..2], &["253:1", "253:2"]);
     assert_eq!(&t.leg_offsets[..2], &[0, 384]);
-    assert!(t.handle_errors && !t.keep_log);
+    assert!(t.handle_errors, "handle_errors");
+    assert!(!t.keep_log, "keep_log");
 }
 
 #[test]
