@@ -124,5 +124,3 @@ pub unsafe extern "C" fn dmm_retry_read(m: *mut dmm_mirror, rd: *const dmm_fast_
         Err(_) => DMM_ERR_BUSY,
     }
 }
-
-// ---- text -------------------------------------------------------------------

@@ -78,5 +78,3 @@ pub unsafe extern "C" fn dmm_meta_block(m: *mut dmm_mirror, index: u32) -> *cons
     }
     h.mirror.meta_block(index as u16).as_ptr()
 }
-
-// ---- the fast path ------------------------------------------------------------

@@ -100,5 +100,3 @@ pub unsafe extern "C" fn dmm_table(
         text_into(buf, len, |out| table::write_table(&t, out))
     })
 }
-
-// ---- the operator -------------------------------------------------------------

@@ -22,48 +22,14 @@ impl Mirror {
     }
 
     fn check_free_lists(&self) {
-        let mut seen = vec![false; self.reqs.len()];
-        for &i in &self.req_free {
-            let i = usize::from(i);
-            assert!(
-                !core::mem::replace(&mut seen[i], true),
-                "request slot {i} free twice"
-            );
-            assert_eq!(
-                self.reqs[i].state,
-                ReqState::Free,
-                "request slot {i} listed free"
-            );
-        }
-        let busy = self
-            .reqs
-            .iter()
-            .filter(|q| q.state != ReqState::Free)
-            .count();
-        assert_eq!(
-            busy + self.req_free.len(),
-            self.reqs.len(),
-            "request slots lost"
-        );
-        let mut seen = vec![false; self.children.len()];
-        for &c in &self.child_free {
-            let c = c as usize;
-            assert!(
-                !core::mem::replace(&mut seen[c], true),
-                "child {c} free twice"
-            );
-            assert_eq!(self.children[c].owner, Owner::Free, "child {c} listed free");
-        }
-        let busy = self
-            .children
-            .iter()
-            .filter(|c| c.owner != Owner::Free)
-            .count();
-        assert_eq!(
-            busy + self.child_free.len(),
-            self.children.len(),
-            "children lost"
-        );
+        let req_free = self.req_free.iter().map(|&i| usize::from(i));
+        check_free_list("request slot", req_free, self.reqs.len(), |i| {
+            self.reqs[i].state == ReqState::Free
+        });
+        let child_free = self.child_free.iter().map(|&c| c as usize);
+        check_free_list("child", child_free, self.children.len(), |c| {
+            self.children[c].owner == Owner::Free
+        });
         for (s, seg) in self.segments.iter().enumerate() {
             let listed = self.seg_bufs_free.contains(&seg.buf);
             assert!(
@@ -136,4 +102,26 @@ impl Mirror {
             );
         }
     }
+}
+
+/// A free list of a table of `len` entries: each entry listed at most
+/// once, every listed entry free, and every free entry listed.
+fn check_free_list(
+    what: &str,
+    listed: impl Iterator<Item = usize>,
+    len: usize,
+    is_free: impl Fn(usize) -> bool,
+) {
+    let mut seen = vec![false; len];
+    let mut count = 0;
+    for i in listed {
+        assert!(
+            !core::mem::replace(&mut seen[i], true),
+            "{what} {i} listed free twice"
+        );
+        assert!(is_free(i), "{what} {i} listed free but in use");
+        count += 1;
+    }
+    let free = (0..len).filter(|&i| is_free(i)).count();
+    assert_eq!(free, count, "{what}s free but not listed");
 }
