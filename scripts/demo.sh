@@ -39,7 +39,7 @@ step "check: every chunk where the legs differ is covered by the bitmap"
 expect "0 not covered by the bitmap"
 
 step "resync offline with the core's own logic"
-"$ctl" resync "${legs[@]}" | grep -v '^core:' | tee "$dir/out"
+"$ctl" resync "${legs[@]}" | grep -v '^dm-mirror:' | tee "$dir/out"
 expect "chunks in sync on every leg; superblocks marked clean"
 summary
 expect "shutdown:      clean"

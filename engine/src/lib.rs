@@ -9,6 +9,8 @@
 //! followed by `fdatasync` of that leg; a discard punches a hole).
 #![forbid(unsafe_code)]
 
+pub mod device;
+
 use crossbeam_channel::{Receiver, Sender};
 use dmmirror_core::format::*;
 use dmmirror_core::mirror::*;
@@ -37,6 +39,9 @@ pub enum EngineError {
     Request(IoError),
     /// A buffer whose length is not a whole number of sectors.
     Unaligned,
+    /// Legs `first` and `second` (table positions) are one device, or one
+    /// lies inside the other.
+    SameStorage { first: usize, second: usize },
 }
 
 impl std::fmt::Display for EngineError {
@@ -46,6 +51,10 @@ impl std::fmt::Display for EngineError {
             EngineError::Assembly(e) => write!(f, "{e}"),
             EngineError::Request(e) => write!(f, "the mirror failed the request: {e}"),
             EngineError::Unaligned => write!(f, "buffers are whole 512-byte sectors"),
+            EngineError::SameStorage { first, second } => write!(
+                f,
+                "legs {first} and {second} are the same storage (one device under two names, or a partition of the other)"
+            ),
         }
     }
 }
@@ -168,6 +177,13 @@ impl Engine {
                     .map(Arc::new)
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let storage = files
+            .iter()
+            .map(|f| device::identify(f))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some((first, second)) = device::first_overlap(&storage) {
+            return Err(EngineError::SameStorage { first, second });
+        }
         let asm = assemble_with(&mut FileReader(&files), files.len(), o.force)
             .map_err(EngineError::Assembly)?;
         let chunk_bytes = asm.template.geometry.chunk_sectors as usize * SECTOR;

@@ -1,6 +1,8 @@
 //! A leg opened from a file or block device, and its metadata as read from it.
 
+use crate::{fail, io_err, Failure};
 use dmmirror_core::format::*;
+use dmmirror_engine::device;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
@@ -29,6 +31,24 @@ pub struct Leg {
 }
 
 impl Leg {
+    /// Opens every leg of one mirror: at most [`MAX_LEGS`], each on its
+    /// own storage (compared by identity, never by name).
+    pub fn open_all(paths: &[PathBuf], write: bool) -> Result<Vec<Leg>, Failure> {
+        at_most_max_legs(paths)?;
+        let legs = paths
+            .iter()
+            .map(|p| Leg::open(p, write).map_err(io_err(p)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let storage = legs
+            .iter()
+            .map(|l| device::identify(&l.file).map_err(io_err(&l.path)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some((i, j)) = device::first_overlap(&storage) {
+            return fail(2, same_storage(&paths[i], &paths[j]));
+        }
+        Ok(legs)
+    }
+
     pub fn open(path: &Path, write: bool) -> io::Result<Leg> {
         let mut file = OpenOptions::new().read(true).write(write).open(path)?;
         // Works for regular files and block devices alike.
@@ -48,9 +68,9 @@ impl Leg {
         let meta = LegMeta::read(&leg)?;
         let geometry = meta.superblock().map(|sb| sb.geometry);
         let Some(g) = geometry.filter(|g| g.external) else {
-            return Err(io::Error::other(
-                "area 0 holds no superblock of a mirror with its metadata on a log device",
-            ));
+            return Err(io::Error::other(format!(
+                "not the log device of an LVM mirror (its first area holds no superblock of a mirror whose metadata is on a log device), so it has no area for slot {slot}"
+            )));
         };
         leg.base = g.log_sector(slot, 0);
         if leg.base >= leg.sectors {
@@ -107,6 +127,29 @@ impl Leg {
         self.file.write_all_at(data, sector * SECTOR_SIZE as u64)?;
         self.file.sync_data()
     }
+}
+
+/// Refuses more legs than a mirror can have.
+pub fn at_most_max_legs(paths: &[PathBuf]) -> Result<(), Failure> {
+    if paths.len() > MAX_LEGS {
+        return fail(
+            2,
+            format!(
+                "{} legs given; a mirror has at most {MAX_LEGS}",
+                paths.len()
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Why two legs cannot be legs of one mirror.
+pub fn same_storage(a: &Path, b: &Path) -> String {
+    format!(
+        "{} and {} are the same storage (one device or file under two names, or a partition of the other): each leg needs its own",
+        a.display(),
+        b.display()
+    )
 }
 
 /// Everything `examine` knows about a leg's metadata.

@@ -52,15 +52,17 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// The legs: files or block devices.
-        #[arg(required = true, num_args = 1..=MAX_LEGS)]
+        #[arg(required = true, num_args = 1..)]
         legs: Vec<PathBuf>,
     },
     /// Print a leg's superblock copies and bitmap summary.
     Examine {
+        /// The leg (a file or block device), or with --log-area an LVM
+        /// mirror's log device.
         leg: PathBuf,
         /// The device is the log of an LVM mirror (an external layout):
-        /// examine the metadata area of this slot.
-        #[arg(long, value_name = "SLOT")]
+        /// examine the metadata area of this slot (0 to 15).
+        #[arg(long, value_name = "SLOT", value_parser = parse_slot)]
         log_area: Option<usize>,
         /// Also list the chunks that are not CLEAN or UNWRITTEN, or that are MODIFIED.
         #[arg(long)]
@@ -80,7 +82,8 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
-        #[arg(required = true, num_args = 1..=MAX_LEGS)]
+        /// The mirror's legs, each a file or block device.
+        #[arg(required = true, num_args = 1..)]
         legs: Vec<PathBuf>,
     },
     /// Assemble the legs and run the core's resync and rebuild offline,
@@ -89,13 +92,19 @@ enum Command {
         /// Assemble despite split brain or disagreeing legs.
         #[arg(long)]
         force: bool,
+        /// Run without members that were active but are not given: they
+        /// are recorded as failed (without it, resync refuses and changes
+        /// nothing).
+        #[arg(long)]
+        run: bool,
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 600)]
         timeout: u64,
         /// Print JSON.
         #[arg(long)]
         json: bool,
-        #[arg(required = true, num_args = 1..=MAX_LEGS)]
+        /// The mirror's legs, each a file or block device.
+        #[arg(required = true, num_args = 1..)]
         legs: Vec<PathBuf>,
     },
     /// Low-level operations for tests and demonstrations.
@@ -107,6 +116,7 @@ enum Command {
 enum Debug {
     /// Update chunk bytes in a leg's bitmap with the spec's two-copy protocol.
     Mark {
+        /// The leg: a file or block device.
         leg: PathBuf,
         /// Chunk indexes, comma separated.
         #[arg(long, value_delimiter = ',', required = true)]
@@ -133,7 +143,8 @@ enum Debug {
         /// Spread the records over the first SPAN bytes (default: all).
         #[arg(long, value_parser = parse_size)]
         span: Option<u64>,
-        #[arg(required = true, num_args = 1..=MAX_LEGS)]
+        /// The mirror's legs, each a file or block device.
+        #[arg(required = true, num_args = 1..)]
         legs: Vec<PathBuf>,
     },
     /// Check that every record acknowledged in a workload's output is on
@@ -158,11 +169,13 @@ enum Debug {
         /// Print JSON.
         #[arg(long)]
         json: bool,
-        #[arg(required = true, num_args = 1..=MAX_LEGS)]
+        /// The mirror's legs, each a file or block device.
+        #[arg(required = true, num_args = 1..)]
         legs: Vec<PathBuf>,
     },
     /// Flip one byte of one metadata copy (silent media corruption).
     Corrupt {
+        /// The leg: a file or block device.
         leg: PathBuf,
         /// Bitmap segment index; without it, the superblock.
         #[arg(long)]
@@ -213,6 +226,13 @@ fn io_err(path: &std::path::Path) -> impl Fn(std::io::Error) -> Failure + '_ {
     move |e| Failure(1, format!("{}: {e}", path.display()))
 }
 
+fn parse_slot(s: &str) -> Result<usize, String> {
+    s.parse::<usize>()
+        .ok()
+        .filter(|&slot| slot < MAX_LEGS)
+        .ok_or_else(|| format!("'{s}' is not a slot: slots run from 0 to {}", MAX_LEGS - 1))
+}
+
 fn parse_size(s: &str) -> Result<u64, String> {
     let (num, mult) = match s.as_bytes().last() {
         Some(b'k' | b'K') => (&s[..s.len() - 1], 1u64 << 10),
@@ -248,10 +268,11 @@ fn main() -> ExitCode {
         } => offline::check(&legs, partial, json),
         Command::Resync {
             force,
+            run,
             timeout,
             json,
             legs,
-        } => offline::resync(&legs, force, timeout, json),
+        } => offline::resync(&legs, force, run, timeout, json),
         Command::Debug(Debug::Mark {
             leg,
             chunks,

@@ -1,11 +1,11 @@
 //! `check` (compare the legs offline) and `resync` (repair them offline
 //! with the core's own resync, through the engine).
 
-use crate::leg::{Leg, LegMeta};
+use crate::leg::{at_most_max_legs, same_storage, Leg, LegMeta};
 use crate::{fail, io_err, Failure, Outcome};
 use dmmirror_core::format::*;
 use dmmirror_core::mirror::LegHealth;
-use dmmirror_engine::{Engine, Options};
+use dmmirror_engine::{Engine, EngineError, Options};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -22,12 +22,10 @@ fn status_name(b: ChunkByte) -> &'static str {
     b.status().name()
 }
 
-/// Opens the legs and returns them with the newest valid superblock.
+/// Opens the legs and returns them with the newest valid superblock,
+/// refusing a set that is not legs of one mirror.
 fn open_legs(paths: &[PathBuf]) -> Result<(Vec<Leg>, Vec<LegMeta>, Superblock), Failure> {
-    let legs = paths
-        .iter()
-        .map(|p| Leg::open(p, false).map_err(io_err(p)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let legs = Leg::open_all(paths, false)?;
     let metas = legs
         .iter()
         .map(|l| LegMeta::read(l).map_err(io_err(&l.path)))
@@ -37,35 +35,67 @@ fn open_legs(paths: &[PathBuf]) -> Result<(Vec<Leg>, Vec<LegMeta>, Superblock), 
         .enumerate()
         .filter_map(|(i, m)| m.superblock().map(|s| (i, *s)))
         .max_by_key(|(_, s)| s.event);
-    let Some((_, sb)) = newest else {
+    let Some((newest_at, sb)) = newest else {
         return fail(1, "no leg holds a valid dm-mirror superblock");
     };
-    for (leg, m) in legs.iter().zip(&metas) {
-        match m.superblock() {
-            None if m.superblocks.disagree => {
-                return fail(
-                    1,
-                    format!("{}: {}", leg.path.display(), DecodeError::CopiesDisagree),
-                )
-            }
-            None => return fail(1, format!("{}: no valid superblock", leg.path.display())),
-            Some(s) if s.mirror_uuid != sb.mirror_uuid => {
-                return fail(
-                    1,
-                    format!("{}: a leg of another mirror", leg.path.display()),
-                )
-            }
-            Some(s) if s.geometry != sb.geometry => {
-                return fail(1, format!("{}: geometry differs", leg.path.display()))
-            }
-            Some(s) => {
-                if let Some(why) = leg.too_small_for(s) {
-                    return fail(1, why);
-                }
-            }
+    for (i, (leg, m)) in legs.iter().zip(&metas).enumerate() {
+        let name = leg.path.display();
+        let Some(s) = m.superblock() else {
+            let why = if m.superblocks.disagree {
+                DecodeError::CopiesDisagree.to_string()
+            } else {
+                "no valid dm-mirror superblock (blank, foreign or damaged): not a member".into()
+            };
+            return fail(1, format!("{name}: {why}"));
+        };
+        if s.mirror_uuid != sb.mirror_uuid {
+            return fail(
+                1,
+                format!(
+                    "{name} is a leg of mirror {}, {} of mirror {}: legs of two mirrors",
+                    s.mirror_uuid,
+                    legs[newest_at].path.display(),
+                    sb.mirror_uuid
+                ),
+            );
+        }
+        if s.geometry != sb.geometry {
+            return fail(1, format!("{name}: geometry differs"));
+        }
+        if let Some(j) =
+            (0..i).find(|&j| metas[j].superblock().map(|t| t.leg_uuid) == Some(s.leg_uuid))
+        {
+            return fail(
+                1,
+                format!(
+                    "{name} and {} hold the same leg (uuid {}): one is a copy of the other",
+                    legs[j].path.display(),
+                    s.leg_uuid
+                ),
+            );
+        }
+        if let Some(why) = leg.too_small_for(s) {
+            return fail(1, why);
         }
     }
     Ok((legs, metas, sb))
+}
+
+/// The members the newest superblock counts as active (in sync or being
+/// rebuilt) that are not among the legs given: assembling without them
+/// records them failed.
+fn missing_members(metas: &[LegMeta], sb: &Superblock) -> Vec<(usize, Member)> {
+    let given: Vec<Uuid> = metas
+        .iter()
+        .filter_map(|m| m.superblock().map(|s| s.leg_uuid))
+        .collect();
+    sb.members
+        .iter()
+        .enumerate()
+        .filter_map(|(slot, m)| Some((slot, (*m)?)))
+        .filter(|(_, m)| matches!(m.state, MemberState::InSync | MemberState::Rebuilding))
+        .filter(|(_, m)| !given.contains(&m.uuid))
+        .collect()
 }
 
 /// Whether the newest superblock counts the leg as in sync.
@@ -247,13 +277,36 @@ impl CheckReport<'_> {
     }
 }
 
-pub fn resync(paths: &[PathBuf], force: bool, timeout_s: u64, json: bool) -> Outcome {
+pub fn resync(paths: &[PathBuf], force: bool, run: bool, timeout_s: u64, json: bool) -> Outcome {
     let o = Options {
         force,
         ..Options::default()
     };
-    refuse_short_legs(paths)?;
-    let e = Engine::open(paths, &o).map_err(|e| Failure(1, format!("assembly: {e}")))?;
+    let (legs, metas, sb) = open_legs(paths)?;
+    let missing = missing_members(&metas, &sb);
+    drop(legs);
+    if !missing.is_empty() {
+        let names: Vec<String> = missing
+            .iter()
+            .map(|(slot, m)| format!("slot {slot} (leg {}, {})", m.uuid, m.state.name()))
+            .collect();
+        if !run {
+            // Nothing written yet: the refusal changes nothing.
+            return fail(
+                1,
+                format!(
+                    "mirror {} has members not given: {}; nothing was changed. Name every leg, or pass --run to resync without them (they are then recorded as failed and rebuilt when they return)",
+                    sb.mirror_uuid,
+                    names.join(", ")
+                ),
+            );
+        }
+        eprintln!(
+            "mirrorctl: running without {} (--run): recorded as failed",
+            names.join(", ")
+        );
+    }
+    let e = open_engine(paths, &o)?;
     let needing = e.with_mirror(|m| m.chunks_needing_resync());
     let rested = settle_showing_progress(&e, Duration::from_secs(timeout_s));
     // What is left is read before the stop: suspending pauses the copies.
@@ -272,15 +325,26 @@ pub fn resync(paths: &[PathBuf], force: bool, timeout_s: u64, json: bool) -> Out
             "in_sync_chunks": in_sync,
             "chunks": total,
             "not_in_sync": behind,
+            "missing_members": missing.iter().map(|(slot, m)| serde_json::json!({"slot": slot, "leg_uuid": m.uuid.to_string()})).collect::<Vec<_>>(),
             "clean_stop": suspended,
         });
         outln!("{out}");
     } else {
+        // The lines the kernel module would log for the same events.
         for l in &log {
-            outln!("core: {l}");
+            outln!("dm-mirror: {l}");
         }
+        let given = if missing.is_empty() {
+            "every leg".to_string()
+        } else {
+            format!(
+                "the {} legs given (degraded: {} missing)",
+                paths.len(),
+                missing.len()
+            )
+        };
         outln!(
-            "{needing} chunks needed resync; {} copied, {} rebuilt; {in_sync} of {total} chunks in sync on every leg; superblocks {}",
+            "{needing} chunks needed resync; {} copied, {} rebuilt; {in_sync} of {total} chunks in sync on {given}; superblocks {}",
             stats.resynced_chunks,
             stats.rebuilt_chunks,
             if suspended {
@@ -313,21 +377,15 @@ pub fn resync(paths: &[PathBuf], force: bool, timeout_s: u64, json: bool) -> Out
     Ok(())
 }
 
-/// Refuses, before assembly, a leg too small for the mirror its own
-/// superblock describes (a copy would fail half-way).
-fn refuse_short_legs(paths: &[PathBuf]) -> Outcome {
-    for p in paths {
-        let leg = Leg::open(p, false).map_err(io_err(p))?;
-        let [primary, secondary] = geometry::SUPERBLOCK_SECTOR;
-        let load = SuperblockLoad::read(
-            leg.read_block(primary).map_err(io_err(p))?.as_slice(),
-            leg.read_block(secondary).map_err(io_err(p))?.as_slice(),
-        );
-        if let Some(why) = load.superblock().and_then(|sb| leg.too_small_for(sb)) {
-            return fail(1, why);
+/// Starts the engine on the legs, naming them in its refusals.
+pub fn open_engine(paths: &[PathBuf], o: &Options) -> Result<Engine, Failure> {
+    at_most_max_legs(paths)?;
+    Engine::open(paths, o).map_err(|e| match e {
+        EngineError::SameStorage { first, second } => {
+            Failure(2, same_storage(&paths[first], &paths[second]))
         }
-    }
-    Ok(())
+        e => Failure(1, format!("assembly: {e}")),
+    })
 }
 
 /// The legs given that are not in sync: rebuilding, failed or missing.

@@ -4,7 +4,7 @@
 
 use crate::leg::{Leg, LegMeta};
 use crate::{fail, io_err, Failure, Outcome};
-use dmmirror_engine::{Engine, Options};
+use dmmirror_engine::Options;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -71,8 +71,7 @@ pub fn workload(
     seed: u64,
     span: Option<u64>,
 ) -> Outcome {
-    let e = Engine::open(paths, &Options::default())
-        .map_err(|e| Failure(1, format!("assembly: {e}")))?;
+    let e = crate::offline::open_engine(paths, &Options::default())?;
     let sectors = span_sectors(e.data_sectors(), span);
     if records > capacity(sectors) {
         return fail(

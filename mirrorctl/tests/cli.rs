@@ -103,14 +103,43 @@ fn bad_inputs_get_clear_errors_and_exit_codes() {
     let o = run(&[&"create", &small, &big]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("too small"), "{}", stderr(&o));
-    let o = run(&[&"create", &"--chunk-size", &"3K", &big]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("not a power of two"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("small.img is too small: 512K"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[&"create", &"--chunk-size", &"3M", &big]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("chunk size 3M is not a power of two from 4K to 1G"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(&[&"create", &"--chunk-size", &"lots", &big]);
     assert_eq!(o.status.code(), Some(2));
     let o = run(&[&"create", &big, &big]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("named twice"));
+    assert!(stderr(&o).contains("same storage"), "{}", stderr(&o));
+    let many: Vec<_> = (0..17)
+        .map(|i| image(&dir, &format!("l{i}.img"), 64 << 20))
+        .collect();
+    let args: Vec<&dyn AsRef<std::ffi::OsStr>> = std::iter::once(&"create" as _)
+        .chain(many.iter().map(|p| p as _))
+        .collect();
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("17 legs given; a mirror has at most 16"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[&"examine", &"--log-area", &"99", &big]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("slots run from 0 to 15"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(&[&"examine", &dir.join("missing.img")]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("missing.img"));
@@ -201,7 +230,11 @@ fn check_reports_differences_and_resync_repairs_them() {
     let c = image(&dir, "c.img", size);
     let o = run(&[&"check", &a, &c]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("no valid superblock"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("c.img: no valid dm-mirror superblock"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -296,9 +329,17 @@ fn examine_reads_a_slot_area_of_an_lvm_log() {
         stdout(&run(&[&"examine", &"--log-area", &"0", &log])).contains("metadata on a log device")
     );
     // No third area: refused, and so is a device that is not such a log.
-    let o = run(&[&"examine", &"--log-area", &"9999", &log]);
+    let geo = dmmirror_core::format::Geometry::for_external(64 << 11, 1024).unwrap();
+    let two_areas = geo.log_sector(2, 0) * 512;
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(two_areas)
+        .unwrap();
+    let o = run(&[&"examine", &"--log-area", &"2", &log]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("no area 9999"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no area 2"), "{}", stderr(&o));
     let blank = image(&dir, "blank.img", 1 << 20);
     assert!(!run(&[&"examine", &"--log-area", &"0", &blank])
         .status
