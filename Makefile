@@ -1,31 +1,67 @@
-# dm-mirror: the front door. Every target installs what it needs.
+# dm-mirror: the front door. Every target installs what it needs (and only
+# that: scripts/setup.sh PART...). `make help` lists the targets.
 SHELL := /bin/bash
-.PHONY: all build setup test lint kernel-check fuzz demo demo-engine soak bench vm-test vm-soak dragonfly-test dragonfly-soak netbsd-test netbsd-soak kmod kmod-linux kmod-dragonfly kmod-netbsd kmod-check clean
+.PHONY: all help build install setup test lint kernel-check fuzz demo demo-engine soak bench vm-test vm-soak dragonfly-test dragonfly-soak netbsd-test netbsd-soak kmod kmod-linux kmod-dragonfly kmod-netbsd kmod-check clean
+
+# Where `make install` puts mirrorctl: /usr/local/bin for root, else ~/.local/bin.
+PREFIX ?= $(if $(filter 0,$(shell id -u)),/usr/local,$(HOME)/.local)
 
 all: build
+
+help:
+	@echo "make                 build everything (debug; mirrorctl lands in target/debug/mirrorctl)"
+	@echo "make install         build mirrorctl (release) and copy it to $(PREFIX)/bin"
+	@echo "make demo            the main job: our module in a Linux guest, a leg failed, a crash, recovery"
+	@echo "make test            lints, every test, kernel-target check, fuzz, userspace demo, toy benchmarks"
+	@echo "make vm-test         every kernel scenario in the Linux guest (CRASH_SEEDS=3)"
+	@echo "make dragonfly-test  the module in a DragonFly kernel under QEMU (CRASH_SEEDS=3)"
+	@echo "make netbsd-test     the module in a NetBSD rump kernel (POWER_SEEDS=20)"
+	@echo "make bench           every benchmark; rewrites docs/bench.md and its plots"
+	@echo "make soak            hours of simulation over fresh seeds (HOURS=1)"
+	@echo "make vm-soak, dragonfly-soak, netbsd-soak: the crash scenario over many seeds"
+	@echo "make fuzz            the fuzz targets (SECONDS=20 each)"
+	@echo "make lint            rustfmt and clippy"
+	@echo "make kernel-check    the core for x86_64-unknown-none: no FPU registers, stack per entry point"
+	@echo "make kmod            the modules: Linux (test rig), DragonFly and NetBSD packages"
+	@echo "make kmod-check      compile and link the BSD modules against their kernels' headers"
+	@echo "make demo-engine     the userspace demo (the engine over image files)"
+	@echo "make setup           install everything but the BSD rigs' tools"
+	@echo "make clean           remove build output (caches under /var/cache/dm-mirror stay)"
 
 setup:
 	@scripts/setup.sh
 
-build: setup
+build:
+	@scripts/setup.sh base kernel
 	cargo build --workspace
 	scripts/check-kernel-build.sh
+	@echo "built: target/debug/mirrorctl (make install copies a release build to $(PREFIX)/bin)"
 
-lint: setup
+install:
+	@scripts/setup.sh base
+	cargo build --release -p mirrorctl
+	install -D -m 755 target/release/mirrorctl $(PREFIX)/bin/mirrorctl
+	@echo "installed: $(PREFIX)/bin/mirrorctl"
+
+lint:
+	@scripts/setup.sh base
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-kernel-check: setup
+kernel-check:
+	@scripts/setup.sh base kernel
 	scripts/check-kernel-build.sh
 
-fuzz: setup
+fuzz:
+	@scripts/setup.sh base fuzz
 	scripts/fuzz.sh $(or $(SECONDS),20)
 
 # The README's test command: lints, every test, the kernel-target build,
 # a bounded fuzz run and the demo; the last line sums up the test results.
-test: setup lint kernel-check
+test:
+	@scripts/setup.sh base kernel fuzz bench dragonfly
+	@$(MAKE) --no-print-directory lint kernel-check
 	@mkdir -p build
-	scripts/setup.sh dragonfly
 	scripts/kmod-check.sh dragonfly
 	scripts/kmod-check.sh netbsd
 	scripts/kmod-check.sh netbsd8
@@ -37,46 +73,50 @@ test: setup lint kernel-check
 	@scripts/test-summary.sh build/test.log
 
 # Hours of simulation over fresh seeds: make soak HOURS=8
-soak: setup
+soak:
+	@scripts/setup.sh base
 	scripts/soak.sh $(or $(HOURS),1)
 
 # Every benchmark; rewrites docs/bench.md and its plots (a few minutes).
-bench: setup
+bench:
+	@scripts/setup.sh base bench
 	scripts/bench.sh
 
 # The kernel path for real: the Linux dm module in a QEMU guest, crashed
 # and failed on purpose (vm-test/run.sh). CRASH_SEEDS sets the kills,
 # PEERS_ROUNDS the rounds of the side-by-side with md and dm-mirror.
-vm-test: setup
+vm-test:
+	@scripts/setup.sh base kernel vm
 	PEERS_ROUNDS=$(or $(PEERS_ROUNDS),1) vm-test/run.sh --crash-seeds $(or $(CRASH_SEEDS),3)
 
 # The crash scenario over many kills: make vm-soak CRASH_SEEDS=100
-vm-soak: setup
+vm-soak:
+	@scripts/setup.sh base kernel vm
 	vm-test/run.sh --crash-seeds $(or $(CRASH_SEEDS),50) --first-seed $(or $(FIRST_SEED),1) crash
 
 # The user's kernel: dm_target_mirror.ko in a DragonFly kernel built from
 # ../shared/third_party/dragonfly, under QEMU (vm-test/dragonfly/run.sh;
 # docs/dragonfly.md). CRASH_SEEDS sets the kills.
-dragonfly-test: setup
-	scripts/setup.sh dragonfly
+dragonfly-test:
+	@scripts/setup.sh base kernel dragonfly
 	vm-test/dragonfly/run.sh --crash-seeds $(or $(CRASH_SEEDS),3)
 
 # The crash scenario over many kills: make dragonfly-soak CRASH_SEEDS=50
-dragonfly-soak: setup
-	scripts/setup.sh dragonfly
+dragonfly-soak:
+	@scripts/setup.sh base kernel dragonfly
 	vm-test/dragonfly/run.sh --crash-seeds $(or $(CRASH_SEEDS),30) --first-seed $(or $(FIRST_SEED),100) crash
 
 # The NetBSD module in a NetBSD kernel: a rump kernel built from
 # ../shared/third_party/netbsd-rump with NetBSD's own dm, legs behind a
 # fault hook (vm-test/netbsd/run.sh; docs/netbsd.md). POWER_SEEDS sets the
 # power losses.
-netbsd-test: setup
-	scripts/setup.sh netbsd
+netbsd-test:
+	@scripts/setup.sh base kernel netbsd
 	vm-test/netbsd/run.sh --power-seeds $(or $(POWER_SEEDS),20)
 
 # The power-loss scenario over many seeds: make netbsd-soak POWER_SEEDS=200
-netbsd-soak: setup
-	scripts/setup.sh netbsd
+netbsd-soak:
+	@scripts/setup.sh base kernel netbsd
 	vm-test/netbsd/run.sh --power-seeds $(or $(POWER_SEEDS),100) --first-seed $(or $(FIRST_SEED),1000) power-loss
 
 # Kernel modules. Linux: the test rig's dm-dmmirror.ko (built against the
@@ -85,13 +125,16 @@ netbsd-soak: setup
 # in place); docs/dragonfly.md, docs/netbsd.md.
 kmod: kmod-linux kmod-dragonfly kmod-netbsd
 
-kmod-linux: setup
+kmod-linux:
+	@scripts/setup.sh base kernel vm
 	vm-test/build.sh
 
-kmod-dragonfly: setup
+kmod-dragonfly:
+	@scripts/setup.sh base kernel
 	scripts/kmod-package.sh dragonfly
 
-kmod-netbsd: setup
+kmod-netbsd:
+	@scripts/setup.sh base kernel
 	scripts/kmod-package.sh netbsd
 
 # Compile and link checks of the BSD modules: DragonFly against its tree
@@ -99,15 +142,16 @@ kmod-netbsd: setup
 # against kmod/netbsd/check (its NetBSD 10 API) and against the real
 # headers of the rump kernel's NetBSD 7.99 tree (its NetBSD 8/9 API);
 # make test runs them all.
-kmod-check: setup
-	scripts/setup.sh dragonfly
+kmod-check:
+	@scripts/setup.sh base kernel dragonfly
 	DFLY_SRC=$(DFLY_SRC) scripts/kmod-check.sh dragonfly
 	scripts/kmod-check.sh netbsd
 	scripts/kmod-check.sh netbsd8
 
 # The README's main job: the kernel module in a QEMU guest, written to,
 # failed, crashed and recovered (vm-test/demo.sh).
-demo: setup
+demo:
+	@scripts/setup.sh base kernel vm
 	vm-test/demo.sh
 
 # The same story in userspace, through the engine (make test runs it).

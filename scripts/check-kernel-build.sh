@@ -11,7 +11,8 @@ target=x86_64-unknown-none
 # PLT32, not the GOTPCREL that stable's default -Z plt=no emits.
 export RUSTFLAGS="-C code-model=kernel -C relocation-model=static -C embed-bitcode=no -Z plt=yes"
 export CARGO_TARGET_DIR=target/kernel
-cargo +nightly build -q --release --target "$target" \
+echo "kernel-check: building the core for $target (core and alloc from source: about 2 minutes the first time)" >&2
+cargo +nightly build --release --target "$target" \
 	-Z build-std=core,alloc,compiler_builtins -Z build-std-features=compiler-builtins-mem \
 	-p dmmirror-sys
 lib="$CARGO_TARGET_DIR/$target/release/libdmmirror.a"

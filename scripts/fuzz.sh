@@ -8,6 +8,8 @@ cd "$(dirname "$0")/../fuzz"
 seconds=${1:-20}
 toolchain=+nightly
 rustup run nightly rustc --version >/dev/null 2>&1 || { echo "fuzz: FAIL: no nightly toolchain (run scripts/setup.sh)" >&2; exit 1; }
+echo "fuzz: building the targets (instrumented; about 2 minutes the first time)"
+cargo $toolchain fuzz build
 for target in $(cargo $toolchain fuzz list); do
 	mkdir -p "corpus/$target"
 	cp -n "seeds/$target"/* "corpus/$target/"

@@ -4,6 +4,8 @@
 # console goes to LOG. Exit status: QEMU's, or 137 when it was killed (on
 # timeout, or on purpose).
 #
+# DMM_PROGRESS=1 reports on stderr every 10 s while the guest runs.
+#
 # The crash: with DMM_KILL_PATTERN set, QEMU gets SIGKILL once LOG holds
 # DMM_KILL_COUNT (default 1) lines matching that pattern, DMM_KILL_DELAY
 # seconds (default 0) later; the log then ends with a line
@@ -18,14 +20,25 @@ for leg in "$@"; do
 done
 accel=${DMM_ACCEL:-tcg}
 [ "$args" = "-" ] && args=
+# The log exists before QEMU starts: the kill check below polls it.
+: > "$log"
 qemu-system-x86_64 -accel "$accel" -m 1024 -smp 2 \
 	-nographic -no-reboot -nodefaults -serial stdio \
 	-kernel build/vm/vmlinuz -initrd build/vm/initrd.img \
 	-append "console=ttyS0 quiet panic=-1 dmm.scenario=$scenario dmm.args=$args" \
 	"${drives[@]}" > "$log" 2>&1 < /dev/null &
 qemu=$!
+start=$SECONDS
 end=$(( SECONDS + timeout_s ))
+report=$(( SECONDS + 10 ))
 while kill -0 "$qemu" 2>/dev/null; do
+	# DMM_PROGRESS=1 (the demo): every 10 s, how long the guest has run
+	# and the last line of its console.
+	if [ -n "${DMM_PROGRESS:-}" ] && [ "$SECONDS" -ge "$report" ]; then
+		printf '  (guest running %d s; console: %s)\n' $(( SECONDS - start )) \
+			"$(tail -n 1 "$log" | tr -d '\r' | cut -c 1-60)" >&2
+		report=$(( SECONDS + 10 ))
+	fi
 	if [ "$SECONDS" -ge "$end" ]; then
 		kill -KILL "$qemu"
 		{ wait "$qemu"; } 2>/dev/null
