@@ -130,7 +130,7 @@ kmod-linux:
 	vm-test/build.sh
 
 kmod-dragonfly:
-	@scripts/setup.sh base kernel
+	@scripts/setup.sh base kernel dragonfly
 	scripts/kmod-package.sh dragonfly
 
 kmod-netbsd:

@@ -71,9 +71,11 @@ part_bench() {
 
 # The DragonFly rig and kmod-check's DragonFly part: config(8) and the
 # kernel built with clang and bmake, GRUB for the ISO.
+# Its userland (libc and the rest of mirrorctl's sysroot) needs rpcgen.
 part_dragonfly() {
 	apt_install clang lld bmake byacc flex libfl-dev libbsd-dev python3 \
-		grub-pc-bin grub-common xorriso mtools makefs qemu-system-x86
+		grub-pc-bin grub-common xorriso mtools makefs qemu-system-x86 \
+		rpcsvc-proto file
 }
 
 # The NetBSD rig: buildrump.sh builds NetBSD's own tools and the rump

@@ -11,8 +11,8 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 /// The storage an open leg reads and writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StorageId {
-    /// A block device by device number (a loop device resolves to its
-    /// backing file instead).
+    /// A device by device number (a loop device resolves to its backing
+    /// file instead).
     Block(u64),
     /// A regular file by filesystem and inode.
     File { dev: u64, ino: u64 },
@@ -32,10 +32,12 @@ impl Storage {
     }
 }
 
-/// The storage behind an open file or block device.
+/// The storage behind an open file or device.
 pub fn identify(file: &File) -> io::Result<Storage> {
     let meta = file.metadata()?;
-    if !meta.file_type().is_block_device() {
+    // The BSDs' disks are character devices.
+    let kind = meta.file_type();
+    if !kind.is_block_device() && !kind.is_char_device() {
         return Ok(Storage {
             id: StorageId::File {
                 dev: meta.dev(),

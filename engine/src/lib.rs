@@ -599,6 +599,7 @@ fn wait(rb: &ReqBuf) -> Result<Vec<u8>, EngineError> {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn punch_hole(f: &File, at: u64, len: u64) -> bool {
     use rustix::fs::{fallocate, FallocateFlags};
     let mode = FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE;
@@ -608,6 +609,12 @@ fn punch_hole(f: &File, at: u64, len: u64) -> bool {
         Ok(()) => true,
         Err(e) => e == rustix::io::Errno::OPNOTSUPP,
     }
+}
+
+/// Elsewhere (the BSDs) a discard keeps the data, which it allows.
+#[cfg(not(target_os = "linux"))]
+fn punch_hole(_f: &File, _at: u64, _len: u64) -> bool {
+    true
 }
 
 fn worker(s: &Shared, rx: &Receiver<Option<Job>>) {

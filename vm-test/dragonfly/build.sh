@@ -3,7 +3,8 @@
 # ../shared/third_party/dragonfly (config DMMTEST, clang), GRUB with its
 # 64-bit relocator fixed, and the project's parts: dm_target_mirror.ko
 # through the tree's own bsd.kmod.mk against that kernel's build
-# directory, the guest's test driver, a root image and a boot ISO.
+# directory, the guest's test driver, mirrorctl for DragonFly
+# (scripts/mirrorctl-dragonfly.sh), a root image and a boot ISO.
 # The tree and the kernel are cached outside the clone, keyed by their
 # inputs (DMM_CACHE, default /var/cache/dm-mirror): a second run rebuilds
 # only the project's parts. Output: build/dragonfly/dfly.iso.
@@ -105,12 +106,17 @@ clang --target=x86_64-unknown-dragonfly -O1 -ffreestanding -fno-builtin -fno-sta
 	-Wall -Wextra -Werror -Ivm-test/guest \
 	-o "$out/init" "$g/start.S" "$g"/*.c
 
+# mirrorctl for DragonFly (std built against a sysroot from the tree).
+say "building mirrorctl for DragonFly"
+ctl_dfly=$(scripts/mirrorctl-dragonfly.sh)
+
 # Root image and ISO: GRUB preloads the root image as md0.
 root=$out/rootdir && rm -rf "$root" && mkdir -p "$root"/{sbin,dev,boot}
 cp "$out/init" "$root/sbin/init"
+strip -o "$root/sbin/mirrorctl" "$ctl_dfly"
 cp "$mod/dm_target_mirror.ko" "$root/boot/"
 rm -f "$out/root.img"
-makefs -t ffs -o version=1 -B le -s 4m -f 64 "$out/root.img" "$root" > /dev/null
+makefs -t ffs -o version=1 -B le -s 16m -f 256 "$out/root.img" "$root" > /dev/null
 iso=$out/iso && rm -rf "$iso" && mkdir -p "$iso/boot/grub"
 cp "$kbuild/kernel.stripped" "$iso/boot/kernel"
 cp "$out/root.img" "$iso/boot/root.img"

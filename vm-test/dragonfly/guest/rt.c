@@ -12,6 +12,8 @@
 #define SYS_close	6
 #define SYS_wait4	7
 #define SYS_getpid	20
+#define SYS_execve	59
+#define SYS_dup2	90
 #define SYS_ioctl	54
 #define SYS_reboot	55
 #define SYS_munmap	73
@@ -59,6 +61,31 @@ int
 sys_wait(int *status)
 {
 	return ((int)sys6(SYS_wait4, -1, (long)status, 0, 0, 0));
+}
+
+/*
+ * Runs a program with the console as its stdin, stdout and stderr; its
+ * exit status, or -1 if it could not run or was killed.
+ */
+int
+run_program(const char *const argv[])
+{
+	static const char *const envp[] = { "PATH=/sbin", NULL };
+	int pid, status, fd;
+
+	pid = sys_fork();
+	if (pid == 0) {
+		fd = sys_open("/dev/console", O_RDWR);
+		for (int i = 0; i < 3; i++)
+			sys6(SYS_dup2, fd, i, 0, 0, 0);
+		sys6(SYS_execve, (long)argv[0], (long)argv, (long)envp, 0, 0);
+		sys_exit(127);
+	}
+	if (pid < 0 || sys6(SYS_wait4, pid, (long)&status, 0, 0, 0) != pid)
+		return (-1);
+	if ((status & 0x7f) != 0)
+		return (-1);
+	return ((status >> 8) & 0xff);
 }
 
 int

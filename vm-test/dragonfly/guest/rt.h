@@ -28,6 +28,7 @@ int	 sys_fsync(int fd);
 int	 sys_ioctl(int fd, unsigned long req, void *arg);
 int	 sys_fork(void);
 int	 sys_wait(int *status);
+int	 run_program(const char *const argv[]);
 int	 sys_getpid(void);
 void	 sys_exit(int code) __attribute__((noreturn));
 int	 sys_kldload(const char *path);
