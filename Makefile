@@ -67,8 +67,10 @@ test:
 	scripts/kmod-check.sh netbsd8
 	cargo test --workspace 2>&1 | tee build/test.log; test $${PIPESTATUS[0]} -eq 0
 	scripts/fuzz.sh 20
-	scripts/demo.sh > build/demo.log 2>&1 || { cat build/demo.log; exit 1; }
-	scripts/bench.sh --quick > build/bench-quick.log 2>&1 || { cat build/bench-quick.log; exit 1; }
+	@echo "test: the userspace demo (its output in build/demo.log)"
+	@scripts/demo.sh > build/demo.log 2>&1 || { cat build/demo.log; exit 1; }
+	@echo "test: a toy-sized pass of the benchmarks (build/bench-quick.log)"
+	@scripts/bench.sh --quick > build/bench-quick.log 2>&1 || { cat build/bench-quick.log; exit 1; }
 	@tail -n 1 build/demo.log
 	@scripts/test-summary.sh build/test.log
 
