@@ -4,7 +4,7 @@
 use crate::leg::{at_most_max_legs, same_storage, Leg, LegMeta};
 use crate::{fail, io_err, Failure, Outcome};
 use dmmirror_core::format::*;
-use dmmirror_core::mirror::LegHealth;
+use dmmirror_core::mirror::{LegHealth, Stats};
 use dmmirror_engine::{Engine, EngineError, Options};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -278,103 +278,156 @@ impl CheckReport<'_> {
 }
 
 pub fn resync(paths: &[PathBuf], force: bool, run: bool, timeout_s: u64, json: bool) -> Outcome {
+    let missing = refuse_partial(paths, run)?;
     let o = Options {
         force,
         ..Options::default()
     };
-    let (legs, metas, sb) = open_legs(paths)?;
+    let report = run_resync(&open_engine(paths, &o)?, paths, timeout_s);
+    if json {
+        outln!("{}", report.json(&missing));
+    } else {
+        out!("{}", report.text(paths.len(), missing.len()));
+    }
+    report.verdict(timeout_s)
+}
+
+/// The members missing from `paths` (none, or with `run` the ones the
+/// resync will record failed); refuses a partial mirror without `run`,
+/// before anything is written.
+fn refuse_partial(paths: &[PathBuf], run: bool) -> Result<Vec<(usize, Member)>, Failure> {
+    let (_legs, metas, sb) = open_legs(paths)?;
     let missing = missing_members(&metas, &sb);
-    drop(legs);
-    if !missing.is_empty() {
-        let names: Vec<String> = missing
-            .iter()
-            .map(|(slot, m)| format!("slot {slot} (leg {}, {})", m.uuid, m.state.name()))
-            .collect();
-        if !run {
-            // Nothing written yet: the refusal changes nothing.
-            return fail(
-                1,
-                format!(
-                    "mirror {} has members not given: {}; nothing was changed. Name every leg, or pass --run to resync without them (they are then recorded as failed and rebuilt when they return)",
-                    sb.mirror_uuid,
-                    names.join(", ")
-                ),
-            );
-        }
-        eprintln!(
-            "mirrorctl: running without {} (--run): recorded as failed",
-            names.join(", ")
+    if missing.is_empty() {
+        return Ok(missing);
+    }
+    let names: Vec<String> = missing
+        .iter()
+        .map(|(slot, m)| format!("slot {slot} (leg {}, {})", m.uuid, m.state.name()))
+        .collect();
+    if !run {
+        return fail(
+            1,
+            format!(
+                "mirror {} has members not given: {}; nothing was changed. Name every leg, or pass --run to resync without them (they are then recorded as failed and rebuilt when they return)",
+                sb.mirror_uuid,
+                names.join(", ")
+            ),
         );
     }
-    let e = open_engine(paths, &o)?;
+    eprintln!(
+        "mirrorctl: running without {} (--run): recorded as failed",
+        names.join(", ")
+    );
+    Ok(missing)
+}
+
+/// What one offline resync did.
+struct ResyncReport {
+    needing: u64,
+    stats: Stats,
+    left: u64,
+    in_sync: u64,
+    total: u64,
+    behind: Vec<String>,
+    rested: bool,
+    suspended: bool,
+    log: Vec<String>,
+}
+
+/// Runs the resync and rebuilds to the end or the timeout, then stops.
+fn run_resync(e: &Engine, paths: &[PathBuf], timeout_s: u64) -> ResyncReport {
     let needing = e.with_mirror(|m| m.chunks_needing_resync());
-    let rested = settle_showing_progress(&e, Duration::from_secs(timeout_s));
+    let rested = settle_showing_progress(e, Duration::from_secs(timeout_s));
     // What is left is read before the stop: suspending pauses the copies.
     let (in_sync, total) = e.with_mirror(|m| m.sync_progress());
-    let behind = behind_legs(&e, paths);
+    let behind = behind_legs(e, paths);
     let suspended = e.stop_cleanly(Duration::from_secs(timeout_s));
     let (stats, left) = e.with_mirror(|m| (m.stats(), m.chunks_needing_resync()));
-    let log = e.take_log();
-    drop(e);
-    if json {
-        let out = serde_json::json!({
-            "needed_resync": needing,
-            "resynced": stats.resynced_chunks,
-            "rebuilt": stats.rebuilt_chunks,
-            "left": left,
-            "in_sync_chunks": in_sync,
-            "chunks": total,
-            "not_in_sync": behind,
-            "missing_members": missing.iter().map(|(slot, m)| serde_json::json!({"slot": slot, "leg_uuid": m.uuid.to_string()})).collect::<Vec<_>>(),
-            "clean_stop": suspended,
-        });
-        outln!("{out}");
-    } else {
+    ResyncReport {
+        needing,
+        stats,
+        left,
+        in_sync,
+        total,
+        behind,
+        rested,
+        suspended,
+        log: e.take_log().iter().map(|l| l.to_string()).collect(),
+    }
+}
+
+impl ResyncReport {
+    fn json(&self, missing: &[(usize, Member)]) -> serde_json::Value {
+        let missing: Vec<_> = missing
+            .iter()
+            .map(|(slot, m)| serde_json::json!({"slot": slot, "leg_uuid": m.uuid.to_string()}))
+            .collect();
+        serde_json::json!({
+            "needed_resync": self.needing,
+            "resynced": self.stats.resynced_chunks,
+            "rebuilt": self.stats.rebuilt_chunks,
+            "left": self.left,
+            "in_sync_chunks": self.in_sync,
+            "chunks": self.total,
+            "not_in_sync": self.behind,
+            "missing_members": missing,
+            "clean_stop": self.suspended,
+        })
+    }
+
+    fn text(&self, given: usize, missing: usize) -> String {
         // The lines the kernel module would log for the same events.
-        for l in &log {
-            outln!("dm-mirror: {l}");
-        }
-        let given = if missing.is_empty() {
+        let mut out: String = self
+            .log
+            .iter()
+            .map(|l| format!("dm-mirror: {l}\n"))
+            .collect();
+        let legs = if missing == 0 {
             "every leg".to_string()
         } else {
-            format!(
-                "the {} legs given (degraded: {} missing)",
-                paths.len(),
-                missing.len()
-            )
+            format!("the {given} legs given (degraded: {missing} missing)")
         };
-        outln!(
-            "{needing} chunks needed resync; {} copied, {} rebuilt; {in_sync} of {total} chunks in sync on {given}; superblocks {}",
-            stats.resynced_chunks,
-            stats.rebuilt_chunks,
-            if suspended {
+        out += &format!(
+            "{} chunks needed resync; {} copied, {} rebuilt; {} of {} chunks in sync on {legs}; superblocks {}\n",
+            self.needing,
+            self.stats.resynced_chunks,
+            self.stats.rebuilt_chunks,
+            self.in_sync,
+            self.total,
+            if self.suspended {
                 "marked clean"
             } else {
                 "NOT marked clean"
             }
         );
+        out
     }
-    if !behind.is_empty() || in_sync < total || left > 0 {
-        let legs = if behind.is_empty() {
-            String::new()
-        } else {
-            format!(" ({} not in sync)", behind.join(", "))
-        };
-        return fail(
-            1,
-            format!(
-                "not finished within {timeout_s} s: {} of {total} chunks still to copy{legs}; run resync again to go on from the last checkpoint",
-                total - in_sync
-            ),
-        );
+
+    fn verdict(&self, timeout_s: u64) -> Outcome {
+        if !self.behind.is_empty() || self.in_sync < self.total || self.left > 0 {
+            let legs = if self.behind.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} not in sync)", self.behind.join(", "))
+            };
+            return fail(
+                1,
+                format!(
+                    "not finished within {timeout_s} s: {} of {} chunks still to copy{legs}; run resync again to go on from the last checkpoint",
+                    self.total - self.in_sync,
+                    self.total
+                ),
+            );
+        }
+        if !self.rested || !self.suspended {
+            return fail(
+                1,
+                format!("the mirror did not come to rest within {timeout_s} s"),
+            );
+        }
+        Ok(())
     }
-    if !rested || !suspended {
-        return fail(
-            1,
-            format!("the mirror did not come to rest within {timeout_s} s"),
-        );
-    }
-    Ok(())
 }
 
 /// Starts the engine on the legs, naming them in its refusals.
