@@ -440,55 +440,61 @@ fn parse_native<'a>(a: &mut Args<'a, '_>, t: &mut Table<'a>) -> Result<(), Table
         );
     }
     while a.at < end {
-        let key_at = a.at;
-        let key = a.next("an option")?;
-        let repeated = |seen: bool| {
-            if seen {
-                a.err(key_at, TableFault::Repeated)
-            } else {
-                Ok(())
-            }
-        };
-        match key {
-            "read_policy" => {
-                repeated(t.read_policy.is_some())?;
-                t.read_policy = Some(a.read_policy()?);
-            }
-            "chunk_size" => {
-                repeated(t.chunk_sectors.is_some())?;
-                t.chunk_sectors = Some(region_size(a, "a chunk size in sectors")?);
-            }
-            "clean_delay" => {
-                repeated(t.clean_delay_ms.is_some())?;
-                t.clean_delay_ms = Some(a.number(
-                    "a delay in milliseconds",
-                    0,
-                    3_600_000,
-                    "the delay must be at most an hour",
-                )?);
-            }
-            "resync_rate" => {
-                repeated(t.resync_rate.is_some())?;
-                t.resync_rate = Some(a.resync_rate()?);
-            }
-            "force" => {
-                repeated(t.force)?;
-                t.force = true;
-            }
-            _ => {
-                return a.err(
-                    key_at,
-                    TableFault::Unknown(
-                        "option (read_policy, chunk_size, clean_delay, resync_rate, force)",
-                    ),
-                )
-            }
-        }
+        native_option(a, t)?;
         if a.at > end {
             return a.err(
                 count_at,
                 TableFault::OutOfRange("fewer option arguments counted than given"),
             );
+        }
+    }
+    Ok(())
+}
+
+/// One option of the native table and its value.
+fn native_option<'a>(a: &mut Args<'a, '_>, t: &mut Table<'a>) -> Result<(), TableError<'a>> {
+    let key_at = a.at;
+    let key = a.next("an option")?;
+    let repeated = |seen: bool| {
+        if seen {
+            a.err(key_at, TableFault::Repeated)
+        } else {
+            Ok(())
+        }
+    };
+    match key {
+        "read_policy" => {
+            repeated(t.read_policy.is_some())?;
+            t.read_policy = Some(a.read_policy()?);
+        }
+        "chunk_size" => {
+            repeated(t.chunk_sectors.is_some())?;
+            t.chunk_sectors = Some(region_size(a, "a chunk size in sectors")?);
+        }
+        "clean_delay" => {
+            repeated(t.clean_delay_ms.is_some())?;
+            t.clean_delay_ms = Some(a.number(
+                "a delay in milliseconds",
+                0,
+                3_600_000,
+                "the delay must be at most an hour",
+            )?);
+        }
+        "resync_rate" => {
+            repeated(t.resync_rate.is_some())?;
+            t.resync_rate = Some(a.resync_rate()?);
+        }
+        "force" => {
+            repeated(t.force)?;
+            t.force = true;
+        }
+        _ => {
+            return a.err(
+                key_at,
+                TableFault::Unknown(
+                    "option (read_policy, chunk_size, clean_delay, resync_rate, force)",
+                ),
+            )
         }
     }
     Ok(())

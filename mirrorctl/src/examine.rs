@@ -274,6 +274,40 @@ fn serials_differ(load: &SegmentLoad) -> bool {
 }
 
 /// `examine --json`: the same facts as the text, for scripts.
+fn members_json(sb: &Superblock) -> Vec<serde_json::Value> {
+    sb.members
+        .iter()
+        .enumerate()
+        .filter_map(|(slot, m)| m.map(|m| (slot, m)))
+        .map(|(slot, m)| {
+            serde_json::json!({
+                "slot": slot,
+                "uuid": m.uuid.to_string(),
+                "state": m.state.name(),
+                "since_event": m.state_event,
+                "rebuild_checkpoint": m.rebuild_checkpoint,
+                "full_copy": m.full_copy,
+            })
+        })
+        .collect()
+}
+
+fn uneven_segments_json(meta: &LegMeta) -> Vec<serde_json::Value> {
+    meta.segments
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| uneven(l))
+        .map(|(i, l)| {
+            serde_json::json!({
+                "segment": i,
+                "primary": copy_json(&l.copies[CopyRole::Primary.index()], |s| *s),
+                "secondary": copy_json(&l.copies[CopyRole::Secondary.index()], |s| *s),
+                "used": chosen_name(l.chosen),
+            })
+        })
+        .collect()
+}
+
 fn examine_json(leg: &Leg, meta: &LegMeta, problems: &[String]) -> serde_json::Value {
     use serde_json::json;
     let path = &leg.path;
@@ -288,39 +322,9 @@ fn examine_json(leg: &Leg, meta: &LegMeta, problems: &[String]) -> serde_json::V
         return json!({ "leg": path.display().to_string(), "superblock": copies });
     };
     let g = &sb.geometry;
-    let members: Vec<_> = sb
-        .members
-        .iter()
-        .enumerate()
-        .filter_map(|(slot, m)| m.map(|m| (slot, m)))
-        .map(|(slot, m)| {
-            json!({
-                "slot": slot,
-                "uuid": m.uuid.to_string(),
-                "state": m.state.name(),
-                "since_event": m.state_event,
-                "rebuild_checkpoint": m.rebuild_checkpoint,
-                "full_copy": m.full_copy,
-            })
-        })
-        .collect();
     let c = count_chunks(&meta.chunks);
     let listed: Vec<_> = listed_chunks(&meta.chunks)
         .map(|(i, cb)| json!({ "chunk": i, "state": cb.status().name(), "modified": cb.is_modified() }))
-        .collect();
-    let segments: Vec<_> = meta
-        .segments
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| uneven(l))
-        .map(|(i, l)| {
-            json!({
-                "segment": i,
-                "primary": copy_json(&l.copies[CopyRole::Primary.index()], |s| *s),
-                "secondary": copy_json(&l.copies[CopyRole::Secondary.index()], |s| *s),
-                "used": chosen_name(l.chosen),
-            })
-        })
         .collect();
     json!({
         "leg": path.display().to_string(),
@@ -342,10 +346,10 @@ fn examine_json(leg: &Leg, meta: &LegMeta, problems: &[String]) -> serde_json::V
         "problems": problems,
         "modified_since_event": sb.modified_since_event,
         "stale_modified": c.modified > 0 && sb.modified_since_event == 0,
-        "members": members,
+        "members": members_json(sb),
         "bitmap": { "clean": c.clean, "dirty": c.dirty, "unwritten": c.unwritten, "modified": c.modified },
         // Segments with a damaged copy or copies whose serials differ.
-        "uneven_segments": segments,
+        "uneven_segments": uneven_segments_json(meta),
         "chunks": listed,
     })
 }

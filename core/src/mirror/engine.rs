@@ -211,6 +211,17 @@ struct ResyncSlot {
     targets: u32,
 }
 
+impl ResyncSlot {
+    /// A slot no copy holds.
+    const FREE: ResyncSlot = ResyncSlot {
+        chunk: 0,
+        phase: ResyncPhase::Free,
+        pending: 0,
+        source: 0,
+        targets: 0,
+    };
+}
+
 /// True when the named mistake is switched in; always false in real builds.
 macro_rules! mutated {
     ($self:ident, $m:ident) => {{

@@ -63,6 +63,24 @@ impl Mirror {
         new_uuid: Uuid,
         device_sectors: u64,
     ) -> Result<usize, AdminError> {
+        self.may_add(device_sectors)?;
+        let ours = found
+            .filter(|sb| sb.mirror_uuid == self.template.mirror_uuid && sb.geometry == self.geo);
+        let former = ours.and_then(|sb| {
+            (0..MAX_LEGS)
+                .find(|&s| self.template.members[s].is_some_and(|m| m.uuid == sb.leg_uuid))
+                .map(|s| (s, sb))
+        });
+        let slot = match former {
+            Some((slot, sb)) => self.readd_member(slot, position, sb)?,
+            None => self.add_new_member(position, new_uuid)?,
+        };
+        self.pump();
+        Ok(slot)
+    }
+
+    /// Why no leg can be added now, if so.
+    fn may_add(&self, device_sectors: u64) -> Result<(), AdminError> {
         if self.suspending {
             return Err(AdminError::Suspended);
         }
@@ -76,40 +94,38 @@ impl Mirror {
         if device_sectors < need {
             return Err(AdminError::TooSmall { need });
         }
-        let ours = found
-            .filter(|sb| sb.mirror_uuid == self.template.mirror_uuid && sb.geometry == self.geo);
-        let former = ours.and_then(|sb| {
-            (0..MAX_LEGS)
-                .find(|&s| self.template.members[s].is_some_and(|m| m.uuid == sb.leg_uuid))
-                .map(|s| (s, sb))
-        });
-        if let Some((slot, sb)) = former {
-            if self.legs[slot].health.is_writable() {
-                return Err(AdminError::AlreadyMember { slot });
-            }
-            self.slot_idle(slot)?;
-            let member = self.template.members[slot].expect("found above");
-            let full = member.full_copy || !self.covered(&member) || self.diverged(sb);
-            self.begin_rebuild(slot, position, full, 0);
-            self.pump();
-            return Ok(slot);
+        Ok(())
+    }
+
+    /// A former member returns to its slot: rebuilt from its MODIFIED
+    /// chunks, or in full when they do not cover what it missed.
+    fn readd_member(
+        &mut self,
+        slot: usize,
+        position: usize,
+        sb: &Superblock,
+    ) -> Result<usize, AdminError> {
+        if self.legs[slot].health.is_writable() {
+            return Err(AdminError::AlreadyMember { slot });
         }
-        if new_uuid.is_nil()
-            || self
-                .template
-                .members
-                .iter()
-                .flatten()
-                .any(|m| m.uuid == new_uuid)
-        {
+        self.slot_idle(slot)?;
+        let member = self.template.members[slot].expect("found by the caller");
+        let full = member.full_copy || !self.covered(&member) || self.diverged(sb);
+        self.begin_rebuild(slot, position, full, 0);
+        Ok(slot)
+    }
+
+    /// A new member takes an empty slot (or a removed member's) and is
+    /// copied in full.
+    fn add_new_member(&mut self, position: usize, new_uuid: Uuid) -> Result<usize, AdminError> {
+        let members = &self.template.members;
+        if new_uuid.is_nil() || members.iter().flatten().any(|m| m.uuid == new_uuid) {
             return Err(AdminError::BadUuid);
         }
         let slot = (0..MAX_LEGS)
-            .find(|&s| self.template.members[s].is_none())
+            .find(|&s| members[s].is_none())
             .or_else(|| {
-                (0..MAX_LEGS).find(|&s| {
-                    self.template.members[s].is_some_and(|m| m.state == MemberState::Removed)
-                })
+                (0..MAX_LEGS).find(|&s| members[s].is_some_and(|m| m.state == MemberState::Removed))
             })
             .ok_or(AdminError::NoFreeSlot)?;
         self.slot_idle(slot)?;
@@ -125,7 +141,6 @@ impl Mirror {
         l.sb_durable_event = 0;
         l.writing = None;
         self.begin_rebuild(slot, position, true, 0);
-        self.pump();
         Ok(slot)
     }
 

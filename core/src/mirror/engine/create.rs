@@ -18,18 +18,7 @@ impl Mirror {
         let template = asm.template;
         let legs = Self::leg_records(&template, found);
         let (chunks, needs_resync) = Self::chunk_records(&asm.chunks, now);
-        let segments = asm
-            .segment_serials
-            .iter()
-            .map(|&serial| Segment {
-                serial,
-                phase: Phase::Idle,
-                buf: 0,
-                pending: 0,
-                queued: false,
-                force: Force::No,
-            })
-            .collect::<Vec<_>>();
+        let segments = Self::segment_records(&asm.segment_serials);
         let max_children = Self::max_children(&cfg);
         Mirror {
             cfg,
@@ -50,33 +39,10 @@ impl Mirror {
                 max_children
             ],
             child_free: (0..max_children as u32).rev().collect(),
-            reqs: vec![
-                Req {
-                    state: ReqState::Free,
-                    ..Req::new(Request {
-                        id: 0,
-                        op: ReqOp::Flush,
-                        sector: 0,
-                        sectors: 0,
-                        fua: false,
-                        preflush: false,
-                        no_repair: false,
-                    })
-                };
-                cfg.max_requests
-            ],
+            reqs: Self::request_records(&cfg),
             req_free: (0..cfg.max_requests as u16).rev().collect(),
             waiting: Vec::with_capacity(cfg.max_requests),
-            resync: vec![
-                ResyncSlot {
-                    chunk: 0,
-                    phase: ResyncPhase::Free,
-                    pending: 0,
-                    source: 0,
-                    targets: 0
-                };
-                cfg.resync_depth
-            ],
+            resync: vec![ResyncSlot::FREE; cfg.resync_depth],
             resync_cursor: 0,
             needs_resync,
             actions: VecDeque::with_capacity(Self::action_capacity(&cfg)),
@@ -110,6 +76,39 @@ impl Mirror {
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
         }
+    }
+
+    /// Each bitmap segment's record: idle, with the serial assembly read.
+    fn segment_records(serials: &[Serial]) -> Vec<Segment> {
+        serials
+            .iter()
+            .map(|&serial| Segment {
+                serial,
+                phase: Phase::Idle,
+                buf: 0,
+                pending: 0,
+                queued: false,
+                force: Force::No,
+            })
+            .collect()
+    }
+
+    /// The request table, every slot free.
+    fn request_records(cfg: &Config) -> Vec<Req> {
+        let unused = Request {
+            id: 0,
+            op: ReqOp::Flush,
+            sector: 0,
+            sectors: 0,
+            fua: false,
+            preflush: false,
+            no_repair: false,
+        };
+        let free = Req {
+            state: ReqState::Free,
+            ..Req::new(unused)
+        };
+        vec![free; cfg.max_requests]
     }
 
     /// Each slot's record, from the member table and the leg found there.
