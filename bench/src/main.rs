@@ -31,6 +31,8 @@ struct Args {
     ram: PathBuf,
     /// Run only these sections (the report keeps the others' old results).
     only: Vec<String>,
+    /// Run nothing: write bench.md again from the results on file.
+    report_only: bool,
 }
 
 fn args() -> Args {
@@ -40,12 +42,14 @@ fn args() -> Args {
         scratch: "build/bench".into(),
         ram: "/dev/shm".into(),
         only: Vec::new(),
+        report_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(s) = it.next() {
         let mut path = || PathBuf::from(it.next().expect("a path after the option"));
         match s.as_str() {
             "--quick" => a.quick = true,
+            "--report-only" => a.report_only = true,
             "--out" => a.out = path(),
             "--scratch" => a.scratch = path(),
             "--ram" => a.ram = path(),
@@ -175,9 +179,17 @@ fn engine_write(e: &Engine) -> impl Fn(u64, &[u8]) + Sync + '_ {
 
 /// Throughput through the engine against the same writes straight to files.
 fn engine_vs_files(a: &Args, threads: usize) -> Value {
-    let q = a.quick;
-    let span = if q { 64 * MIB } else { GIB };
-    let streams = [
+    let span = if a.quick { 64 * MIB } else { GIB };
+    let rows = [1usize, 2]
+        .into_iter()
+        .flat_map(|legs| engine_vs_files_on(a, threads, legs, span))
+        .collect();
+    Value::Array(rows)
+}
+
+/// The workloads of the engine-against-files comparison.
+fn engine_streams(q: bool, span: u64) -> [Stream; 4] {
+    [
         Stream {
             name: "sequential 1 MiB",
             size: MIB as usize,
@@ -210,79 +222,87 @@ fn engine_vs_files(a: &Args, threads: usize) -> Value {
             flush: true,
             span,
         },
-    ];
-    let rounds = if q { 1 } else { 3 };
-    let dir = &a.scratch;
-    let mut rows = Vec::new();
-    for legs in [1usize, 2] {
-        let paths = create_legs(dir, "tput", legs, span, MIB);
-        let files: Vec<(PathBuf, File)> = (0..legs)
-            .map(|i| scratch_file(dir, &format!("raw-{i}.img"), span))
-            .collect();
-        let raw_write = |off: u64, d: &[u8]| {
-            if d.len() >= 256 * 1024 && files.len() > 1 {
-                std::thread::scope(|sc| {
-                    for (_, f) in &files {
-                        sc.spawn(move || f.write_all_at(d, off).expect("raw write"));
-                    }
-                });
-            } else {
-                for (_, f) in &files {
-                    f.write_all_at(d, off).expect("raw write");
-                }
+    ]
+}
+
+/// The baseline's write: the same bytes to every file (large ones at once).
+fn write_files(files: &[(PathBuf, File)], off: u64, d: &[u8]) {
+    if d.len() >= 256 * 1024 && files.len() > 1 {
+        std::thread::scope(|sc| {
+            for (_, f) in files {
+                sc.spawn(move || f.write_all_at(d, off).expect("raw write"));
             }
-        };
-        let raw_flush = || {
-            std::thread::scope(|sc| {
-                for (_, f) in &files {
-                    sc.spawn(move || f.sync_data().expect("raw flush"));
-                }
-            })
-        };
-        let e = Engine::open(&paths, &Options::default()).expect("engine");
-        // Allocate every block once on both sides: the runs compare writes,
-        // not the file system's first allocation.
-        let fill = Stream {
-            name: "fill",
-            size: MIB as usize,
-            count: span / MIB,
-            random: false,
-            flush: false,
-            span,
-        };
-        drive(threads, fill, &raw_write, &raw_flush);
-        drive(threads, fill, &engine_write(&e), &|| e.flush().unwrap());
-        e.flush().unwrap();
-        raw_flush();
-        for s in streams {
-            let (mut raw, mut eng) = (Vec::new(), Vec::new());
-            for _ in 0..rounds {
-                // Each run starts with no dirty pages from the one before.
-                raw_flush();
-                e.flush().unwrap();
-                raw.push(drive(threads, s, &raw_write, &raw_flush));
-                raw_flush();
-                e.flush().unwrap();
-                eng.push(drive(threads, s, &engine_write(&e), &|| e.flush().unwrap()));
-            }
-            let (r, m) = (median(raw), median(eng));
-            println!(
-                "engine {legs} leg(s) vs {legs} file(s), {}: {m:.0} vs {r:.0} MB/s = {:.3}",
-                s.name,
-                m / r
-            );
-            rows.push(json!({
-                "legs": legs, "workload": s.name, "engine_mbps": m, "files_mbps": r, "ratio": m / r,
-                "target": if s.random { 0.90 } else { 0.95 },
-            }));
-        }
-        drop(e);
-        remove(&paths);
-        for (p, _) in &files {
-            let _ = std::fs::remove_file(p);
+        });
+    } else {
+        for (_, f) in files {
+            f.write_all_at(d, off).expect("raw write");
         }
     }
-    Value::Array(rows)
+}
+
+fn flush_files(files: &[(PathBuf, File)]) {
+    std::thread::scope(|sc| {
+        for (_, f) in files {
+            sc.spawn(move || f.sync_data().expect("raw flush"));
+        }
+    })
+}
+
+/// The engine over `legs` legs against the same writes to as many files.
+fn engine_vs_files_on(a: &Args, threads: usize, legs: usize, span: u64) -> Vec<Value> {
+    let streams = engine_streams(a.quick, span);
+    let rounds = if a.quick { 1 } else { 3 };
+    let dir = &a.scratch;
+    let mut rows = Vec::new();
+    let paths = create_legs(dir, "tput", legs, span, MIB);
+    let files: Vec<(PathBuf, File)> = (0..legs)
+        .map(|i| scratch_file(dir, &format!("raw-{i}.img"), span))
+        .collect();
+    let raw_write = |off: u64, d: &[u8]| write_files(&files, off, d);
+    let raw_flush = || flush_files(&files);
+    let e = Engine::open(&paths, &Options::default()).expect("engine");
+    // Allocate every block once on both sides: the runs compare writes,
+    // not the file system's first allocation.
+    let fill = Stream {
+        name: "fill",
+        size: MIB as usize,
+        count: span / MIB,
+        random: false,
+        flush: false,
+        span,
+    };
+    drive(threads, fill, &raw_write, &raw_flush);
+    drive(threads, fill, &engine_write(&e), &|| e.flush().unwrap());
+    e.flush().unwrap();
+    raw_flush();
+    for s in streams {
+        let (mut raw, mut eng) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            // Each run starts with no dirty pages from the one before.
+            raw_flush();
+            e.flush().unwrap();
+            raw.push(drive(threads, s, &raw_write, &raw_flush));
+            raw_flush();
+            e.flush().unwrap();
+            eng.push(drive(threads, s, &engine_write(&e), &|| e.flush().unwrap()));
+        }
+        let (r, m) = (median(raw), median(eng));
+        println!(
+            "engine {legs} leg(s) vs {legs} file(s), {}: {m:.0} vs {r:.0} MB/s = {:.3}",
+            s.name,
+            m / r
+        );
+        rows.push(json!({
+            "legs": legs, "workload": s.name, "engine_mbps": m, "files_mbps": r, "ratio": m / r,
+            "target": if s.random { 0.90 } else { 0.95 },
+        }));
+    }
+    drop(e);
+    remove(&paths);
+    for (p, _) in &files {
+        let _ = std::fs::remove_file(p);
+    }
+    rows
 }
 
 /// The bitmap's cost: 4 KiB random writes on RAM-backed legs, with the
@@ -509,9 +529,26 @@ fn met(ok: bool) -> &'static str {
 fn report(r: &Value, out: &Path) -> String {
     let mut d = String::new();
     let w = &mut d;
+    report_header(w, r);
+    report_core(w, r);
+    report_engine(w, r);
+    report_bitmap(w, r);
+    report_metadata(w, r, out);
+    report_recovery(w, r, out);
+    report_full_resync(w, r);
+    report_peers(w, out);
+    report_notes(w);
+    d
+}
+
+/// The title and what the figures are.
+fn report_header(w: &mut String, r: &Value) {
     let _ = writeln!(w, "# Benchmarks\n");
     let _ = writeln!(w, "Generated by `make bench` (which runs `cargo bench -p dmmirror-bench --bench core` and then `cargo run --release -p dmmirror-bench --bin dmm-bench`); every figure is a ratio against a baseline measured in the same run on the same machine. Machine: {}. Raw results: [bench/results.json](bench/results.json). What each benchmark means and why the figures are what they are: [the notes at the end](#notes).\n", r["machine"].as_str().unwrap_or(""));
+}
 
+/// The core's CPU cost per write, against a memcpy.
+fn report_core(w: &mut String, r: &Value) {
     let c = &r["core"];
     let _ = writeln!(w, "## Core CPU cost per 4 KiB write (criterion)\n");
     let _ = writeln!(w, "Submit to completion on legs that finish every I/O at once, for a chunk already durably DIRTY (the steady state); target under 200 ns.\n");
@@ -550,7 +587,10 @@ fn report(r: &Value, out: &Path) -> String {
     if let Some(cp) = copy {
         let _ = writeln!(w, "\nBaseline: copying 4 KiB takes {cp:.0} ns here.");
     }
+}
 
+/// The engine against the same writes straight to files.
+fn report_engine(w: &mut String, r: &Value) {
     let _ = writeln!(
         w,
         "\n## Engine throughput against the same writes straight to files\n"
@@ -570,7 +610,10 @@ fn report(r: &Value, out: &Path) -> String {
             met(ratio >= target)
         );
     }
+}
 
+/// The bitmap's cost at high queue depth.
+fn report_bitmap(w: &mut String, r: &Value) {
     let b = &r["bitmap"];
     let ratio = b["ratio"].as_f64().unwrap_or(0.0);
     let _ = writeln!(
@@ -586,7 +629,10 @@ fn report(r: &Value, out: &Path) -> String {
         b["no_bitmap_mbps"].as_f64().unwrap_or(0.0),
         met(ratio >= 0.98)
     );
+}
 
+/// Metadata writes per 10^4 writes, ours and md's model (and its plot data).
+fn report_metadata(w: &mut String, r: &Value, out: &Path) {
     let m = &r["metadata"];
     let _ = writeln!(w, "\n## Metadata writes per 10^4 writes\n");
     let _ = writeln!(w, "{} writes of 4 KiB, {} at a time, {} per second, on a {} GiB volume with {} MiB chunks, then 12 s idle; the same trace replayed through the core and through a model of md's bitmap policy (set before write with writes queued together sharing a page write; clear on the daemon's second 5 s pass without writes). Both count block writes per member disk; ours writes two copies of a 4 KiB segment (1 byte per chunk) per update, md one 4 KiB page (1 bit per chunk).\n", m["writes"], m["queue_depth"], m["iops"], m["volume_gib"], m["chunk_mib"]);
@@ -610,7 +656,10 @@ fn report(r: &Value, out: &Path) -> String {
     }
     let _ = std::fs::write(out.join("bench/metadata.dat"), dat);
     let _ = writeln!(w, "\n![metadata writes per workload](bench/metadata.png)");
+}
 
+/// Recovery time as the volume grows (and its plot data).
+fn report_recovery(w: &mut String, r: &Value, out: &Path) {
     let _ = writeln!(w, "\n## Recovery after a crash as the volume grows\n");
     let _ = writeln!(w, "Sparse legs, 1 MiB chunks, 16 chunks DIRTY after the crash (a 4 KiB write each, the engine dropped without a clean shutdown); time from opening the legs to every chunk in sync, resync unthrottled.\n");
     let _ = writeln!(
@@ -651,7 +700,10 @@ fn report(r: &Value, out: &Path) -> String {
         w,
         "\n![recovery time against volume size](bench/recovery.png)"
     );
+}
 
+/// A full resync against a plain copy.
+fn report_full_resync(w: &mut String, r: &Value) {
     let f = &r["full_resync"];
     let _ = writeln!(w, "\n## Full resync against a plain copy\n");
     let _ = writeln!(w, "A {} MiB leg: the core's full resync (read one leg, write the other, chunk by chunk, {} chunks at a time) against a single-threaded 1 MiB read/write copy of the same data to another file, each ending with `fdatasync`.\n", f["mib"], Config::default().resync_depth);
@@ -666,6 +718,10 @@ fn report(r: &Value, out: &Path) -> String {
         f["copy_mbps"].as_f64().unwrap_or(0.0),
         f["ratio"].as_f64().unwrap_or(0.0)
     );
+}
+
+/// The kernel comparison, from the QEMU rig's table.
+fn report_peers(w: &mut String, out: &Path) {
     let _ = writeln!(
         w,
         "\n## Beside md raid1 and Linux dm-mirror, in the kernel\n"
@@ -682,9 +738,12 @@ fn report(r: &Value, out: &Path) -> String {
             );
         }
     }
+}
+
+/// The notes at the end.
+fn report_notes(w: &mut String) {
     let _ = writeln!(w, "\n## Notes\n");
     let _ = write!(w, "{}", include_str!("notes.md"));
-    d
 }
 
 fn main() {
@@ -693,6 +752,12 @@ fn main() {
     std::fs::create_dir_all(a.out.join("bench")).expect("output directory");
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let results = a.out.join("bench/results.json");
+    if a.report_only {
+        let r = serde_json::from_slice(&std::fs::read(&results).expect("results on file"))
+            .expect("results");
+        std::fs::write(a.out.join("bench.md"), report(&r, &a.out)).expect("bench.md");
+        return;
+    }
     let mut r: Value = match (a.only.is_empty(), std::fs::read(&results)) {
         (false, Ok(old)) => serde_json::from_slice(&old).expect("earlier results"),
         _ => json!({}),

@@ -37,6 +37,22 @@ pub enum Op {
     Idle,
 }
 
+fn write(sector: u64, sectors: u32) -> Op {
+    Op::Write {
+        sector,
+        sectors,
+        fua: false,
+    }
+}
+
+fn fua_write(sector: u64, sectors: u32) -> Op {
+    Op::Write {
+        sector,
+        sectors,
+        fua: true,
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Scenario {
     pub name: &'static str,
@@ -44,6 +60,17 @@ pub struct Scenario {
     /// Metadata on a log device that starts blank (LVM's disk log).
     pub external_log: bool,
     pub ops: Vec<Op>,
+}
+
+impl Scenario {
+    fn new(name: &'static str, legs: usize, external_log: bool, ops: Vec<Op>) -> Scenario {
+        Scenario {
+            name,
+            legs,
+            external_log,
+            ops,
+        }
+    }
 }
 
 /// What an exhaustive run covered.
@@ -64,127 +91,83 @@ fn chunk(c: u64) -> u64 {
 }
 
 /// The built-in scenarios run by `cargo test` and `sim --exhaustive`.
+/// Every scenario: writes and flushes, then discards, a failed leg and
+/// the external layout.
 pub fn scenarios() -> Vec<Scenario> {
+    let mut all = write_scenarios();
+    all.extend(other_scenarios());
+    all
+}
+
+fn write_scenarios() -> Vec<Scenario> {
     use Op::*;
     vec![
-        Scenario {
-            name: "write, flush, overlapping write, FUA write",
-            legs: 2,
-            external_log: false,
-            ops: vec![
-                Write {
-                    sector: 0,
-                    sectors: 8,
-                    fua: false,
-                },
+        Scenario::new(
+            "write, flush, overlapping write, FUA write",
+            2,
+            false,
+            vec![
+                write(0, 8),
                 Wait,
                 Flush,
                 Wait,
-                Write {
-                    sector: 4,
-                    sectors: 8,
-                    fua: false,
-                },
-                Write {
-                    sector: chunk(3),
-                    sectors: 1,
-                    fua: true,
-                },
+                write(4, 8),
+                fua_write(chunk(3), 1),
             ],
-        },
-        Scenario {
-            name: "clean chunk written again",
-            legs: 2,
-            external_log: false,
-            ops: vec![
-                Write {
-                    sector: chunk(1),
-                    sectors: 8,
-                    fua: true,
-                },
+        ),
+        Scenario::new(
+            "clean chunk written again",
+            2,
+            false,
+            vec![
+                fua_write(chunk(1), 8),
                 Wait,
                 Idle,
-                Write {
-                    sector: chunk(1) + 2,
-                    sectors: 3,
-                    fua: false,
-                },
+                write(chunk(1) + 2, 3),
                 Wait,
                 Idle,
             ],
-        },
-        Scenario {
-            name: "concurrent overlapping writes, then flush",
-            legs: 2,
-            external_log: false,
-            ops: vec![
-                Write {
-                    sector: 2,
-                    sectors: 4,
-                    fua: false,
-                },
-                Write {
-                    sector: 4,
-                    sectors: 6,
-                    fua: false,
-                },
-                Wait,
-                Flush,
-            ],
-        },
-        Scenario {
-            name: "three legs: partial first writes and a flush",
-            legs: 3,
-            external_log: false,
-            ops: vec![
-                Write {
-                    sector: 1,
-                    sectors: 2,
-                    fua: false,
-                },
-                Write {
-                    sector: chunk(2) + 3,
-                    sectors: 1,
-                    fua: false,
-                },
-                Wait,
-                Flush,
-            ],
-        },
-        Scenario {
-            name: "whole-chunk discard between writes",
-            legs: 2,
-            external_log: false,
-            ops: vec![
-                Write {
-                    sector: 0,
-                    sectors: 16,
-                    fua: true,
-                },
+        ),
+        Scenario::new(
+            "concurrent overlapping writes, then flush",
+            2,
+            false,
+            vec![write(2, 4), write(4, 6), Wait, Flush],
+        ),
+        Scenario::new(
+            "three legs: partial first writes and a flush",
+            3,
+            false,
+            vec![write(1, 2), write(chunk(2) + 3, 1), Wait, Flush],
+        ),
+    ]
+}
+
+fn other_scenarios() -> Vec<Scenario> {
+    use Op::*;
+    vec![
+        Scenario::new(
+            "whole-chunk discard between writes",
+            2,
+            false,
+            vec![
+                fua_write(0, 16),
                 Wait,
                 Discard {
                     sector: 0,
                     sectors: 8,
                 },
                 Wait,
-                Write {
-                    sector: 9,
-                    sectors: 2,
-                    fua: false,
-                },
+                write(9, 2),
                 Flush,
             ],
-        },
-        Scenario {
-            name: "FUA write with preflush over an unflushed write",
-            legs: 2,
-            external_log: false,
-            ops: vec![
-                Write {
-                    sector: chunk(1),
-                    sectors: 8,
-                    fua: false,
-                },
+        ),
+        Scenario::new(
+            "FUA write with preflush over an unflushed write",
+            2,
+            false,
+            vec![
+                write(chunk(1), 8),
                 Wait,
                 PreflushFua {
                     sector: chunk(1) + 2,
@@ -192,70 +175,33 @@ pub fn scenarios() -> Vec<Scenario> {
                 },
                 Wait,
             ],
-        },
-        Scenario {
-            name: "a leg fails, writes go on degraded",
-            legs: 2,
-            external_log: false,
-            ops: vec![
-                Write {
-                    sector: 0,
-                    sectors: 8,
-                    fua: true,
-                },
-                Wait,
-                FailLeg(1),
-                Write {
-                    sector: 3,
-                    sectors: 2,
-                    fua: false,
-                },
-                Wait,
-                Flush,
-            ],
-        },
-        Scenario {
-            name: "external log: a new mirror on a blank log, its first copy, writes, clean",
-            legs: 2,
-            external_log: true,
-            ops: vec![
+        ),
+        Scenario::new(
+            "a leg fails, writes go on degraded",
+            2,
+            false,
+            vec![fua_write(0, 8), Wait, FailLeg(1), write(3, 2), Wait, Flush],
+        ),
+        Scenario::new(
+            "external log: a new mirror on a blank log, its first copy, writes, clean",
+            2,
+            true,
+            vec![Idle, write(0, 8), fua_write(chunk(2) + 1, 2), Wait, Idle],
+        ),
+        Scenario::new(
+            "external log: a leg fails, writes go on degraded",
+            2,
+            true,
+            vec![
                 Idle,
-                Write {
-                    sector: 0,
-                    sectors: 8,
-                    fua: false,
-                },
-                Write {
-                    sector: chunk(2) + 1,
-                    sectors: 2,
-                    fua: true,
-                },
-                Wait,
-                Idle,
-            ],
-        },
-        Scenario {
-            name: "external log: a leg fails, writes go on degraded",
-            legs: 2,
-            external_log: true,
-            ops: vec![
-                Idle,
-                Write {
-                    sector: chunk(1),
-                    sectors: 8,
-                    fua: true,
-                },
+                fua_write(chunk(1), 8),
                 Wait,
                 FailLeg(0),
-                Write {
-                    sector: chunk(1) + 3,
-                    sectors: 2,
-                    fua: false,
-                },
+                write(chunk(1) + 3, 2),
                 Wait,
                 Idle,
             ],
-        },
+        ),
     ]
 }
 

@@ -23,91 +23,83 @@ fn shrink(o: &Options, failure: Failure) -> (u64, Failure) {
     (hi, best)
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut seeds = 1..2u64;
-    let mut ops = 10_000u64;
-    let mut trace = None;
-    let mut external_log = false;
-    let mut rates: Vec<(String, u64)> = Vec::new();
+const USAGE: &str = "usage: sim --exhaustive | [--seed N | --seeds A..B] [--ops M] [--trace LINES] [--crash-rate|--death-rate|--admin-rate N (1/10000 per step)] [--return-rate N (%)] [--fast-share N (% of reads and writes tried lock-free)] [--layout internal|external (metadata on the legs or on a log device)]";
+
+/// The command line.
+struct Cli {
+    exhaustive: bool,
+    seeds: std::ops::Range<u64>,
+    ops: u64,
+    trace: Option<usize>,
+    external_log: bool,
+    rates: Vec<(String, u64)>,
     #[cfg(feature = "mutations")]
-    let mut mutation = dmmirror_core::mirror::Mutation::None;
-    let mut i = 0;
-    while i < args.len() {
-        let val = args.get(i + 1).cloned().unwrap_or_default();
-        match args[i].as_str() {
-            "--seed" => {
-                let s: u64 = val.parse().expect("--seed takes a number");
-                seeds = s..s + 1;
-            }
-            "--seeds" => {
-                let (a, b) = val.split_once("..").expect("--seeds takes A..B");
-                seeds = a.parse().expect("A")..b.parse().expect("B");
-            }
-            "--ops" => ops = val.parse().expect("--ops takes a number"),
+    mutation: dmmirror_core::mirror::Mutation,
+}
+
+impl Cli {
+    /// Parses the arguments; an unknown one is an error, a bad value panics
+    /// with what it takes.
+    fn parse(args: &[String]) -> Result<Cli, String> {
+        let mut cli = Cli {
+            exhaustive: false,
+            seeds: 1..2,
+            ops: 10_000,
+            trace: None,
+            external_log: false,
+            rates: Vec::new(),
             #[cfg(feature = "mutations")]
-            "--mutation" => {
-                use dmmirror_core::mirror::Mutation::*;
-                mutation = match val.as_str() {
-                    "clean-before-durable" => CleanBeforeDurable,
-                    "data-before-bitmap" => DataBeforeBitmap,
-                    "no-modified" => NoModifiedWhenDegraded,
-                    "ack-before-recorded" => AckBeforeFailureRecorded,
-                    "read-unsynced" => ReadUnsyncedFromAnyLeg,
-                    "clean-ignores-fast" => CleanIgnoresFastWrites,
-                    _ => panic!("unknown mutation {val}"),
-                };
-            }
-            "--exhaustive" => {
-                let mut total = dmmirror_sim::exhaustive::Coverage::default();
-                for sc in dmmirror_sim::exhaustive::scenarios() {
-                    match dmmirror_sim::exhaustive::run_scenario(&sc) {
-                        Ok(c) => {
-                            println!(
-                                "exhaustive: {}: {} crash points, {} crash states",
-                                sc.name, c.crash_points, c.crash_states
-                            );
-                            total.crash_points += c.crash_points;
-                            total.crash_states += c.crash_states;
-                        }
-                        Err(e) => {
-                            eprintln!("exhaustive: {e}");
-                            return ExitCode::FAILURE;
-                        }
+            mutation: dmmirror_core::mirror::Mutation::None,
+        };
+        let mut i = 0;
+        while i < args.len() {
+            let val = args.get(i + 1).cloned().unwrap_or_default();
+            match args[i].as_str() {
+                "--exhaustive" => {
+                    cli.exhaustive = true;
+                    return Ok(cli);
+                }
+                "--seed" => {
+                    let s: u64 = val.parse().expect("--seed takes a number");
+                    cli.seeds = s..s + 1;
+                }
+                "--seeds" => {
+                    let (a, b) = val.split_once("..").expect("--seeds takes A..B");
+                    cli.seeds = a.parse().expect("A")..b.parse().expect("B");
+                }
+                "--ops" => cli.ops = val.parse().expect("--ops takes a number"),
+                #[cfg(feature = "mutations")]
+                "--mutation" => cli.mutation = mutation(&val),
+                "--layout" => {
+                    cli.external_log = match val.as_str() {
+                        "external" => true,
+                        "internal" => false,
+                        _ => panic!("--layout takes internal or external"),
                     }
                 }
-                println!(
-                    "exhaustive: all scenarios passed: {} crash points, {} crash states",
-                    total.crash_points, total.crash_states
-                );
-                return ExitCode::SUCCESS;
-            }
-            "--layout" => {
-                external_log = match val.as_str() {
-                    "external" => true,
-                    "internal" => false,
-                    _ => panic!("--layout takes internal or external"),
+                "--trace" => {
+                    cli.trace = Some(val.parse().expect("--trace takes a number of lines"))
                 }
+                "--crash-rate" | "--death-rate" | "--return-rate" | "--admin-rate"
+                | "--fast-share" => {
+                    let rate = val.parse().expect("a rate takes a number");
+                    cli.rates.push((args[i].clone(), rate));
+                }
+                other => return Err(format!("unknown argument {other}")),
             }
-            "--trace" => trace = Some(val.parse().expect("--trace takes a number of lines")),
-            "--crash-rate" | "--death-rate" | "--return-rate" | "--admin-rate" | "--fast-share" => {
-                rates.push((args[i].clone(), val.parse().expect("a rate takes a number")));
-            }
-            other => {
-                eprintln!("sim: unknown argument {other}; usage: sim --exhaustive | [--seed N | --seeds A..B] [--ops M] [--trace LINES] [--crash-rate|--death-rate|--admin-rate N (1/10000 per step)] [--return-rate N (%)] [--fast-share N (% of reads and writes tried lock-free)] [--layout internal|external (metadata on the legs or on a log device)]");
-                return ExitCode::from(2);
-            }
+            i += 2;
         }
-        i += 2;
+        Ok(cli)
     }
-    let mut total = dmmirror_sim::Report::default();
-    for seed in seeds.clone() {
-        let mut o = Options::new(seed, ops);
-        o.external_log = external_log;
-        if let Some(lines) = trace {
+
+    /// The simulation's options for one seed.
+    fn options(&self, seed: u64) -> Options {
+        let mut o = Options::new(seed, self.ops);
+        o.external_log = self.external_log;
+        if let Some(lines) = self.trace {
             o.trace_lines = lines;
         }
-        for (name, v) in &rates {
+        for (name, v) in &self.rates {
             match name.as_str() {
                 "--crash-rate" => o.crash_rate = *v,
                 "--death-rate" => o.death_rate = *v,
@@ -118,24 +110,59 @@ fn main() -> ExitCode {
         }
         #[cfg(feature = "mutations")]
         {
-            o.mutation = mutation;
+            o.mutation = self.mutation;
         }
-        match run(&o) {
-            Ok(r) => total.add(&r),
-            Err(f) => {
-                eprintln!("{f}");
-                let (shortest, f) = shrink(&o, f);
-                eprintln!("\nshortest failing run of seed {seed}: --ops {shortest}\n{f}");
+        o
+    }
+}
+
+#[cfg(feature = "mutations")]
+fn mutation(name: &str) -> dmmirror_core::mirror::Mutation {
+    use dmmirror_core::mirror::Mutation::*;
+    match name {
+        "clean-before-durable" => CleanBeforeDurable,
+        "data-before-bitmap" => DataBeforeBitmap,
+        "no-modified" => NoModifiedWhenDegraded,
+        "ack-before-recorded" => AckBeforeFailureRecorded,
+        "read-unsynced" => ReadUnsyncedFromAnyLeg,
+        "clean-ignores-fast" => CleanIgnoresFastWrites,
+        _ => panic!("unknown mutation {name}"),
+    }
+}
+
+/// Every exhaustive scenario, crashed at every point in every way.
+fn exhaustive() -> ExitCode {
+    let mut total = dmmirror_sim::exhaustive::Coverage::default();
+    for sc in dmmirror_sim::exhaustive::scenarios() {
+        match dmmirror_sim::exhaustive::run_scenario(&sc) {
+            Ok(c) => {
+                println!(
+                    "exhaustive: {}: {} crash points, {} crash states",
+                    sc.name, c.crash_points, c.crash_states
+                );
+                total.crash_points += c.crash_points;
+                total.crash_states += c.crash_states;
+            }
+            Err(e) => {
+                eprintln!("exhaustive: {e}");
                 return ExitCode::FAILURE;
             }
         }
     }
     println!(
+        "exhaustive: all scenarios passed: {} crash points, {} crash states",
+        total.crash_points, total.crash_states
+    );
+    ExitCode::SUCCESS
+}
+
+fn summary(cli: &Cli, total: &dmmirror_sim::Report) {
+    println!(
         "sim: seeds {}..{} passed: {} operations, {} power losses, {} disk deaths, \
          {} metadata copies corrupted, {} latent sector errors, {} operator requests, {} rebuilds finished \
          ({} chunks), {} chunks resynced; lock-free: {} writes, {} reads, {} writes adopted",
-        seeds.start,
-        seeds.end,
+        cli.seeds.start,
+        cli.seeds.end,
         total.ops,
         total.crashes,
         total.deaths,
@@ -149,11 +176,39 @@ fn main() -> ExitCode {
         total.fast_reads,
         total.adopted,
     );
-    if external_log {
+    if cli.external_log {
         println!(
             "sim: external log: {} legs started from a blank log area",
             total.blank_areas
         );
     }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cli = match Cli::parse(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("sim: {e}; {USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.exhaustive {
+        return exhaustive();
+    }
+    let mut total = dmmirror_sim::Report::default();
+    for seed in cli.seeds.clone() {
+        let o = cli.options(seed);
+        match run(&o) {
+            Ok(r) => total.add(&r),
+            Err(f) => {
+                eprintln!("{f}");
+                let (shortest, f) = shrink(&o, f);
+                eprintln!("\nshortest failing run of seed {seed}: --ops {shortest}\n{f}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    summary(&cli, &total);
     ExitCode::SUCCESS
 }

@@ -255,25 +255,8 @@ pub(crate) type Step = Result<(), String>;
 impl World {
     pub(crate) fn new(o: &Options) -> World {
         let mut rng = Rng::new(o.seed);
-        let cfg = Config {
-            max_requests: o.queue_depth,
-            max_segment_updates: 4,
-            resync_depth: 2,
-            clean_delay_ns: 20_000_000,
-            read_policy: ReadPolicy::LeastPending,
-            // Slow enough that the limiter throttles while requests run.
-            resync_min_kib: 4_000,
-            resync_max_kib: 0,
-            // Small enough that the workload's longer reads are split.
-            split_read_sectors: 16,
-        };
-        let data_sectors = o.chunks * u64::from(o.chunk_sectors);
-        let geo = if o.external_log {
-            Geometry::for_external(data_sectors, o.chunk_sectors)
-        } else {
-            Geometry::for_leg(2048 + data_sectors, o.chunk_sectors)
-        }
-        .expect("sim geometry");
+        let cfg = Self::config(o);
+        let geo = Self::geometry(o);
         let mut disks: Vec<Disk> = (0..o.legs)
             .map(|_| Disk::new(geo.data_offset, geo.data_sectors))
             .collect();
@@ -283,27 +266,9 @@ impl World {
         });
         let mirror_uuid =
             Uuid::from_random_bytes(rng.next_u64().to_le_bytes().repeat(2).try_into().unwrap());
-        let legs: Vec<Uuid> = (0..o.legs as u64)
-            .map(|i| Uuid::from_random_bytes([(i + 1) as u8; 16]))
-            .collect();
         // An external log starts blank: the first assembly creates the mirror.
-        for (slot, d) in disks
-            .iter_mut()
-            .enumerate()
-            .take(if o.external_log { 0 } else { o.legs })
-        {
-            let sb = new_superblock(mirror_uuid, &legs, slot, geo).expect("sim mirror");
-            new_leg_blocks::<()>(&sb, |sector, block| {
-                d.write(
-                    Write {
-                        sector,
-                        sectors: meta_sectors(block),
-                    },
-                    true,
-                );
-                Ok(())
-            })
-            .unwrap();
+        if !o.external_log {
+            Self::format_legs(&mut disks[..o.legs], mirror_uuid, geo);
         }
         let table: Vec<Option<usize>> = (0..o.legs).map(Some).collect();
         let (mirror, disk_of_slot, blank_areas) =
@@ -333,6 +298,48 @@ impl World {
                 blank_areas,
                 ..Report::default()
             },
+        }
+    }
+
+    /// The core's configuration: small, so that its limits are reached.
+    fn config(o: &Options) -> Config {
+        Config {
+            max_requests: o.queue_depth,
+            max_segment_updates: 4,
+            resync_depth: 2,
+            clean_delay_ns: 20_000_000,
+            read_policy: ReadPolicy::LeastPending,
+            // Slow enough that the limiter throttles while requests run.
+            resync_min_kib: 4_000,
+            resync_max_kib: 0,
+            // Small enough that the workload's longer reads are split.
+            split_read_sectors: 16,
+        }
+    }
+
+    fn geometry(o: &Options) -> Geometry {
+        let data_sectors = o.chunks * u64::from(o.chunk_sectors);
+        if o.external_log {
+            Geometry::for_external(data_sectors, o.chunk_sectors)
+        } else {
+            Geometry::for_leg(2048 + data_sectors, o.chunk_sectors)
+        }
+        .expect("sim geometry")
+    }
+
+    /// A fresh mirror's metadata on every leg, as mirrorctl create writes it.
+    fn format_legs(disks: &mut [Disk], mirror_uuid: Uuid, geo: Geometry) {
+        let legs: Vec<Uuid> = (0..disks.len() as u64)
+            .map(|i| Uuid::from_random_bytes([(i + 1) as u8; 16]))
+            .collect();
+        for (slot, d) in disks.iter_mut().enumerate() {
+            let sb = new_superblock(mirror_uuid, &legs, slot, geo).expect("sim mirror");
+            new_leg_blocks::<()>(&sb, |sector, block| {
+                let sectors = meta_sectors(block);
+                d.write(Write { sector, sectors }, true);
+                Ok(())
+            })
+            .unwrap();
         }
     }
 

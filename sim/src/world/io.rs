@@ -279,23 +279,7 @@ impl World {
             false
         } else {
             match io.op {
-                IoOp::Write => {
-                    let sectors = self.gather(&io)?;
-                    if sectors.len() != io.sectors as usize {
-                        return Err(format!(
-                            "child {io:?}: buffer holds {} sectors",
-                            sectors.len()
-                        ));
-                    }
-                    self.disks[d].write(
-                        Write {
-                            sector: io.sector,
-                            sectors,
-                        },
-                        io.fua,
-                    );
-                    true
-                }
+                IoOp::Write => self.execute_write(&io, d)?,
                 IoOp::Read
                     if d == 0
                         && healthy_others
@@ -308,32 +292,12 @@ impl World {
                     self.log(format!("disk {d}: latent sector error"));
                     false
                 }
-                IoOp::Read => {
-                    if io.sector < self.geo.data_offset {
-                        return Err(format!("data read in the metadata area: {io:?}"));
-                    }
-                    let vals = self.disks[d].read_data(io.sector, io.sectors);
-                    self.scatter(&io, vals)?;
-                    true
-                }
+                IoOp::Read => self.execute_read(&io, d)?,
                 IoOp::Flush => {
                     self.disks[d].flush();
                     true
                 }
-                IoOp::Discard => {
-                    // A leg may zero discarded sectors or keep them.
-                    if self.rng.chance(1, 2) {
-                        let sectors = vec![Sector::Data(0); io.sectors as usize];
-                        self.disks[d].write(
-                            Write {
-                                sector: io.sector,
-                                sectors,
-                            },
-                            false,
-                        );
-                    }
-                    true
-                }
+                IoOp::Discard => self.execute_discard(&io, d),
             }
         };
         self.log(format!(
@@ -351,5 +315,37 @@ impl World {
         }
         self.mirror.complete(io.child, ok);
         self.drain()
+    }
+
+    fn execute_write(&mut self, io: &ChildIo, d: usize) -> Result<bool, String> {
+        let sectors = self.gather(io)?;
+        if sectors.len() != io.sectors as usize {
+            return Err(format!(
+                "child {io:?}: buffer holds {} sectors",
+                sectors.len()
+            ));
+        }
+        let sector = io.sector;
+        self.disks[d].write(Write { sector, sectors }, io.fua);
+        Ok(true)
+    }
+
+    fn execute_read(&mut self, io: &ChildIo, d: usize) -> Result<bool, String> {
+        if io.sector < self.geo.data_offset {
+            return Err(format!("data read in the metadata area: {io:?}"));
+        }
+        let vals = self.disks[d].read_data(io.sector, io.sectors);
+        self.scatter(io, vals)?;
+        Ok(true)
+    }
+
+    /// A leg may zero discarded sectors or keep them.
+    fn execute_discard(&mut self, io: &ChildIo, d: usize) -> bool {
+        if self.rng.chance(1, 2) {
+            let sectors = vec![Sector::Data(0); io.sectors as usize];
+            let sector = io.sector;
+            self.disks[d].write(Write { sector, sectors }, false);
+        }
+        true
     }
 }
