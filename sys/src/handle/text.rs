@@ -44,15 +44,14 @@ unsafe fn leg_names(
     Some(legs)
 }
 
-/// Writes the `dmsetup status` line into `buf` (`len` bytes, NUL
-/// included). `names` gives each leg's device name (`major:minor`) in table
-/// order, or is null to print the table's words.
-#[no_mangle]
-pub unsafe extern "C" fn dmm_status(
+/// The preamble `dmm_status` and `dmm_table` share: the handle, the leg
+/// names, the parsed table; then `write` fills the caller's buffer.
+unsafe fn mirror_text(
     m: *mut dmm_mirror,
     names: *const *const c_char,
     buf: *mut c_char,
     len: usize,
+    write: impl for<'a> FnOnce(&Mirror, table::Table<'a>, &[&'a str], &mut Text<'_>) -> core::fmt::Result,
 ) -> i32 {
     // SAFETY: see `handle`.
     let Some(h) = (unsafe { handle(m) }) else {
@@ -68,10 +67,26 @@ pub unsafe extern "C" fn dmm_status(
         let Ok(t) = t else {
             return DMM_ERR_ARG;
         };
-        text_into(buf, len, |out| {
-            table::write_status(mirror, &t, &given[..n], out)
-        })
+        text_into(buf, len, |out| write(mirror, t, &given[..n], out))
     })
+}
+
+/// Writes the `dmsetup status` line into `buf` (`len` bytes, NUL
+/// included). `names` gives each leg's device name (`major:minor`) in table
+/// order, or is null to print the table's words.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_status(
+    m: *mut dmm_mirror,
+    names: *const *const c_char,
+    buf: *mut c_char,
+    len: usize,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        mirror_text(m, names, buf, len, |mirror, t, given, out| {
+            table::write_status(mirror, &t, given, out)
+        })
+    }
 }
 
 /// Writes the normalised `dmsetup table` line into `buf`, each leg named
@@ -83,20 +98,11 @@ pub unsafe extern "C" fn dmm_table(
     buf: *mut c_char,
     len: usize,
 ) -> i32 {
-    // SAFETY: see `handle`.
-    let Some(h) = (unsafe { handle(m) }) else {
-        return DMM_ERR_ARG;
-    };
-    let mut given = [""; MAX_LEGS];
     // SAFETY: forwarded from the caller.
-    let Some(n) = (unsafe { leg_names(h, names, &mut given) }) else {
-        return DMM_ERR_ARG;
-    };
-    with_table(&h.words, |t| {
-        let Ok(mut t) = t else {
-            return DMM_ERR_ARG;
-        };
-        t.legs[..n].copy_from_slice(&given[..n]);
-        text_into(buf, len, |out| table::write_table(&t, out))
-    })
+    unsafe {
+        mirror_text(m, names, buf, len, |_, mut t, given, out| {
+            t.legs[..given.len()].copy_from_slice(given);
+            table::write_table(&t, out)
+        })
+    }
 }
