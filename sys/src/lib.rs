@@ -19,6 +19,10 @@ extern crate alloc;
 
 mod abi;
 mod handle;
+/// The in-memory legs the integration tests use, for the unit tests too.
+#[cfg(test)]
+#[path = "../tests/common/legs.rs"]
+mod test_legs;
 
 pub use abi::*;
 pub use handle::*;

@@ -302,59 +302,25 @@ fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dmmirror_core::format::{new_leg_blocks, new_superblock};
     use std::cell::Cell;
-    use std::collections::HashMap;
-    use std::ffi::CString;
+
+    use crate::test_legs::{read_block, two_leg_words, Legs};
 
     std::thread_local! {
         /// What `alloc_room` answers in this test's thread.
         pub(super) static ROOM: Cell<usize> = const { Cell::new(usize::MAX) };
     }
 
-    /// Metadata blocks of each leg, by sector; the rest reads as zeros.
-    struct Legs(Vec<HashMap<u64, [u8; BLOCK_SIZE]>>);
-
-    unsafe extern "C" fn read_block(ctx: *mut c_void, pos: u32, sector: u64, out: *mut u8) -> bool {
-        // SAFETY: ctx is the test's Legs; out has room for a block.
-        let legs = unsafe { &*(ctx as *const Legs) };
-        let block = legs.0[pos as usize]
-            .get(&sector)
-            .copied()
-            .unwrap_or([0; BLOCK_SIZE]);
-        unsafe { core::ptr::copy_nonoverlapping(block.as_ptr(), out, BLOCK_SIZE) };
-        true
-    }
-
-    fn new_legs(leg_sectors: u64, chunk: u32) -> Legs {
-        let geo = Geometry::for_leg(leg_sectors, chunk).unwrap();
-        let uuids = [Uuid([1; 16]), Uuid([2; 16])];
-        let mut legs = Legs(vec![HashMap::new(); 2]);
-        for (slot, leg) in legs.0.iter_mut().enumerate() {
-            let sb = new_superblock(Uuid([9; 16]), &uuids, slot, geo).unwrap();
-            new_leg_blocks::<()>(&sb, |sector, b| {
-                leg.insert(sector, *b);
-                Ok(())
-            })
-            .unwrap();
-        }
-        legs
-    }
-
     /// dmm_create with the allocator's room set to `room`: its code and message.
     fn create_with_room(legs: &mut Legs, room: usize) -> (i32, String) {
-        let words: Vec<CString> = ["2", "/dev/da1", "/dev/da2"]
-            .iter()
-            .map(|w| CString::new(*w).unwrap())
-            .collect();
-        let argv: Vec<*const c_char> = words.iter().map(|w| w.as_ptr()).collect();
+        let (_words, argv) = two_leg_words();
         let mut m = core::ptr::null_mut();
         let mut e = dmm_error {
             code: 0,
             message: [0; DMM_MESSAGE_LEN],
         };
         ROOM.with(|r| r.set(room));
-        let ctx = legs as *mut Legs as *mut c_void;
+        let ctx = legs.ctx();
         // SAFETY: valid words, callback, context and out pointers.
         let code =
             unsafe { dmm_create(3, argv.as_ptr(), Some(read_block), ctx, 0, &mut m, &mut e) };
@@ -368,7 +334,7 @@ mod tests {
     #[test]
     fn a_mirror_larger_than_the_allocator_can_give_is_refused_before_it_allocates() {
         let (chunk, leg_sectors) = (8, 2048 + 8 * (1u64 << 14) + 4096);
-        let mut legs = new_legs(leg_sectors, chunk);
+        let mut legs = Legs::new(leg_sectors, chunk);
         let argv = [c"2".as_ptr(), c"/dev/da1".as_ptr(), c"/dev/da2".as_ptr()];
         // SAFETY: three valid words.
         let bound = unsafe { dmm_memory_bound(leg_sectors, chunk, 3, argv.as_ptr()) };

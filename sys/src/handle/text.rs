@@ -51,7 +51,12 @@ unsafe fn mirror_text(
     names: *const *const c_char,
     buf: *mut c_char,
     len: usize,
-    write: impl for<'a> FnOnce(&Mirror, table::Table<'a>, &[&'a str], &mut Text<'_>) -> core::fmt::Result,
+    write: impl for<'a> FnOnce(
+        &Mirror,
+        table::Table<'a>,
+        &[&'a str],
+        &mut Text<'_>,
+    ) -> core::fmt::Result,
 ) -> i32 {
     // SAFETY: see `handle`.
     let Some(h) = (unsafe { handle(m) }) else {

@@ -1,0 +1,3 @@
+//! Fixtures shared by the tests.
+
+pub mod legs;
