@@ -1,6 +1,8 @@
 //! Shared fixtures for the core's tests.
 #![allow(dead_code)]
 
+pub mod rig;
+
 use dmmirror_core::format::*;
 use dmmirror_core::mirror::{Config, ReadPolicy};
 

@@ -1,0 +1,105 @@
+//! Reads: policies, split reads, retries and repair.
+
+mod common;
+
+use common::rig::*;
+use dmmirror_core::mirror::*;
+
+#[test]
+fn a_big_read_is_split_across_the_legs_and_a_stream_stays_on_one() {
+    let (legs, _) = new_legs(2);
+    let cfg = Config {
+        split_read_sectors: 32,
+        ..config()
+    };
+    let mut r = Rig::assemble(legs, cfg);
+    r.submit(1, ReqOp::Write, 0, 8 * CHUNK);
+    r.settle();
+    r.done.clear();
+    r.submit(2, ReqOp::Read, 0, 8 * CHUNK);
+    let parts: Vec<(u8, u64, u32, Buffer)> = r
+        .queue
+        .iter()
+        .map(|io| (io.leg, io.sector - r.geo.data_offset, io.sectors, io.buffer))
+        .collect();
+    assert_eq!(
+        parts,
+        vec![
+            (0, 0, 32, Buffer::Request { id: 2, offset: 0 }),
+            (1, 32, 32, Buffer::Request { id: 2, offset: 32 })
+        ]
+    );
+    r.run();
+    assert_eq!(r.completed[&2], Ok(()));
+    // Small sequential reads stay on the leg the stream began on.
+    r.done.clear();
+    for (k, id) in (10..18).enumerate() {
+        r.submit(id, ReqOp::Read, k as u64 * 4, 4);
+        r.run();
+    }
+    let legs: Vec<u8> = r.done.iter().map(|io| io.leg).collect();
+    assert!(legs.iter().all(|&l| l == legs[0]), "{legs:?}");
+}
+
+/// Written chunks read back as request 2, split over both legs (and
+/// `no_repair` if asked); the part on leg 1 fails, and leg 1's copy of
+/// those sectors is spoiled.
+fn split_read_failing_on_leg_1(no_repair: bool) -> Rig {
+    let (legs, _) = new_legs(2);
+    let cfg = Config {
+        split_read_sectors: 16,
+        ..config()
+    };
+    let mut r = Rig::assemble(legs, cfg);
+    r.submit(1, ReqOp::Write, 0, 4 * CHUNK);
+    r.settle();
+    let read = Request {
+        id: 2,
+        op: ReqOp::Read,
+        sector: 0,
+        sectors: 4 * CHUNK,
+        fua: false,
+        preflush: false,
+        no_repair,
+    };
+    r.m.submit(read).expect("room for the request");
+    r.collect();
+    let io = r.queue.iter().position(|io| io.leg == 1).unwrap();
+    let io = r.queue.remove(io).unwrap();
+    for k in 0..u64::from(io.sectors) {
+        r.legs[1].data.insert(io.sector + k, 666);
+    }
+    r.m.complete(io.child, false);
+    r.collect();
+    r
+}
+
+#[test]
+fn a_failed_part_of_a_split_read_is_read_again_and_repaired() {
+    let mut r = split_read_failing_on_leg_1(false);
+    r.run();
+    assert_eq!(r.completed[&2], Ok(()));
+    assert_eq!(r.reads[&2], vec![1; 32], "the whole read from leg 0");
+    assert_eq!(r.m.stats().read_repairs, 1);
+}
+
+#[test]
+fn a_read_whose_buffer_must_not_be_written_back_is_mended_by_a_resync() {
+    let mut r = split_read_failing_on_leg_1(true);
+    let before = r.done.len();
+    r.settle();
+    assert_eq!(r.completed[&2], Ok(()));
+    assert_eq!(r.reads[&2], vec![1; 32], "the whole read from leg 0");
+    assert_eq!(r.m.stats().read_repairs, 0);
+    let from_buffer = r.done[before..]
+        .iter()
+        .any(|io| io.op == IoOp::Write && matches!(io.buffer, Buffer::Request { .. }));
+    assert!(!from_buffer, "no write from the reader's buffer");
+    assert!(
+        r.logs
+            .iter()
+            .any(|l| matches!(l, LogEvent::ResyncStarted { .. })),
+        "the chunks are resynced"
+    );
+    assert_eq!(r.legs[0].data, r.legs[1].data, "leg 1 copied from leg 0");
+}

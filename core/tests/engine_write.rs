@@ -1,0 +1,209 @@
+//! The write path: a chunk durably DIRTY before its data, group commit,
+//! lazy clean, failures recorded before acknowledgement, MODIFIED while
+//! degraded, discards, suspend.
+
+mod common;
+
+use common::rig::*;
+use dmmirror_core::format::*;
+use dmmirror_core::mirror::*;
+
+#[test]
+fn a_write_reaches_the_legs_only_after_its_chunk_is_durably_dirty() {
+    let mut r = Rig::new(2);
+    r.submit(1, ReqOp::Write, 3, 2);
+    // No data yet: the bitmap primaries go first, FUA, one per leg (and
+    // the superblocks, which drop the fresh mirror's clean flag).
+    assert!(r
+        .queue
+        .iter()
+        .all(|io| io.sector < r.geo.data_offset && io.fua));
+    assert_eq!(
+        r.queue.iter().filter(|io| is_segment(io, &r.geo)).count(),
+        2
+    );
+    r.run();
+    let first_data = r
+        .done
+        .iter()
+        .position(|io| io.sector >= r.geo.data_offset)
+        .unwrap();
+    let primary = r.geo.segment_sector(CopyRole::Primary, 0);
+    let primaries_before = r.done[..first_data]
+        .iter()
+        .filter(|io| io.sector == primary)
+        .count();
+    assert_eq!(primaries_before, 2, "primary on both legs before the data");
+    assert_eq!(r.completed[&1], Ok(()));
+    assert_eq!(r.status(0), (ChunkStatus::Dirty, false));
+    // A second write to the same chunk needs no metadata I/O.
+    let before = r.m.stats().bitmap_updates;
+    r.submit(2, ReqOp::Write, 0, 1);
+    assert!(r.queue.iter().all(|io| io.sector >= r.geo.data_offset));
+    r.run();
+    assert_eq!(r.m.stats().bitmap_updates, before);
+}
+
+#[test]
+fn writes_arriving_during_a_bitmap_update_share_the_next_one() {
+    let mut r = Rig::new(2);
+    r.submit(1, ReqOp::Write, 0, 1);
+    // While chunk 0's update is in flight, five more chunks are asked for.
+    for (id, chunk) in (2..7).zip(1..6u64) {
+        r.submit(id, ReqOp::Write, chunk * u64::from(CHUNK), 1);
+    }
+    r.run();
+    assert_eq!(r.completed.len(), 6);
+    assert!(r.completed.values().all(|v| v.is_ok()));
+    assert_eq!(
+        r.m.stats().bitmap_updates,
+        2,
+        "one update, then one for the batch"
+    );
+}
+
+#[test]
+fn a_chunk_cleans_only_after_a_flush_and_the_delay() {
+    let mut r = Rig::new(2);
+    r.submit(1, ReqOp::Write, 0, CHUNK);
+    r.run();
+    r.advance(config().clean_delay_ns / 2);
+    r.run();
+    assert_eq!(r.status(0).0, ChunkStatus::Dirty, "too early");
+    r.advance(config().clean_delay_ns);
+    // The write was not FUA: the cleaner flushes the legs first.
+    let flushes = r.queue.iter().filter(|io| io.op == IoOp::Flush).count();
+    assert_eq!(flushes, 2);
+    assert_eq!(r.status(0).0, ChunkStatus::Dirty);
+    r.settle();
+    assert_eq!(r.status(0), (ChunkStatus::Clean, false));
+    assert_eq!(r.m.stats().clean_flushes, 1);
+}
+
+#[test]
+fn a_write_failing_on_one_leg_is_acknowledged_after_the_failure_is_recorded() {
+    let mut r = Rig::new(2);
+    r.legs[1].fail_writes = true;
+    r.submit(1, ReqOp::Write, 0, 1);
+    while !r.completed.contains_key(&1) {
+        assert!(r.step(), "the write never completed");
+    }
+    assert_eq!(r.completed[&1], Ok(()));
+    // By then leg 0's superblock (primary) records leg 1 as failed.
+    let sb = r.legs[0].superblock();
+    assert_eq!(sb.members[1].unwrap().state, MemberState::Failed);
+    assert_eq!(r.m.leg_health(1), LegHealth::Failed);
+    assert!(r.logs.contains(&LogEvent::LegFailed { leg: 1 }));
+}
+
+#[test]
+fn a_resync_finishing_while_a_leg_is_out_says_the_mirror_is_degraded() {
+    let mut r = Rig::new(2);
+    r.submit(1, ReqOp::Write, 0, 1);
+    r.run();
+    r.m.start_full_resync();
+    r.collect();
+    r.settle();
+    assert!(r
+        .logs
+        .contains(&LogEvent::ResyncFinished { degraded: false }));
+    r.m.fail_leg(1).unwrap();
+    r.logs.clear();
+    r.m.start_full_resync();
+    r.collect();
+    r.settle();
+    // Only leg 0 was copied to itself: "the legs are in sync" would lie.
+    assert!(r
+        .logs
+        .contains(&LogEvent::ResyncFinished { degraded: true }));
+    assert!(!r
+        .logs
+        .contains(&LogEvent::ResyncFinished { degraded: false }));
+}
+
+#[test]
+fn writes_while_degraded_set_modified_before_the_data() {
+    let mut r = Rig::new(2);
+    r.m.fail_leg(1).unwrap();
+    r.collect();
+    r.run();
+    r.submit(1, ReqOp::Write, 9, 1);
+    r.run();
+    assert_eq!(r.status(1), (ChunkStatus::Dirty, true));
+    r.settle();
+    // Clean again, but MODIFIED stays while a member is out.
+    assert_eq!(r.status(1), (ChunkStatus::Clean, true));
+    assert_eq!(r.status(2), (ChunkStatus::Unwritten, false));
+}
+
+#[test]
+fn a_whole_chunk_discard_returns_it_to_unwritten() {
+    let mut r = Rig::new(2);
+    r.submit(1, ReqOp::Write, 0, 3 * CHUNK);
+    r.settle();
+    // Chunk 1 whole, chunk 2 in part.
+    r.submit(2, ReqOp::Discard, u64::from(CHUNK), CHUNK + 2);
+    r.settle();
+    assert_eq!(r.completed[&2], Ok(()));
+    assert_eq!(r.status(1).0, ChunkStatus::Unwritten);
+    assert_eq!(r.status(2).0, ChunkStatus::Clean, "resynced, then cleaned");
+    assert_eq!(r.m.chunks_needing_resync(), 0);
+}
+
+#[test]
+fn suspend_cleans_the_bitmap_and_marks_the_superblocks_clean() {
+    let mut r = Rig::new(2);
+    // Whole chunks: a partial first write to a never-written chunk needs a
+    // resync, which suspend leaves for later (the chunk stays DIRTY).
+    r.submit(1, ReqOp::Write, 0, CHUNK);
+    r.submit(2, ReqOp::Write, 40, CHUNK);
+    r.run();
+    assert_eq!(r.m.dirty_and_modified().0, 2);
+    r.m.suspend();
+    r.collect();
+    // No time passes: suspend does not wait for the clean delay.
+    r.run();
+    assert!(r.m.is_suspended());
+    assert!(r.logs.contains(&LogEvent::Suspended));
+    assert_eq!(r.m.dirty_and_modified().0, 0);
+    assert!(r.legs.iter().all(|l| l.superblock().clean));
+    // The next assembly finds nothing to resync.
+    let r2 = Rig::assemble(r.legs.clone(), config());
+    assert_eq!(r2.m.chunks_needing_resync(), 0);
+    // A write after resume clears the flag again.
+    r.m.resume();
+    r.submit(3, ReqOp::Write, 0, 1);
+    r.run();
+    assert!(r.legs.iter().all(|l| !l.superblock().clean));
+}
+
+#[test]
+fn resync_keeps_to_its_rate_while_user_io_runs() {
+    let (legs, _) = new_legs(1);
+    let cfg = Config {
+        resync_min_kib: 4, // 8 sectors, one chunk, per second
+        resync_max_kib: 0, // unlimited when idle
+        ..config()
+    };
+    let mut r = Rig::assemble(legs, cfg);
+    r.write_every_chunk();
+    let slot = r.add_blank_leg();
+    // Five seconds of steady reads: about one chunk a second is copied,
+    // plus at most a burst of resync_depth chunks.
+    for k in 0..100 {
+        r.submit(1000 + k, ReqOp::Read, 0, 1);
+        r.run();
+        r.advance(50_000_000);
+        r.run();
+    }
+    let copied = r.m.stats().rebuilt_chunks;
+    assert!((4..=7).contains(&copied), "{copied} chunks in 5 s");
+    assert!(
+        r.wakes.iter().any(|&t| t > r.now - 1_000_000_000),
+        "woken for the budget"
+    );
+    // Idle, with no ceiling: the rest goes at once.
+    r.settle();
+    assert_eq!(r.m.leg_health(slot), LegHealth::Alive);
+    assert_eq!(r.m.stats().rebuilt_chunks, CHUNKS);
+}
