@@ -11,17 +11,36 @@ use alloc::vec;
 use alloc::vec::Vec;
 use resync::Rebuild;
 
-/// No value staged or wanted for a chunk.
-const NONE: u8 = 0xff;
-/// Legs may differ in this chunk: reads are pinned, resync must copy it.
-const F_NEEDS_RESYNC: u8 = 1;
-/// Resync owns this chunk: user writes wait.
-const F_LOCKED: u8 = 2;
-/// Queued for its fast-path bits to be published.
-const F_PUBLISH: u8 = 4;
-/// A read moved off the pinned leg here: until it and its repair finish,
-/// other reads wait (they would see the version the repair replaces).
-const F_READ_MOVED: u8 = 8;
+/// A chunk's in-memory flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ChunkFlags(u8);
+
+impl ChunkFlags {
+    const NONE: ChunkFlags = ChunkFlags(0);
+    /// Legs may differ in this chunk: reads are pinned, resync must copy it.
+    const NEEDS_RESYNC: ChunkFlags = ChunkFlags(1);
+    /// Resync owns this chunk: user writes wait.
+    const LOCKED: ChunkFlags = ChunkFlags(2);
+    /// Queued for its fast-path bits to be published.
+    const PUBLISH: ChunkFlags = ChunkFlags(4);
+    /// A read moved off the pinned leg here: until it and its repair
+    /// finish, other reads wait (they would see the version the repair
+    /// replaces).
+    const READ_MOVED: ChunkFlags = ChunkFlags(8);
+
+    fn contains(self, f: ChunkFlags) -> bool {
+        self.0 & f.0 == f.0
+    }
+
+    fn insert(&mut self, f: ChunkFlags) {
+        self.0 |= f.0;
+    }
+
+    fn remove(&mut self, f: ChunkFlags) {
+        self.0 &= !f.0;
+    }
+}
+
 /// A read pinned to the resync source retries it this often before it
 /// falls back to another leg (whose data may differ until resync).
 const PINNED_READ_RETRIES: u8 = 4;
@@ -35,12 +54,12 @@ const USER_IO_WINDOW_NS: u64 = 100_000_000;
 #[derive(Clone, Copy, Debug)]
 struct Chunk {
     /// The byte durable in the primary bitmap copy of every writable leg.
-    disk: u8,
-    /// The byte an in-flight bitmap update is writing, or NONE.
-    staged: u8,
-    /// The byte the next bitmap update should write, or NONE.
-    want: u8,
-    flags: u8,
+    disk: ChunkByte,
+    /// The byte an in-flight bitmap update is writing.
+    staged: Option<ChunkByte>,
+    /// The byte the next bitmap update should write.
+    want: Option<ChunkByte>,
+    flags: ChunkFlags,
     /// Data writes in flight.
     inflight: u16,
     /// Slow requests that need the chunk free of fast writes.
@@ -168,7 +187,7 @@ struct Req {
     split: bool,
     /// Holds its chunks against fast writes until it finishes.
     holds: bool,
-    /// Moved off the pinned leg: its chunks carry F_READ_MOVED.
+    /// Moved off the pinned leg: its chunks carry ChunkFlags::READ_MOVED.
     moved: bool,
 }
 
@@ -447,7 +466,7 @@ pub struct Mirror {
     /// What requests from other CPUs read without the lock.
     fast: Arc<FastPath>,
     /// Chunks whose fast-path bits must be published (deduplicated by
-    /// F_PUBLISH, so never longer than the chunk count).
+    /// ChunkFlags::PUBLISH, so never longer than the chunk count).
     publish_queue: Vec<u32>,
     #[cfg(feature = "mutations")]
     mutation: Mutation,
@@ -617,9 +636,7 @@ impl Mirror {
 
     /// The in-memory durable byte of `chunk` (for tests and status).
     pub fn chunk_byte(&self, chunk: u64) -> Option<ChunkByte> {
-        self.chunks
-            .get(chunk as usize)
-            .and_then(|c| ChunkByte::from_raw(c.disk))
+        self.chunks.get(chunk as usize).map(|c| c.disk)
     }
 
     /// Whether nothing is in flight: no request, child I/O or metadata update.
@@ -645,7 +662,7 @@ impl Mirror {
     /// Chunks DIRTY and chunks MODIFIED (a scan: for status, not the I/O path).
     pub fn dirty_and_modified(&self) -> (u64, u64) {
         self.chunks.iter().fold((0, 0), |(d, m), c| {
-            let b = ChunkByte::from_raw(c.disk).expect("valid");
+            let b = c.disk;
             (
                 d + u64::from(b.status() == ChunkStatus::Dirty),
                 m + u64::from(b.is_modified()),
@@ -847,23 +864,21 @@ impl Mirror {
             .all(|l| self.legs[l].sb_durable_event >= self.last_failure_event)
     }
 
-    fn dirty_byte(&self, c: &Chunk) -> u8 {
-        let modified = (ChunkByte::from_raw(c.disk).is_some_and(|b| b.is_modified())
-            || self.degraded())
-            && !mutated!(self, NoModifiedWhenDegraded);
-        ChunkByte::new(ChunkStatus::Dirty, modified).raw()
+    fn dirty_byte(&self, c: &Chunk) -> ChunkByte {
+        let modified =
+            (c.disk.is_modified() || self.degraded()) && !mutated!(self, NoModifiedWhenDegraded);
+        ChunkByte::new(ChunkStatus::Dirty, modified)
     }
 
     /// A data write may go to this chunk now.
     fn chunk_writable(&self, c: &Chunk, degraded: bool) -> bool {
-        let disk = ChunkByte::from_raw(c.disk).expect("valid");
-        let staged_dirty = c.staged == NONE
-            || ChunkByte::from_raw(c.staged).is_some_and(|b| b.status() == ChunkStatus::Dirty);
-        c.flags & F_LOCKED == 0
+        let disk = c.disk;
+        let staged_dirty = c.staged.is_none_or(|b| b.status() == ChunkStatus::Dirty);
+        !c.flags.contains(ChunkFlags::LOCKED)
             && disk.status() == ChunkStatus::Dirty
             && (!degraded || disk.is_modified() || mutated!(self, NoModifiedWhenDegraded))
             && staged_dirty
-            && c.want == NONE
+            && c.want.is_none()
     }
 
     /// Another write or repair to overlapping sectors is in flight. Two
@@ -892,26 +907,26 @@ impl Mirror {
         self.chunk_range(r.sector, r.sectors).all(|c| {
             let ch = &self.chunks[c];
             self.chunk_writable(ch, degraded)
-                || (mutated!(self, DataBeforeBitmap) && ch.flags & F_LOCKED == 0)
+                || (mutated!(self, DataBeforeBitmap) && !ch.flags.contains(ChunkFlags::LOCKED))
         }) && !self.overlaps_inflight_write(i)
             && self.range_drained(&r)
     }
 
     /// The legs may differ in chunk `c`: reads are pinned, resync copies it.
     pub(super) fn mark_needs_resync(&mut self, c: usize) {
-        if self.chunks[c].flags & F_NEEDS_RESYNC == 0 {
-            self.chunks[c].flags |= F_NEEDS_RESYNC;
+        if !self.chunks[c].flags.contains(ChunkFlags::NEEDS_RESYNC) {
+            self.chunks[c].flags.insert(ChunkFlags::NEEDS_RESYNC);
             self.needs_resync += 1;
             self.fast_revoke_read(c);
         }
     }
 
-    fn want(&mut self, chunk: usize, byte: u8) {
+    fn want(&mut self, chunk: usize, byte: ChunkByte) {
         let c = &mut self.chunks[chunk];
-        if c.want == byte || (c.want == NONE && c.staged == NONE && c.disk == byte) {
+        if c.want == Some(byte) || (c.want.is_none() && c.staged.is_none() && c.disk == byte) {
             return;
         }
-        c.want = byte;
+        c.want = Some(byte);
         self.fast_revoke_write(chunk);
         let seg = self.geo.segment_of(chunk as u64) as usize;
         if !self.segments[seg].queued {

@@ -158,13 +158,13 @@ impl Mirror {
     /// durably DIRTY first (a resync copies only durably DIRTY chunks).
     /// Whether it was not marked already.
     pub(super) fn resync_chunk(&mut self, c: usize) -> bool {
-        let fresh = self.chunks[c].flags & F_NEEDS_RESYNC == 0;
+        let fresh = !self.chunks[c].flags.contains(ChunkFlags::NEEDS_RESYNC);
         if fresh {
             self.mark_needs_resync(c);
         }
         let ch = self.chunks[c];
-        let dirty = ChunkByte::from_raw(ch.disk).is_some_and(|b| b.status() == ChunkStatus::Dirty);
-        if !dirty && ch.flags & F_LOCKED == 0 {
+        let dirty = ch.disk.status() == ChunkStatus::Dirty;
+        if !dirty && !ch.flags.contains(ChunkFlags::LOCKED) {
             let byte = self.dirty_byte(&ch);
             self.want(c, byte);
         }
@@ -372,11 +372,12 @@ impl Mirror {
         // such chunks are MODIFIED for its return.
         for c in 0..self.chunks.len() {
             let ch = self.chunks[c];
-            let dirty = [ch.disk, ch.staged, ch.want]
+            let dirty = [Some(ch.disk), ch.staged, ch.want]
                 .iter()
-                .any(|&b| ChunkByte::from_raw(b).is_some_and(|b| b.status() == ChunkStatus::Dirty));
+                .flatten()
+                .any(|b| b.status() == ChunkStatus::Dirty);
             if (dirty || ch.inflight > 0) && !mutated!(self, NoModifiedWhenDegraded) {
-                self.want(c, ChunkByte::new(ChunkStatus::Dirty, true).raw());
+                self.want(c, ChunkByte::new(ChunkStatus::Dirty, true));
             }
         }
         if self.source.is_some_and(|s| s == leg) {
@@ -429,10 +430,9 @@ impl Mirror {
         // the next start must not mistake them for a degraded past.
         let clear_modified = self.modified_clearable();
         let cleanable = self.chunks.iter().any(|c| {
-            c.flags & F_NEEDS_RESYNC == 0
-                && ChunkByte::from_raw(c.disk).is_some_and(|b| {
-                    b.status() == ChunkStatus::Dirty || (clear_modified && b.is_modified())
-                })
+            !c.flags.contains(ChunkFlags::NEEDS_RESYNC)
+                && (c.disk.status() == ChunkStatus::Dirty
+                    || (clear_modified && c.disk.is_modified()))
         });
         if cleanable {
             return self.scan_clean();

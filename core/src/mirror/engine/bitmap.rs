@@ -15,9 +15,9 @@ impl Mirror {
             let mut any = false;
             for c in first as usize..(first + u64::from(count)) as usize {
                 let ch = &mut self.chunks[c];
-                if ch.want != NONE && ch.flags & F_LOCKED == 0 {
+                if ch.want.is_some() && !ch.flags.contains(ChunkFlags::LOCKED) {
                     ch.staged = ch.want;
-                    ch.want = NONE;
+                    ch.want = None;
                     any = true;
                 }
             }
@@ -49,11 +49,7 @@ impl Mirror {
         let content = &mut self.seg_scratch[..count as usize];
         for (k, b) in content.iter_mut().enumerate() {
             let ch = &self.chunks[first as usize + k];
-            *b = if ch.staged != NONE {
-                ch.staged
-            } else {
-                ch.disk
-            };
+            *b = ch.staged.unwrap_or(ch.disk).raw();
         }
         let header = SegmentHeader {
             role,
@@ -108,26 +104,26 @@ impl Mirror {
                 // The primary is durable on every leg still writable: the
                 // staged bytes are now what a reader would find.
                 for c in first as usize..(first + u64::from(count)) as usize {
-                    if self.chunks[c].staged == NONE {
+                    let Some(staged) = self.chunks[c].staged else {
                         continue;
-                    }
+                    };
                     self.queue_publish(c);
                     let ch = &mut self.chunks[c];
-                    let status = ChunkByte::from_raw(ch.staged).map(|b| b.status());
-                    if status == Some(ChunkStatus::Clean) {
+                    if staged.status() == ChunkStatus::Clean {
                         self.stats.cleaned_chunks += 1;
                     }
-                    ch.disk = ch.staged;
-                    ch.staged = NONE;
+                    ch.disk = staged;
+                    ch.staged = None;
                     // Durably UNWRITTEN (a whole-chunk discard): reads
                     // are pinned as for resync, and nothing needs a copy.
                     // (Unless another change is already wanted: it
                     // may be DIRTY again, with the legs still different.)
-                    if status == Some(ChunkStatus::Unwritten)
-                        && ch.want == NONE
-                        && ch.flags & (F_NEEDS_RESYNC | F_LOCKED) == F_NEEDS_RESYNC
+                    if staged.status() == ChunkStatus::Unwritten
+                        && ch.want.is_none()
+                        && ch.flags.contains(ChunkFlags::NEEDS_RESYNC)
+                        && !ch.flags.contains(ChunkFlags::LOCKED)
                     {
-                        ch.flags &= !F_NEEDS_RESYNC;
+                        ch.flags.remove(ChunkFlags::NEEDS_RESYNC);
                         self.needs_resync -= 1;
                     }
                 }
@@ -144,7 +140,7 @@ impl Mirror {
                 }
                 let wants = self.segments[s].force == Force::Wanted
                     || (first as usize..(first + u64::from(count)) as usize)
-                        .any(|c| self.chunks[c].want != NONE);
+                        .any(|c| self.chunks[c].want.is_some());
                 if wants && !self.segments[s].queued {
                     self.segments[s].queued = true;
                     self.seg_queue.push_back(s as u32);

@@ -30,23 +30,22 @@ impl Mirror {
         let keep_modified = !self.modified_clearable();
         let mut need_flush = false;
         for c in 0..self.chunks.len() {
-            let Some(disk) = ChunkByte::from_raw(self.chunks[c].disk) else {
-                continue;
-            };
+            let disk = self.chunks[c].disk;
             if disk.status() == ChunkStatus::Dirty {
                 self.harvest_fast_writes(c);
             }
             let ch = self.chunks[c];
-            let settled = ch.staged == NONE
-                && ch.want == NONE
+            let settled = ch.staged.is_none()
+                && ch.want.is_none()
                 && ch.inflight == 0
-                && ch.flags & (F_LOCKED | F_NEEDS_RESYNC) == 0;
+                && !ch.flags.contains(ChunkFlags::LOCKED)
+                && !ch.flags.contains(ChunkFlags::NEEDS_RESYNC);
             if settled
                 && disk.is_modified()
                 && !keep_modified
                 && disk.status() != ChunkStatus::Dirty
             {
-                self.want(c, ChunkByte::new(disk.status(), false).raw());
+                self.want(c, ChunkByte::new(disk.status(), false));
                 continue;
             }
             let idle = disk.status() == ChunkStatus::Dirty
@@ -64,7 +63,7 @@ impl Mirror {
             }
             // MODIFIED stays until every member is in sync again.
             let modified = disk.is_modified() && keep_modified;
-            self.want(c, ChunkByte::new(ChunkStatus::Clean, modified).raw());
+            self.want(c, ChunkByte::new(ChunkStatus::Clean, modified));
         }
         if need_flush && self.clean_flush.is_none() {
             let legs = self.writable();

@@ -153,15 +153,22 @@ impl Mirror {
         let mut needs_resync = 0;
         let chunks = bytes
             .iter()
-            .map(|&disk| {
-                let dirty =
-                    ChunkByte::from_raw(disk).is_some_and(|b| b.status() == ChunkStatus::Dirty);
+            .map(|&raw| {
+                // Assembly decodes every byte it keeps; were one invalid,
+                // the worst case is the safe reading.
+                debug_assert!(ChunkByte::from_raw(raw).is_some(), "chunk byte {raw:#x}");
+                let disk = ChunkByte::from_raw(raw).unwrap_or(ChunkByte::UNKNOWN);
+                let dirty = disk.status() == ChunkStatus::Dirty;
                 needs_resync += u64::from(dirty);
                 Chunk {
                     disk,
-                    staged: NONE,
-                    want: NONE,
-                    flags: if dirty { F_NEEDS_RESYNC } else { 0 },
+                    staged: None,
+                    want: None,
+                    flags: if dirty {
+                        ChunkFlags::NEEDS_RESYNC
+                    } else {
+                        ChunkFlags::NONE
+                    },
                     inflight: 0,
                     holds: 0,
                     epoch: 0,

@@ -154,8 +154,8 @@ impl Mirror {
     // ---- publishing -------------------------------------------------------------
 
     pub(super) fn queue_publish(&mut self, c: usize) {
-        if self.chunks[c].flags & F_PUBLISH == 0 {
-            self.chunks[c].flags |= F_PUBLISH;
+        if !self.chunks[c].flags.contains(ChunkFlags::PUBLISH) {
+            self.chunks[c].flags.insert(ChunkFlags::PUBLISH);
             self.publish_queue.push(c as u32);
         }
     }
@@ -166,13 +166,10 @@ impl Mirror {
         // Whether the mirror is degraded is the regime's business: a chunk
         // says whether it may be written when it is not, and when it is.
         let write_ok = ch.inflight == 0 && ch.holds == 0 && self.chunk_writable(ch, false);
-        let disk = ChunkByte::from_raw(ch.disk);
-        let modified =
-            disk.is_some_and(|b| b.is_modified()) || mutated!(self, NoModifiedWhenDegraded);
-        let status = disk.map(|b| b.status());
+        let modified = ch.disk.is_modified() || mutated!(self, NoModifiedWhenDegraded);
         let read_ok = mutated!(self, ReadUnsyncedFromAnyLeg)
-            || (ch.flags & F_NEEDS_RESYNC == 0
-                && matches!(status, Some(ChunkStatus::Clean | ChunkStatus::Dirty)));
+            || (!ch.flags.contains(ChunkFlags::NEEDS_RESYNC)
+                && matches!(ch.disk.status(), ChunkStatus::Clean | ChunkStatus::Dirty));
         let bit = |on: bool, b: u64| if on { b } else { 0 };
         let set = bit(write_ok, WRITE_OK) | bit(modified, MODIFIED) | bit(read_ok, READ_OK);
         let mask = WRITE_OK | MODIFIED | READ_OK;
@@ -186,7 +183,7 @@ impl Mirror {
     pub(super) fn publish_fast(&mut self) {
         while let Some(c) = self.publish_queue.pop() {
             let c = c as usize;
-            self.chunks[c].flags &= !F_PUBLISH;
+            self.chunks[c].flags.remove(ChunkFlags::PUBLISH);
             self.publish(c);
         }
         let mut flags = 0;
@@ -229,11 +226,11 @@ impl Mirror {
                     || (self.chunk_writable(ch, degraded) && ch.inflight == 0 && ch.holds == 0),
                 "chunk {c} open to fast writes in state {ch:?}"
             );
-            let status = ChunkByte::from_raw(ch.disk).map(|b| b.status());
             assert!(
                 w & READ_OK == 0
                     || mutated!(self, ReadUnsyncedFromAnyLeg)
-                    || (ch.flags & F_NEEDS_RESYNC == 0 && status != Some(ChunkStatus::Unwritten)),
+                    || (!ch.flags.contains(ChunkFlags::NEEDS_RESYNC)
+                        && ch.disk.status() != ChunkStatus::Unwritten),
                 "chunk {c} open to fast reads in state {ch:?}"
             );
         }

@@ -15,7 +15,7 @@ impl Mirror {
         let marked = self
             .chunks
             .iter()
-            .filter(|c| c.flags & F_NEEDS_RESYNC != 0)
+            .filter(|c| c.flags.contains(ChunkFlags::NEEDS_RESYNC))
             .count() as u64;
         assert_eq!(marked, self.needs_resync, "chunks marked for resync");
         self.check_fast_bits();

@@ -7,9 +7,8 @@ impl Mirror {
     pub(super) fn read_legs(&self, r: &Request) -> u32 {
         let pinned = self.chunk_range(r.sector, r.sectors).any(|c| {
             let ch = &self.chunks[c];
-            ch.flags & F_NEEDS_RESYNC != 0
-                || ChunkByte::from_raw(ch.disk)
-                    .is_some_and(|b| b.status() == ChunkStatus::Unwritten)
+            ch.flags.contains(ChunkFlags::NEEDS_RESYNC)
+                || ch.disk.status() == ChunkStatus::Unwritten
         });
         match (
             pinned && !mutated!(self, ReadUnsyncedFromAnyLeg),
@@ -47,7 +46,7 @@ impl Mirror {
     /// what pinned reads returned.
     pub(super) fn read_blocked(&self, r: &Request) -> bool {
         self.chunk_range(r.sector, r.sectors).any(|c| {
-            self.chunks[c].flags & F_LOCKED != 0
+            self.chunks[c].flags.contains(ChunkFlags::LOCKED)
                 && self.resync.iter().any(|s| {
                     s.phase != ResyncPhase::Free
                         && s.chunk == c as u64
@@ -66,7 +65,7 @@ impl Mirror {
         let other_moved = !q.moved
             && self
                 .chunk_range(q.r.sector, q.r.sectors)
-                .any(|c| self.chunks[c].flags & F_READ_MOVED != 0);
+                .any(|c| self.chunks[c].flags.contains(ChunkFlags::READ_MOVED));
         !other_moved
             && !self.read_blocked(&q.r)
             && (!self.reqs[i].holds || self.range_drained(&q.r))
@@ -94,7 +93,7 @@ impl Mirror {
                 if !self.reqs[i].moved {
                     self.reqs[i].moved = true;
                     for c in self.chunk_range(r.sector, r.sectors) {
-                        self.chunks[c].flags |= F_READ_MOVED;
+                        self.chunks[c].flags.insert(ChunkFlags::READ_MOVED);
                     }
                 }
             }

@@ -17,7 +17,7 @@ impl Mirror {
         if self.reqs[i].moved {
             let r = self.reqs[i].r;
             for c in self.chunk_range(r.sector, r.sectors) {
-                self.chunks[c].flags &= !F_READ_MOVED;
+                self.chunks[c].flags.remove(ChunkFlags::READ_MOVED);
             }
         }
         let id = self.reqs[i].r.id;

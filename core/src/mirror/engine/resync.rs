@@ -82,14 +82,13 @@ impl Mirror {
             };
             let c = self.resync_cursor as usize;
             let ch = self.chunks[c];
-            let durably_dirty =
-                ChunkByte::from_raw(ch.disk).is_some_and(|b| b.status() == ChunkStatus::Dirty);
+            let durably_dirty = ch.disk.status() == ChunkStatus::Dirty;
             // The copy must stay covered by DIRTY until it lands everywhere.
-            let ready = ch.flags & F_NEEDS_RESYNC != 0
-                && ch.flags & F_LOCKED == 0
+            let ready = ch.flags.contains(ChunkFlags::NEEDS_RESYNC)
+                && !ch.flags.contains(ChunkFlags::LOCKED)
                 && ch.inflight == 0
                 && durably_dirty
-                && ch.staged == NONE
+                && ch.staged.is_none()
                 && self.fast_drained(c);
             if ready {
                 let targets = self.writable() & !mask(source);
@@ -119,8 +118,8 @@ impl Mirror {
     /// Whether a rebuild must copy chunk `c`.
     fn rebuild_needs(&self, full: bool, c: usize) -> bool {
         let ch = &self.chunks[c];
-        let b = ChunkByte::from_raw(ch.disk).expect("valid");
-        ch.flags & F_NEEDS_RESYNC != 0
+        let b = ch.disk;
+        ch.flags.contains(ChunkFlags::NEEDS_RESYNC)
             || b.status() == ChunkStatus::Dirty
             || if full {
                 b.status() != ChunkStatus::Unwritten
@@ -149,8 +148,10 @@ impl Mirror {
                 continue;
             }
             let ch = self.chunks[c];
-            let busy =
-                ch.flags & F_LOCKED != 0 || ch.inflight > 0 || ch.staged != NONE || ch.want != NONE;
+            let busy = ch.flags.contains(ChunkFlags::LOCKED)
+                || ch.inflight > 0
+                || ch.staged.is_some()
+                || ch.want.is_some();
             let Some(slot) = self.free_resync_slot() else {
                 return;
             };
@@ -183,12 +184,12 @@ impl Mirror {
     }
 
     fn start_copy(&mut self, slot: usize, c: usize, source: usize, targets: u32) {
-        debug_assert!(self.chunks[c].flags & F_LOCKED == 0);
+        debug_assert!(!self.chunks[c].flags.contains(ChunkFlags::LOCKED));
         debug_assert!(
             self.chunks[c].inflight == 0,
             "copy of a chunk being written"
         );
-        self.chunks[c].flags |= F_LOCKED;
+        self.chunks[c].flags.insert(ChunkFlags::LOCKED);
         self.resync[slot] = ResyncSlot {
             chunk: c as u64,
             phase: ResyncPhase::Reading,
@@ -210,8 +211,9 @@ impl Mirror {
 
     pub(super) fn resync_finished_chunk(&mut self, c: usize) {
         let ch = &mut self.chunks[c];
-        debug_assert!(ch.flags & F_NEEDS_RESYNC != 0);
-        ch.flags &= !(F_NEEDS_RESYNC | F_LOCKED);
+        debug_assert!(ch.flags.contains(ChunkFlags::NEEDS_RESYNC));
+        ch.flags.remove(ChunkFlags::NEEDS_RESYNC);
+        ch.flags.remove(ChunkFlags::LOCKED);
         self.needs_resync -= 1;
         self.queue_publish(c);
         self.stats.resynced_chunks += 1;
@@ -229,7 +231,7 @@ impl Mirror {
                 if !ok {
                     // Try again later: a read error may be transient. A source
                     // that keeps failing is failed, and another leg takes over.
-                    self.chunks[c].flags &= !F_LOCKED;
+                    self.chunks[c].flags.remove(ChunkFlags::LOCKED);
                     self.queue_publish(c);
                     self.resync[slot].phase = ResyncPhase::Free;
                     for l in 0..MAX_LEGS {
@@ -295,11 +297,10 @@ impl Mirror {
         self.resync[slot].phase = ResyncPhase::Free;
         self.chunks[c].epoch = self.epoch;
         self.chunks[c].last_write = self.now;
-        self.chunks[c].flags &= !F_LOCKED;
+        self.chunks[c].flags.remove(ChunkFlags::LOCKED);
         self.queue_publish(c);
-        let durably_dirty = ChunkByte::from_raw(self.chunks[c].disk)
-            .is_some_and(|b| b.status() == ChunkStatus::Dirty);
-        if self.chunks[c].flags & F_NEEDS_RESYNC != 0 && durably_dirty {
+        let durably_dirty = self.chunks[c].disk.status() == ChunkStatus::Dirty;
+        if self.chunks[c].flags.contains(ChunkFlags::NEEDS_RESYNC) && durably_dirty {
             // A crash-resync copy reached every writable leg but the source.
             let others = self.writable() & !mask(usize::from(self.resync[slot].source));
             if self.resync[slot].targets & others == others {

@@ -17,7 +17,7 @@ impl Mirror {
             }
             self.want_dirty_for(c, &r);
             // The mistake: go ahead while the bitmap update is in flight.
-            ready &= mutated!(self, DataBeforeBitmap) && chunk.flags & F_LOCKED == 0;
+            ready &= mutated!(self, DataBeforeBitmap) && !chunk.flags.contains(ChunkFlags::LOCKED);
         }
         if ready && !self.overlaps_inflight_write(i) && self.range_drained(&r) {
             self.start_write(i);
@@ -30,10 +30,10 @@ impl Mirror {
     /// resync holds it or an update of it is in flight (asked again then).
     pub(super) fn want_dirty_for(&mut self, c: usize, r: &Request) {
         let chunk = self.chunks[c];
-        if chunk.flags & F_LOCKED != 0 || chunk.staged != NONE {
+        if chunk.flags.contains(ChunkFlags::LOCKED) || chunk.staged.is_some() {
             return;
         }
-        let disk = ChunkByte::from_raw(chunk.disk).expect("valid");
+        let disk = chunk.disk;
         if disk.status() == ChunkStatus::Unwritten {
             // Outside what this write covers, the legs hold whatever
             // they held: copy the chunk before trusting it.
@@ -97,9 +97,8 @@ impl Mirror {
             // A chunk discarded whole holds nothing anybody stored: it may
             // go back to UNWRITTEN (reads stay pinned, no copy needed).
             if discard && whole && q.failed == 0 {
-                let modified = degraded
-                    || ChunkByte::from_raw(self.chunks[c].disk).is_some_and(|b| b.is_modified());
-                self.want(c, ChunkByte::new(ChunkStatus::Unwritten, modified).raw());
+                let modified = degraded || self.chunks[c].disk.is_modified();
+                self.want(c, ChunkByte::new(ChunkStatus::Unwritten, modified));
             }
         }
         if !reached_in_sync {
