@@ -2,6 +2,7 @@
 
 use super::assemble::{Assembly, AssemblyError, FoundLeg};
 use super::fast::FastPath;
+use super::legset::LegSet;
 use super::types::*;
 use crate::format::*;
 use alloc::boxed::Box;
@@ -171,9 +172,9 @@ struct Req {
     r: Request,
     state: ReqState,
     pending: u8,
-    ok: u32,
-    failed: u32,
-    tried: u32,
+    ok: LegSet,
+    failed: LegSet,
+    tried: LegSet,
     flush_epoch: u32,
     /// For reads: `writes_started` when the read was issued.
     write_gen: u64,
@@ -198,9 +199,9 @@ impl Req {
             r,
             state: ReqState::New,
             pending: 0,
-            ok: 0,
-            failed: 0,
-            tried: 0,
+            ok: LegSet::EMPTY,
+            failed: LegSet::EMPTY,
+            tried: LegSet::EMPTY,
             flush_epoch: 0,
             write_gen: 0,
             write_overlapped: false,
@@ -227,7 +228,7 @@ struct ResyncSlot {
     pending: u8,
     source: u8,
     /// Legs the chunk is copied to.
-    targets: u32,
+    targets: LegSet,
 }
 
 impl ResyncSlot {
@@ -237,7 +238,7 @@ impl ResyncSlot {
         phase: ResyncPhase::Free,
         pending: 0,
         source: 0,
-        targets: 0,
+        targets: LegSet::EMPTY,
     };
 }
 
@@ -472,10 +473,6 @@ pub struct Mirror {
     mutation: Mutation,
 }
 
-fn mask(leg: usize) -> u32 {
-    1 << leg
-}
-
 impl Mirror {
     /// Starts a mirror from an assembly. Every table is allocated here.
     pub fn new(mut asm: Assembly, cfg: Config, now: u64) -> Mirror {
@@ -707,30 +704,30 @@ impl Mirror {
         self.actions.push_back(a);
     }
 
-    fn legs_where(&self, f: impl Fn(&Leg) -> bool) -> u32 {
+    fn legs_where(&self, f: impl Fn(&Leg) -> bool) -> LegSet {
         (0..MAX_LEGS)
             .filter(|&l| f(&self.legs[l]))
-            .fold(0, |m, l| m | mask(l))
+            .fold(LegSet::EMPTY, |m, l| m | LegSet::of(l))
     }
 
     /// Legs every write, bitmap update and superblock update goes to.
-    fn writable(&self) -> u32 {
+    fn writable(&self) -> LegSet {
         self.legs_where(|l| l.health.is_writable())
     }
 
     /// Legs in sync for every chunk.
-    fn in_sync(&self) -> u32 {
+    fn in_sync(&self) -> LegSet {
         self.legs_where(|l| l.health == LegHealth::Alive)
     }
 
     /// Legs that may serve a read of `r`: in-sync legs, and rebuilding legs
     /// that already hold every chunk it touches.
-    fn readable(&self, r: &Request) -> u32 {
+    fn readable(&self, r: &Request) -> LegSet {
         let last = self.chunk_range(r.sector, r.sectors).end as u64;
         let mut legs = self.in_sync();
         for l in 0..MAX_LEGS {
             if self.legs[l].health == LegHealth::Rebuilding && self.rebuild_low(l) >= last {
-                legs |= mask(l);
+                legs.insert(l);
             }
         }
         legs
@@ -819,7 +816,7 @@ impl Mirror {
     #[allow(clippy::too_many_arguments)]
     fn issue_each(
         &mut self,
-        legs: u32,
+        legs: LegSet,
         owner: Owner,
         op: IoOp,
         sector: u64,
@@ -828,7 +825,7 @@ impl Mirror {
         buffer: Buffer,
     ) {
         for leg in 0..MAX_LEGS {
-            if legs & mask(leg) != 0 {
+            if legs.contains(leg) {
                 self.issue(owner, leg, op, sector, sectors, fua, buffer);
             }
         }
@@ -836,7 +833,7 @@ impl Mirror {
 
     /// Issues `op` over the whole range of request `i` to every leg in
     /// `legs`, with the request's own buffer (none for a discard).
-    fn issue_for_request(&mut self, i: usize, legs: u32, op: IoOp, fua: bool) {
+    fn issue_for_request(&mut self, i: usize, legs: LegSet, op: IoOp, fua: bool) {
         let r = self.reqs[i].r;
         let buffer = match op {
             IoOp::Discard => Buffer::None,

@@ -10,6 +10,7 @@
 mod assemble;
 mod engine;
 mod fast;
+mod legset;
 mod types;
 
 pub use assemble::{

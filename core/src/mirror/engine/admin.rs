@@ -87,7 +87,7 @@ impl Mirror {
         if self.geo.external {
             return Err(AdminError::ExternalLog);
         }
-        if self.in_sync() == 0 {
+        if self.in_sync().is_empty() {
             return Err(AdminError::NoSource);
         }
         let need = self.geo.data_offset + self.geo.data_sectors;
@@ -395,7 +395,7 @@ impl Mirror {
         self.legs[leg].rebuild = None;
         self.push(Action::Log(LogEvent::LegFailed { leg: leg as u8 }));
         self.record_leg_out(leg, MemberState::Failed, health == LegHealth::Alive);
-        if self.in_sync() == 0 {
+        if self.in_sync().is_empty() {
             self.dead = true;
             self.push(Action::Log(LogEvent::AllLegsFailed));
         }
@@ -444,7 +444,7 @@ impl Mirror {
         }
         let event = self.template.event;
         let written = (0..MAX_LEGS)
-            .filter(|&l| self.writable() & mask(l) != 0)
+            .filter(|&l| self.writable().contains(l))
             .all(|l| self.legs[l].sb_durable_event >= event);
         if written {
             self.suspended = true;

@@ -65,7 +65,7 @@ impl Mirror {
         )
         .expect("valid chunk bytes");
         let legs = self.writable();
-        self.segments[s].pending = legs.count_ones() as u16;
+        self.segments[s].pending = legs.len() as u16;
         let sector_of = |g: &Geometry| g.segment_sector(role, s as u32);
         let sector = sector_of(&self.geo);
         self.issue_each(
@@ -77,7 +77,7 @@ impl Mirror {
             true,
             Buffer::Meta(seg.buf),
         );
-        if legs == 0 {
+        if legs.is_empty() {
             self.segment_update_done(s);
         }
     }

@@ -11,7 +11,7 @@ impl Mirror {
         !self.degraded()
             && self.template.modified_since_event == 0
             && (0..MAX_LEGS)
-                .filter(|&l| self.writable() & mask(l) != 0)
+                .filter(|&l| self.writable().contains(l))
                 .all(|l| self.legs[l].sb_durable_event >= self.modified_reset_event)
     }
 
@@ -67,9 +67,9 @@ impl Mirror {
         }
         if need_flush && self.clean_flush.is_none() {
             let legs = self.writable();
-            if legs != 0 {
+            if !legs.is_empty() {
                 self.stats.clean_flushes += 1;
-                self.clean_flush = Some((self.epoch, legs.count_ones() as u8));
+                self.clean_flush = Some((self.epoch, legs.len() as u8));
                 self.epoch += 1;
                 self.issue_each(
                     legs,

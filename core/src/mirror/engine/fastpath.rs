@@ -30,13 +30,12 @@ impl Mirror {
         }
         self.fast.release(&r, self.fast.chunks_of(&r), true);
         self.set_state(i, ReqState::Writing);
-        self.reqs[i].ok = w.legs & !failed;
-        self.reqs[i].failed = failed & w.legs;
-        self.stats.data_writes += u64::from(w.legs.count_ones());
-        for leg in 0..MAX_LEGS {
-            if failed & w.legs & mask(leg) != 0 {
-                self.leg_failed(leg, FailCause::Write);
-            }
+        let (legs, failed) = (LegSet::from_bits(w.legs), LegSet::from_bits(failed));
+        self.reqs[i].ok = legs & !failed;
+        self.reqs[i].failed = failed & legs;
+        self.stats.data_writes += u64::from(legs.len());
+        for leg in (failed & legs).iter() {
+            self.leg_failed(leg, FailCause::Write);
         }
         self.write_done(i);
         self.pump();
@@ -51,8 +50,8 @@ impl Mirror {
         };
         let i = usize::from(idx);
         self.reqs[i] = Req::new(rd.request);
-        self.reqs[i].tried = mask(usize::from(rd.leg));
-        self.reqs[i].failed = mask(usize::from(rd.leg));
+        self.reqs[i].tried = LegSet::of(usize::from(rd.leg));
+        self.reqs[i].failed = LegSet::of(usize::from(rd.leg));
         self.start_read(i);
         self.pump();
         Ok(())
@@ -201,7 +200,8 @@ impl Mirror {
             flags |= R_DEGRADED;
         }
         self.fast.set_positions(|slot| self.leg_position(slot));
-        self.fast.set_regime(self.writable(), self.in_sync(), flags);
+        self.fast
+            .set_regime(self.writable().bits(), self.in_sync().bits(), flags);
         // A scan per event: in debug builds, of small mirrors only here
         // (check_invariants checks any size when a test asks).
         if cfg!(debug_assertions) && self.chunks.len() <= 4096 {

@@ -4,7 +4,7 @@
 use super::*;
 
 impl Mirror {
-    pub(super) fn read_legs(&self, r: &Request) -> u32 {
+    pub(super) fn read_legs(&self, r: &Request) -> LegSet {
         let pinned = self.chunk_range(r.sector, r.sectors).any(|c| {
             let ch = &self.chunks[c];
             ch.flags.contains(ChunkFlags::NEEDS_RESYNC)
@@ -14,17 +14,17 @@ impl Mirror {
             pinned && !mutated!(self, ReadUnsyncedFromAnyLeg),
             self.source_leg(),
         ) {
-            (true, Some(src)) => mask(src),
+            (true, Some(src)) => LegSet::of(src),
             _ => self.readable(r),
         }
     }
 
-    pub(super) fn pick_leg(&mut self, candidates: u32, sector: u64) -> Option<usize> {
-        let legs = (0..MAX_LEGS).filter(|&l| candidates & mask(l) != 0);
+    pub(super) fn pick_leg(&mut self, candidates: LegSet, sector: u64) -> Option<usize> {
+        let legs = candidates.iter();
         // Sequential affinity: a stream stays on the leg it started on (its
         // read-ahead and head position are there).
         let stream = (0..MAX_LEGS)
-            .find(|&l| candidates & mask(l) != 0 && self.legs[l].read_stream_end == sector);
+            .find(|&l| candidates.contains(l) && self.legs[l].read_stream_end == sector);
         if stream.is_some() && self.cfg.read_policy != ReadPolicy::Prefer {
             return stream;
         }
@@ -36,7 +36,7 @@ impl Mirror {
                 let start = self.rr % MAX_LEGS;
                 (0..MAX_LEGS)
                     .map(|k| (start + k) % MAX_LEGS)
-                    .find(|&l| candidates & mask(l) != 0)
+                    .find(|&l| candidates.contains(l))
             }
         }
     }
@@ -59,7 +59,7 @@ impl Mirror {
     /// read must not be overtaken by a fast write it cannot see.
     pub(super) fn read_may_start(&mut self, i: usize) -> bool {
         let q = self.reqs[i];
-        if q.tried != 0 || q.retries != 0 {
+        if !q.tried.is_empty() || q.retries != 0 {
             self.take_holds(i);
         }
         let other_moved = !q.moved
@@ -79,10 +79,10 @@ impl Mirror {
         let tried = self.reqs[i].tried;
         let pinned = self.read_legs(&r);
         let mut candidates = pinned & !tried;
-        if candidates == 0 {
+        if candidates.is_empty() {
             // The pinned leg failed this read: any in-sync leg beats an error.
             candidates = self.readable(&r) & !tried;
-            if pinned.count_ones() == 1 && candidates != 0 {
+            if pinned.len() == 1 && !candidates.is_empty() {
                 // The legs may differ here: this read may return other
                 // data than earlier ones did (once: the repair then writes
                 // it over the pinned leg).
@@ -98,19 +98,19 @@ impl Mirror {
                 }
             }
         }
-        if candidates == 0 && self.reqs[i].rounds < READ_ROUNDS {
+        if candidates.is_empty() && self.reqs[i].rounds < READ_ROUNDS {
             // Every live leg failed this read once; errors may be transient,
             // and a write since may have rewritten a bad sector. (Counted
             // apart from the pinned leg's retries: a read that used those
             // up and moved to a leg that then died tries the pinned one
             // again.)
             self.reqs[i].rounds += 1;
-            self.reqs[i].tried = 0;
+            self.reqs[i].tried = LegSet::EMPTY;
             candidates = self.readable(&r);
         }
         let split = self.cfg.split_read_sectors;
-        let first_try = tried == 0 && self.reqs[i].retries == 0 && self.reqs[i].rounds == 0;
-        if first_try && split > 0 && r.sectors >= split && candidates.count_ones() > 1 {
+        let first_try = tried.is_empty() && self.reqs[i].retries == 0 && self.reqs[i].rounds == 0;
+        if first_try && split > 0 && r.sectors >= split && candidates.len() > 1 {
             return self.start_split_read(i, candidates);
         }
         let Some(leg) = self.pick_leg(candidates, r.sector) else {
@@ -118,18 +118,18 @@ impl Mirror {
         };
         self.set_state(i, ReqState::Reading);
         self.reqs[i].pending = 1;
-        self.reqs[i].tried |= mask(leg);
+        self.reqs[i].tried.insert(leg);
         self.note_read_issued(i);
         self.legs[leg].read_stream_end = r.sector + u64::from(r.sectors);
-        self.issue_for_request(i, mask(leg), IoOp::Read, false);
+        self.issue_for_request(i, LegSet::of(leg), IoOp::Read, false);
     }
 
     /// Reads one part of a big read from each candidate leg, in 4 KiB
     /// multiples. A part that fails sends the whole read down the usual
     /// path (another leg, then repair).
-    pub(super) fn start_split_read(&mut self, i: usize, candidates: u32) {
+    pub(super) fn start_split_read(&mut self, i: usize, candidates: LegSet) {
         let r = self.reqs[i].r;
-        let parts = candidates.count_ones();
+        let parts = candidates.len();
         let part = r
             .sectors
             .div_ceil(parts)
@@ -139,13 +139,13 @@ impl Mirror {
         self.reqs[i].pending = 0;
         self.note_read_issued(i);
         let mut offset = 0;
-        for leg in (0..MAX_LEGS).filter(|&l| candidates & mask(l) != 0) {
+        for leg in candidates.iter() {
             if offset >= r.sectors {
                 break;
             }
             let len = part.min(r.sectors - offset);
             self.reqs[i].pending += 1;
-            self.reqs[i].tried |= mask(leg);
+            self.reqs[i].tried.insert(leg);
             self.legs[leg].read_stream_end = u64::MAX;
             self.issue(
                 Owner::Request(i as u16),
@@ -177,7 +177,7 @@ impl Mirror {
                 return;
             }
             self.reqs[i].split = false;
-            if self.reqs[i].failed == 0 {
+            if self.reqs[i].failed.is_empty() {
                 return self.finish(i, Ok(()));
             }
             // Read it all again from a leg that did not fail, then repair.
@@ -186,15 +186,15 @@ impl Mirror {
         }
         if !ok {
             let r = self.reqs[i].r;
-            let pinned = self.read_legs(&r) == mask(leg) && self.readable(&r).count_ones() > 1;
+            let pinned = self.read_legs(&r) == LegSet::of(leg) && self.readable(&r).len() > 1;
             if pinned && self.reqs[i].retries < PINNED_READ_RETRIES {
                 self.reqs[i].retries += 1;
-                self.reqs[i].tried &= !mask(leg);
+                self.reqs[i].tried.remove(leg);
             }
             return self.start_read(i);
         }
         // The leg that served the read needs no repair, whatever it failed before.
-        self.reqs[i].failed &= !mask(leg);
+        self.reqs[i].failed.remove(leg);
         // Repair: write the good data over the legs that failed to read it,
         // unless a write touched these sectors since the read was issued:
         // the data read may be older than what the legs now hold.
@@ -206,7 +206,7 @@ impl Mirror {
                 self.chunks[c].inflight > 0
                     || self.chunks[c].last_write_gen >= since && self.writes_started > since
             });
-        if targets == 0 || stale {
+        if targets.is_empty() || stale {
             return self.finish(i, Ok(()));
         }
         if r.no_repair {
@@ -221,9 +221,9 @@ impl Mirror {
         }
         self.writes_started += 1;
         self.set_state(i, ReqState::Repairing);
-        self.reqs[i].pending = targets.count_ones() as u8;
-        self.reqs[i].failed = 0;
-        self.stats.read_repairs += u64::from(targets.count_ones());
+        self.reqs[i].pending = targets.len() as u8;
+        self.reqs[i].failed = LegSet::EMPTY;
+        self.stats.read_repairs += u64::from(targets.len());
         self.issue_for_request(i, targets, IoOp::Write, false);
     }
 }

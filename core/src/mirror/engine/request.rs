@@ -44,9 +44,9 @@ impl Mirror {
     pub(super) fn request_child_done(&mut self, i: usize, leg: usize, ok: bool) {
         let q = &mut self.reqs[i];
         if ok {
-            q.ok |= mask(leg);
+            q.ok.insert(leg);
         } else {
-            q.failed |= mask(leg);
+            q.failed.insert(leg);
         }
         q.pending -= 1;
         let state = q.state;

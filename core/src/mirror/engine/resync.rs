@@ -65,7 +65,7 @@ impl Mirror {
         // big mirror it costs more than the I/O it waits for. (With one
         // leg nothing is copied: chunks finish without a budget.)
         let chunk = self.geo.chunk_sectors;
-        let copies = self.writable() & !mask(source) != 0;
+        let copies = !(self.writable() & !LegSet::of(source)).is_empty();
         if copies && self.resync_rate().is_some() && self.resync_tokens < u64::from(chunk) {
             let started = self.take_resync_tokens(chunk);
             debug_assert!(
@@ -91,8 +91,8 @@ impl Mirror {
                 && ch.staged.is_none()
                 && self.fast_drained(c);
             if ready {
-                let targets = self.writable() & !mask(source);
-                if targets == 0 {
+                let targets = self.writable() & !LegSet::of(source);
+                if targets.is_empty() {
                     // One leg: nothing can differ.
                     self.resync_finished_chunk(c);
                 } else {
@@ -160,7 +160,7 @@ impl Mirror {
                 return;
             }
             self.set_rebuild_next(leg, rb.next + 1);
-            self.start_copy(slot, c, source, mask(leg));
+            self.start_copy(slot, c, source, LegSet::of(leg));
         }
     }
 
@@ -178,12 +178,12 @@ impl Mirror {
         };
         self.resync
             .iter()
-            .filter(|s| s.phase != ResyncPhase::Free && s.targets & mask(leg) != 0)
+            .filter(|s| s.phase != ResyncPhase::Free && s.targets.contains(leg))
             .map(|s| s.chunk)
             .fold(rb.next, u64::min)
     }
 
-    fn start_copy(&mut self, slot: usize, c: usize, source: usize, targets: u32) {
+    fn start_copy(&mut self, slot: usize, c: usize, source: usize, targets: LegSet) {
         debug_assert!(!self.chunks[c].flags.contains(ChunkFlags::LOCKED));
         debug_assert!(
             self.chunks[c].inflight == 0,
@@ -235,7 +235,7 @@ impl Mirror {
                     self.queue_publish(c);
                     self.resync[slot].phase = ResyncPhase::Free;
                     for l in 0..MAX_LEGS {
-                        if rs.targets & mask(l) != 0 {
+                        if rs.targets.contains(l) {
                             if let Some(rb) = self.legs[l].rebuild.as_mut() {
                                 rb.next = rb.next.min(rs.chunk);
                             }
@@ -265,7 +265,7 @@ impl Mirror {
                 let targets = rs.targets & self.writable();
                 let (start, len) = self.chunk_sectors(c);
                 self.resync[slot].phase = ResyncPhase::Writing;
-                self.resync[slot].pending = targets.count_ones() as u8;
+                self.resync[slot].pending = targets.len() as u8;
                 self.issue_each(
                     targets,
                     Owner::Resync(slot as u16),
@@ -275,7 +275,7 @@ impl Mirror {
                     false,
                     Buffer::Resync(slot as u16),
                 );
-                if targets == 0 {
+                if targets.is_empty() {
                     self.resync_write_done(slot);
                 }
             }
@@ -302,7 +302,7 @@ impl Mirror {
         let durably_dirty = self.chunks[c].disk.status() == ChunkStatus::Dirty;
         if self.chunks[c].flags.contains(ChunkFlags::NEEDS_RESYNC) && durably_dirty {
             // A crash-resync copy reached every writable leg but the source.
-            let others = self.writable() & !mask(usize::from(self.resync[slot].source));
+            let others = self.writable() & !LegSet::of(usize::from(self.resync[slot].source));
             if self.resync[slot].targets & others == others {
                 self.resync_finished_chunk(c);
             }
@@ -311,7 +311,7 @@ impl Mirror {
             .legs
             .iter()
             .enumerate()
-            .any(|(l, leg)| leg.rebuild.is_some() && self.resync[slot].targets & mask(l) != 0)
+            .any(|(l, leg)| leg.rebuild.is_some() && self.resync[slot].targets.contains(l))
         {
             self.stats.rebuilt_chunks += 1;
         }

@@ -66,10 +66,10 @@ impl Mirror {
             _ => IoOp::Write,
         };
         self.set_state(i, ReqState::Writing);
-        self.reqs[i].pending = legs.count_ones() as u8;
-        self.stats.data_writes += u64::from(legs.count_ones());
+        self.reqs[i].pending = legs.len() as u8;
+        self.stats.data_writes += u64::from(legs.len());
         self.issue_for_request(i, legs, op, r.fua);
-        if legs == 0 {
+        if legs.is_empty() {
             self.write_done(i);
         }
     }
@@ -79,7 +79,7 @@ impl Mirror {
         let now = self.now;
         let epoch = self.epoch;
         let discard = q.r.op == ReqOp::Discard;
-        let reached_in_sync = q.ok & self.in_sync() != 0;
+        let reached_in_sync = !(q.ok & self.in_sync()).is_empty();
         let degraded = self.degraded();
         for c in self.chunk_range(q.r.sector, q.r.sectors) {
             let whole = self.covers_chunk(&q.r, c);
@@ -96,7 +96,7 @@ impl Mirror {
             }
             // A chunk discarded whole holds nothing anybody stored: it may
             // go back to UNWRITTEN (reads stay pinned, no copy needed).
-            if discard && whole && q.failed == 0 {
+            if discard && whole && q.failed.is_empty() {
                 let modified = degraded || self.chunks[c].disk.is_modified();
                 self.want(c, ChunkByte::new(ChunkStatus::Unwritten, modified));
             }
@@ -113,7 +113,7 @@ impl Mirror {
     pub(super) fn start_flush(&mut self, i: usize, state: ReqState) {
         let legs = self.writable();
         self.set_state(i, state);
-        self.reqs[i].pending = legs.count_ones() as u8;
+        self.reqs[i].pending = legs.len() as u8;
         self.reqs[i].flush_epoch = self.epoch;
         self.epoch += 1;
         self.issue_each(
@@ -125,20 +125,20 @@ impl Mirror {
             false,
             Buffer::None,
         );
-        if legs == 0 {
+        if legs.is_empty() {
             self.flush_done(i);
         }
     }
 
     pub(super) fn flush_done(&mut self, i: usize) {
         let q = self.reqs[i];
-        if q.ok & self.in_sync() == 0 {
+        if (q.ok & self.in_sync()).is_empty() {
             return self.finish(i, Err(IoError::NoLeg));
         }
         self.durable_epoch = self.durable_epoch.max(q.flush_epoch);
         if q.state == ReqState::Preflush {
-            self.reqs[i].ok = 0;
-            self.reqs[i].failed = 0;
+            self.reqs[i].ok = LegSet::EMPTY;
+            self.reqs[i].failed = LegSet::EMPTY;
             return self.start(i);
         }
         if self.failures_recorded() || mutated!(self, AckBeforeFailureRecorded) {
