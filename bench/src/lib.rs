@@ -69,15 +69,7 @@ impl MemMirror {
     /// A write request of `sectors` at `sector` (not yet submitted).
     pub fn write_request(&mut self, sector: u64, sectors: u32) -> Request {
         self.next_id += 1;
-        Request {
-            id: self.next_id,
-            op: ReqOp::Write,
-            sector,
-            sectors,
-            fua: false,
-            preflush: false,
-            no_repair: false,
-        }
+        Request::new(self.next_id, ReqOp::Write, sector, sectors)
     }
 
     /// Submits a write through the mirror (the locked path).

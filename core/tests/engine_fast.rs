@@ -9,22 +9,11 @@ use dmmirror_core::mirror::*;
 // ---- the lock-free fast path ----------------------------------------------
 
 fn write_req(id: ReqId, sector: u64, sectors: u32) -> Request {
-    Request {
-        id,
-        op: ReqOp::Write,
-        sector,
-        sectors,
-        fua: false,
-        preflush: false,
-        no_repair: false,
-    }
+    Request::new(id, ReqOp::Write, sector, sectors)
 }
 
 fn read_req(id: ReqId, sector: u64, sectors: u32) -> Request {
-    Request {
-        op: ReqOp::Read,
-        ..write_req(id, sector, sectors)
-    }
+    Request::new(id, ReqOp::Read, sector, sectors)
 }
 
 impl Rig {

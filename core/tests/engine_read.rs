@@ -54,13 +54,8 @@ fn split_read_failing_on_leg_1(no_repair: bool) -> Rig {
     r.submit(1, ReqOp::Write, 0, 4 * CHUNK);
     r.settle();
     let read = Request {
-        id: 2,
-        op: ReqOp::Read,
-        sector: 0,
-        sectors: 4 * CHUNK,
-        fua: false,
-        preflush: false,
         no_repair,
+        ..Request::new(2, ReqOp::Read, 0, 4 * CHUNK)
     };
     r.m.submit(read).expect("room for the request");
     r.collect();

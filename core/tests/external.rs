@@ -110,16 +110,8 @@ fn run(m: &mut Mirror, d: &mut Devices, now: &mut u64) -> Vec<ChildIo> {
 }
 
 fn write(m: &mut Mirror, id: u64, sector: u64) {
-    m.submit(Request {
-        id,
-        op: ReqOp::Write,
-        sector,
-        sectors: CHUNK,
-        fua: false,
-        preflush: false,
-        no_repair: false,
-    })
-    .unwrap();
+    m.submit(Request::new(id, ReqOp::Write, sector, CHUNK))
+        .unwrap();
 }
 
 #[test]

@@ -135,15 +135,8 @@ fn worker(t: u64, slow: &Mutex<Slow>, disks: &Disks, fast: &FastPath) -> (u64, u
         let sector = next(&mut rng) % span;
         let sectors = (1 + next(&mut rng) % 8).min(data_sectors - sector) as u32;
         let write = next(&mut rng) % 2 == 0;
-        let r = Request {
-            id,
-            op: if write { ReqOp::Write } else { ReqOp::Read },
-            sector,
-            sectors,
-            fua: false,
-            preflush: false,
-            no_repair: false,
-        };
+        let op = if write { ReqOp::Write } else { ReqOp::Read };
+        let r = Request::new(id, op, sector, sectors);
         if write {
             if let Some(w) = fast.try_write(&r) {
                 fast_writes += 1;

@@ -41,6 +41,21 @@ pub struct Request {
     pub no_repair: bool,
 }
 
+impl Request {
+    /// A plain request: no FUA, no preflush, repairs allowed.
+    pub const fn new(id: ReqId, op: ReqOp, sector: u64, sectors: u32) -> Request {
+        Request {
+            id,
+            op,
+            sector,
+            sectors,
+            fua: false,
+            preflush: false,
+            no_repair: false,
+        }
+    }
+}
+
 /// What a child I/O does on its leg.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IoOp {

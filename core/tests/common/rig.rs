@@ -201,15 +201,7 @@ impl Rig {
     }
 
     pub fn submit(&mut self, id: ReqId, op: ReqOp, sector: u64, sectors: u32) {
-        let r = Request {
-            id,
-            op,
-            sector,
-            sectors,
-            fua: false,
-            preflush: false,
-            no_repair: false,
-        };
+        let r = Request::new(id, op, sector, sectors);
         self.m.submit(r).expect("room for the request");
         self.collect();
     }

@@ -95,15 +95,7 @@ impl Mirror {
 
     /// The request table, every slot free.
     fn request_records(cfg: &Config) -> Vec<Req> {
-        let unused = Request {
-            id: 0,
-            op: ReqOp::Flush,
-            sector: 0,
-            sectors: 0,
-            fua: false,
-            preflush: false,
-            no_repair: false,
-        };
+        let unused = Request::new(0, ReqOp::Flush, 0, 0);
         let free = Req {
             state: ReqState::Free,
             ..Req::new(unused)
