@@ -643,7 +643,7 @@ pub fn write_status(
     let (in_sync, total) = m.sync_progress();
     write!(out, " {in_sync}/{total} 1 ")?;
     for pos in 0..n {
-        out.write_char(m.position_health_char(pos))?;
+        out.write_char(m.position_health_char(crate::mirror::Position(pos)))?;
     }
     match t.syntax {
         Syntax::LvmDisk { log_dev } => {

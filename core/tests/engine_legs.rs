@@ -36,21 +36,23 @@ fn a_replaced_disk_shows_alive_at_its_table_position() {
     r.m.fail_leg(1).unwrap();
     r.collect();
     r.settle();
-    assert_eq!(r.m.position_health_char(1), 'D');
+    assert_eq!(r.m.position_health_char(Position(1)), 'D');
     r.m.remove_leg(1).unwrap();
     r.collect();
     r.settle();
     // The new disk at position 1 takes another slot; status shows it.
     let sectors = r.geo.data_offset + r.geo.data_sectors;
     r.legs[1] = Leg::default();
-    let slot = r.m.add_leg(1, None, Uuid([7; 16]), sectors).unwrap();
+    let slot =
+        r.m.add_leg(Position(1), None, Uuid([7; 16]), sectors)
+            .unwrap();
     assert_ne!(slot, 1);
     r.disk_of_slot[slot] = Some(1);
     r.collect();
-    assert_eq!(r.m.position_health_char(1), 'A');
+    assert_eq!(r.m.position_health_char(Position(1)), 'A');
     r.settle();
-    assert_eq!(r.m.position_health_char(0), 'A');
-    assert_eq!(r.m.position_health_char(1), 'A');
+    assert_eq!(r.m.position_health_char(Position(0)), 'A');
+    assert_eq!(r.m.position_health_char(Position(1)), 'A');
 }
 
 #[test]
@@ -63,10 +65,12 @@ fn a_blank_leg_is_added_and_receives_only_the_written_chunks() {
     r.legs.push(Leg::default());
     let sectors = r.geo.data_offset + r.geo.data_sectors;
     assert_eq!(
-        r.m.add_leg(1, None, Uuid([7; 16]), sectors - 1),
+        r.m.add_leg(Position(1), None, Uuid([7; 16]), sectors - 1),
         Err(AdminError::TooSmall { need: sectors })
     );
-    let slot = r.m.add_leg(1, None, Uuid([7; 16]), sectors).unwrap();
+    let slot =
+        r.m.add_leg(Position(1), None, Uuid([7; 16]), sectors)
+            .unwrap();
     r.disk_of_slot[slot] = Some(1);
     r.collect();
     assert_eq!(r.m.leg_health(slot), LegHealth::Rebuilding);
@@ -108,7 +112,9 @@ fn a_returning_leg_receives_only_the_chunks_written_while_it_was_away() {
     r.settle();
     let own = r.legs[1].superblock();
     let sectors = r.geo.data_offset + r.geo.data_sectors;
-    let slot = r.m.add_leg(1, Some(&own), Uuid([7; 16]), sectors).unwrap();
+    let slot =
+        r.m.add_leg(Position(1), Some(&own), Uuid([7; 16]), sectors)
+            .unwrap();
     assert_eq!(slot, 1, "back in its own slot");
     r.collect();
     assert!(r.logs.contains(&LogEvent::RebuildStarted {
@@ -136,7 +142,9 @@ fn a_removed_leg_coming_back_after_tracking_ended_is_copied_whole() {
     r.settle();
     let own = r.legs[1].superblock();
     let sectors = r.geo.data_offset + r.geo.data_sectors;
-    let slot = r.m.add_leg(1, Some(&own), Uuid([7; 16]), sectors).unwrap();
+    let slot =
+        r.m.add_leg(Position(1), Some(&own), Uuid([7; 16]), sectors)
+            .unwrap();
     r.collect();
     assert!(r.logs.contains(&LogEvent::RebuildStarted {
         leg: slot as u8,
@@ -153,11 +161,11 @@ fn a_leg_already_in_the_mirror_is_not_added_twice() {
     let own = r.legs[1].superblock();
     let sectors = r.geo.data_offset + r.geo.data_sectors;
     assert_eq!(
-        r.m.add_leg(1, Some(&own), Uuid([7; 16]), sectors),
+        r.m.add_leg(Position(1), Some(&own), Uuid([7; 16]), sectors),
         Err(AdminError::AlreadyMember { slot: 1 })
     );
     assert_eq!(
-        r.m.add_leg(2, None, Uuid([1; 16]), sectors),
+        r.m.add_leg(Position(2), None, Uuid([1; 16]), sectors),
         Err(AdminError::BadUuid),
         "uuid of leg 0"
     );
@@ -275,7 +283,7 @@ fn a_slot_takes_no_leg_while_its_earlier_leg_has_io_in_flight() {
     let own = r.legs[slot].superblock();
     let sectors = r.geo.data_offset + r.geo.data_sectors;
     assert_eq!(
-        r.m.add_leg(1, Some(&own), Uuid([9; 16]), sectors),
+        r.m.add_leg(Position(1), Some(&own), Uuid([9; 16]), sectors),
         Err(AdminError::SlotBusy { slot })
     );
     let checkpoints = r.m.stats().rebuild_checkpoints;
@@ -286,7 +294,10 @@ fn a_slot_takes_no_leg_while_its_earlier_leg_has_io_in_flight() {
         checkpoints,
         "the removed leg's flush records nothing"
     );
-    assert_eq!(r.m.add_leg(1, Some(&own), Uuid([9; 16]), sectors), Ok(slot));
+    assert_eq!(
+        r.m.add_leg(Position(1), Some(&own), Uuid([9; 16]), sectors),
+        Ok(slot)
+    );
     r.collect();
     r.settle();
     assert_eq!(r.m.leg_health(slot), LegHealth::Alive);

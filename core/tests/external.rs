@@ -292,7 +292,7 @@ fn legs_of_an_external_mirror_are_not_added_by_message_and_a_log_failure_shows()
     let mut d = used_mirror();
     let mut m = Mirror::new(assemble(&mut d, BlankLog::Sync).unwrap(), config(), 0);
     assert_eq!(
-        m.add_leg(2, None, Uuid([8; 16]), DATA_SECTORS),
+        m.add_leg(Position(2), None, Uuid([8; 16]), DATA_SECTORS),
         Err(AdminError::ExternalLog)
     );
     assert!(!m.log_failed());

@@ -497,7 +497,8 @@ impl Shared {
                     let pos = s
                         .mirror
                         .leg_position(usize::from(io.leg))
-                        .expect("I/O to a leg with a device");
+                        .expect("I/O to a leg with a device")
+                        .0;
                     let payload = match io.buffer {
                         Buffer::None => Payload::None,
                         Buffer::Meta(i) => Payload::Bytes(s.mirror.meta_block(i).to_vec()),

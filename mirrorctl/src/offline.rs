@@ -445,7 +445,7 @@ pub fn open_engine(paths: &[PathBuf], o: &Options) -> Result<Engine, Failure> {
 fn behind_legs(e: &Engine, paths: &[PathBuf]) -> Vec<String> {
     e.with_mirror(|m| {
         (0..MAX_LEGS)
-            .filter_map(|slot| Some((slot, m.leg_position(slot)?)))
+            .filter_map(|slot| Some((slot, m.leg_position(slot)?.0)))
             .filter(|&(slot, _)| m.leg_health(slot) != LegHealth::Alive)
             .map(|(slot, pos)| {
                 let name = paths

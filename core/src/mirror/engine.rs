@@ -362,7 +362,7 @@ struct Leg {
     /// The superblock being written: the secondary repeats the primary.
     writing: Option<Superblock>,
     /// Table position of the device holding this leg.
-    position: Option<usize>,
+    position: Option<Position>,
     /// Why it failed, for status.
     fail_cause: FailCause,
     /// While rebuilding: progress.
@@ -601,9 +601,9 @@ impl Mirror {
 
     /// Table position of the device holding the leg in `slot`; for
     /// [`LOG_DEVICE`] in an external layout, `LOG_DEVICE` itself.
-    pub fn leg_position(&self, slot: usize) -> Option<usize> {
+    pub fn leg_position(&self, slot: usize) -> Option<Position> {
         if self.geo.external && slot == usize::from(LOG_DEVICE) {
-            return Some(slot);
+            return Some(Position(slot));
         }
         self.legs.get(slot).and_then(|l| l.position)
     }
@@ -643,7 +643,7 @@ impl Mirror {
 
     /// LVM's status letter for the leg at table position `pos`: A alive,
     /// D write error (or missing), F flush error, S sync error, R read error.
-    pub fn position_health_char(&self, pos: usize) -> char {
+    pub fn position_health_char(&self, pos: Position) -> char {
         // A slot given up keeps its position; the device there may since
         // serve a new member in another slot, which is the one to show.
         let mut at = self.legs.iter().filter(|l| l.position == Some(pos));

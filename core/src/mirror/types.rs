@@ -41,6 +41,12 @@ pub struct Request {
     pub no_repair: bool,
 }
 
+/// A device's position in the table (the order the table names the legs),
+/// as opposed to a leg's slot in the member table: the two part once legs
+/// are removed and added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position(pub usize);
+
 impl Request {
     /// A plain request: no FUA, no preflush, repairs allowed.
     pub const fn new(id: ReqId, op: ReqOp, sector: u64, sectors: u32) -> Request {

@@ -235,7 +235,10 @@ impl Rig {
         self.legs.push(Leg::default());
         let sectors = self.geo.data_offset + self.geo.data_sectors;
         let pos = self.legs.len() - 1;
-        let slot = self.m.add_leg(pos, None, Uuid([7; 16]), sectors).unwrap();
+        let slot = self
+            .m
+            .add_leg(Position(pos), None, Uuid([7; 16]), sectors)
+            .unwrap();
         self.disk_of_slot[slot] = Some(pos);
         self.collect();
         slot

@@ -126,7 +126,10 @@ impl World {
         };
         let uuid = random_uuid(&mut self.rng);
         let sectors = self.geo.data_offset + self.geo.data_sectors;
-        match self.mirror.add_leg(pos, found.as_ref(), uuid, sectors) {
+        match self
+            .mirror
+            .add_leg(Position(pos), found.as_ref(), uuid, sectors)
+        {
             Ok(slot) => {
                 let how = if found.is_some() {
                     " (returning)"

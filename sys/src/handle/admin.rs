@@ -31,7 +31,7 @@ pub unsafe extern "C" fn dmm_leg_position(m: *mut dmm_mirror, slot: u32) -> i32 
     // SAFETY: see `handle`.
     unsafe { handle(m) }
         .and_then(|h| h.mirror.leg_position(slot as usize))
-        .map_or(-1, |p| p as i32)
+        .map_or(-1, |p| p.0 as i32)
 }
 
 /// Fails the leg in `slot` (refused for the last in-sync leg).
@@ -132,7 +132,12 @@ fn add_leg(
     // Copies that disagree tell nothing of the device's past: a new leg.
     let valid = Superblock::decode_trusted(p, q, &mut sb).unwrap_or([false; 2]);
     let found = valid.contains(&true).then_some(&sb);
-    mirror.add_leg(position, found, uuid, device_sectors)
+    mirror.add_leg(
+        dmmirror_core::mirror::Position(position),
+        found,
+        uuid,
+        device_sectors,
+    )
 }
 
 /// Sets the read policy (`DMM_POLICY_*`).

@@ -58,7 +58,7 @@ impl Mirror {
     /// Returns the slot.
     pub fn add_leg(
         &mut self,
-        position: usize,
+        position: Position,
         found: Option<&Superblock>,
         new_uuid: Uuid,
         device_sectors: u64,
@@ -102,7 +102,7 @@ impl Mirror {
     fn readd_member(
         &mut self,
         slot: usize,
-        position: usize,
+        position: Position,
         sb: &Superblock,
     ) -> Result<usize, AdminError> {
         if self.legs[slot].health.is_writable() {
@@ -117,7 +117,7 @@ impl Mirror {
 
     /// A new member takes an empty slot (or a removed member's) and is
     /// copied in full.
-    fn add_new_member(&mut self, position: usize, new_uuid: Uuid) -> Result<usize, AdminError> {
+    fn add_new_member(&mut self, position: Position, new_uuid: Uuid) -> Result<usize, AdminError> {
         let members = &self.template.members;
         if new_uuid.is_nil() || members.iter().flatten().any(|m| m.uuid == new_uuid) {
             return Err(AdminError::BadUuid);
@@ -289,7 +289,7 @@ impl Mirror {
         })
     }
 
-    fn begin_rebuild(&mut self, slot: usize, position: usize, full: bool, checkpoint: u64) {
+    fn begin_rebuild(&mut self, slot: usize, position: Position, full: bool, checkpoint: u64) {
         self.template.event += 1;
         if self.template.modified_since_event == 0 {
             self.template.modified_since_event = self.template.event;
@@ -342,10 +342,10 @@ impl Mirror {
                 }
                 (MemberState::Failed, Some(f)) => {
                     let full = m.full_copy || !self.covered(&m) || self.diverged(&f.superblock);
-                    self.begin_rebuild(slot, f.pos, full, 0);
+                    self.begin_rebuild(slot, Position(f.pos), full, 0);
                 }
                 (MemberState::Rebuilding, Some(f)) => {
-                    self.begin_rebuild(slot, f.pos, m.full_copy, m.rebuild_checkpoint);
+                    self.begin_rebuild(slot, Position(f.pos), m.full_copy, m.rebuild_checkpoint);
                 }
                 _ => {}
             }

@@ -129,7 +129,7 @@ impl Mirror {
                     sb_durable_event: event,
                     pending: 0,
                     writing: None,
-                    position: found[slot].as_ref().map(|f| f.pos),
+                    position: found[slot].as_ref().map(|f| Position(f.pos)),
                     fail_cause: FailCause::Write,
                     rebuild: None,
                     read_stream_end: u64::MAX,

@@ -199,7 +199,8 @@ impl Mirror {
         if self.degraded() {
             flags |= R_DEGRADED;
         }
-        self.fast.set_positions(|slot| self.leg_position(slot));
+        self.fast
+            .set_positions(|slot| self.leg_position(slot).map(|p| p.0));
         self.fast
             .set_regime(self.writable().bits(), self.in_sync().bits(), flags);
         // A scan per event: in debug builds, of small mirrors only here
