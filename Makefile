@@ -1,7 +1,7 @@
 # dm-mirror: the front door. Every target installs what it needs (and only
 # that: scripts/setup.sh PART...). `make help` lists the targets.
 SHELL := /bin/bash
-.PHONY: all help build install setup test lint kernel-check fuzz demo demo-engine soak bench vm-test vm-soak dragonfly-test dragonfly-soak netbsd-test netbsd-soak kmod kmod-linux kmod-dragonfly kmod-netbsd kmod-check clean
+.PHONY: all help build install setup test lint kernel-check fuzz demo demo-engine soak bench bench-kernel vm-test vm-soak dragonfly-test dragonfly-soak netbsd-test netbsd-soak kmod kmod-linux kmod-dragonfly kmod-netbsd kmod-check clean
 
 # Where `make install` puts mirrorctl: /usr/local/bin for root, else ~/.local/bin.
 PREFIX ?= $(if $(filter 0,$(shell id -u)),/usr/local,$(HOME)/.local)
@@ -17,6 +17,7 @@ help:
 	@echo "make dragonfly-test  the module in a DragonFly kernel under QEMU (CRASH_SEEDS=3)"
 	@echo "make netbsd-test     the module in a NetBSD rump kernel (POWER_SEEDS=20)"
 	@echo "make bench           every benchmark; rewrites docs/bench.md and its plots"
+	@echo "make bench-kernel    ours beside md raid1 and dm-mirror in a QEMU guest (ROUNDS=3)"
 	@echo "make soak            hours of simulation over fresh seeds (HOURS=1)"
 	@echo "make vm-soak, dragonfly-soak, netbsd-soak: the crash scenario over many seeds"
 	@echo "make fuzz            the fuzz targets (SECONDS=20 each)"
@@ -79,10 +80,17 @@ soak:
 	@scripts/setup.sh base
 	scripts/soak.sh $(or $(HOURS),1)
 
-# Every benchmark; rewrites docs/bench.md and its plots (a few minutes).
+# Every benchmark; rewrites docs/bench.md and its plots (a few minutes),
+# then the kernel comparison with md and dm-mirror (bench-kernel).
 bench:
-	@scripts/setup.sh base bench
+	@scripts/setup.sh base kernel vm bench
 	scripts/bench.sh
+
+# Ours beside md raid1 and dm-mirror in one QEMU guest on RAM disks:
+# docs/bench/kernel.md (ROUNDS, SECONDS_EACH).
+bench-kernel:
+	@scripts/setup.sh base kernel vm
+	vm-test/bench-kernel.sh
 
 # The kernel path for real: the Linux dm module in a QEMU guest, crashed
 # and failed on purpose (vm-test/run.sh). CRASH_SEEDS sets the kills,

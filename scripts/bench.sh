@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: every benchmark, then docs/bench.md and its plots.
+# make bench: every benchmark, then docs/bench.md and its plots; last, the
+# kernel comparison (vm-test/bench-kernel.sh, also make bench-kernel).
 # Usage: scripts/bench.sh [--quick] (quick: small sizes into build/bench-quick,
 # proving the harness runs; the figures mean nothing).
 set -euo pipefail
@@ -22,3 +23,5 @@ else
 	echo "bench: gnuplot is not installed: no plots (make bench installs it)" >&2
 	exit 1
 fi
+# Beside md raid1 and dm-mirror in the kernel (QEMU; several minutes).
+[ -n "${args[*]}" ] || vm-test/bench-kernel.sh

@@ -67,6 +67,9 @@ for m in virtio_pci virtio_blk dm_mod dm_flakey; do add_module "$m"; done
 write_order order
 for m in dm_mirror raid1; do add_module "$m"; done
 write_order order-peers
+# RAM disks for the kernel benchmark (loaded there, with its sizes).
+add_module brd
+write_order order-bench
 cp "$vm/module/dm-dmmirror.ko" "$initrd/lib/modules/"
 # dmsetup, lvm and mdadm with the libraries they link.
 for bin in /usr/sbin/dmsetup /usr/sbin/lvm /usr/sbin/mdadm; do
@@ -82,6 +85,7 @@ for tool in pvcreate pvs vgcreate vgs vgchange lvcreate lvs lvchange lvconvert l
 # does not monitor mirrors.
 mkdir -p "$initrd/etc/lvm" && printf 'global {\n\tuse_lvmetad = 0\n}\nactivation {\n\tudev_sync = 0\n\tudev_rules = 0\n\tmonitoring = 0\n}\ndevices {\n\tobtain_device_list_from_udev = 0\n}\n' > "$initrd/etc/lvm/lvm.conf"
 gcc -O2 -static -Wall -o "$initrd/bin/recwrite" vm-test/guest/recwrite.c
+gcc -O2 -static -Wall -pthread -o "$initrd/bin/ioload" vm-test/guest/ioload.c
 cp vm-test/guest/init "$initrd/init"
 cp vm-test/scenarios/*.sh "$initrd/scenarios/"
 chmod +x "$initrd/init" "$initrd/scenarios/"*.sh

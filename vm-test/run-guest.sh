@@ -4,7 +4,8 @@
 # console goes to LOG. Exit status: QEMU's, or 137 when it was killed (on
 # timeout, or on purpose).
 #
-# DMM_PROGRESS=1 reports on stderr every 10 s while the guest runs.
+# DMM_PROGRESS=1 reports on stderr every 10 s while the guest runs;
+# DMM_MEM sets its memory in MiB (default 1024).
 #
 # The crash: with DMM_KILL_PATTERN set, QEMU gets SIGKILL once LOG holds
 # DMM_KILL_COUNT (default 1) lines matching that pattern, DMM_KILL_DELAY
@@ -22,7 +23,7 @@ accel=${DMM_ACCEL:-tcg}
 [ "$args" = "-" ] && args=
 # The log exists before QEMU starts: the kill check below polls it.
 : > "$log"
-qemu-system-x86_64 -accel "$accel" -m 1024 -smp 2 \
+qemu-system-x86_64 -accel "$accel" -m "${DMM_MEM:-1024}" -smp 2 \
 	-nographic -no-reboot -nodefaults -serial stdio \
 	-kernel build/vm/vmlinuz -initrd build/vm/initrd.img \
 	-append "console=ttyS0 quiet panic=-1 dmm.scenario=$scenario dmm.args=$args" \

@@ -720,11 +720,24 @@ fn report_full_resync(w: &mut String, r: &Value) {
     );
 }
 
-/// The kernel comparison, from the QEMU rig's table.
+/// The kernel comparisons, from the QEMU rig's tables: throughput on RAM
+/// disks (make bench-kernel), then a crash and its recovery (vm-test).
 fn report_peers(w: &mut String, out: &Path) {
     let _ = writeln!(
         w,
-        "\n## Beside md raid1 and Linux dm-mirror, in the kernel\n"
+        "\n## Beside md raid1 and Linux dm-mirror, in the kernel: throughput\n"
+    );
+    match std::fs::read_to_string(out.join("bench/kernel.md")) {
+        Ok(table) => {
+            let _ = writeln!(w, "{}", table.trim_end());
+        }
+        Err(_) => {
+            let _ = writeln!(w, "Not measured yet: run `make bench-kernel`.");
+        }
+    }
+    let _ = writeln!(
+        w,
+        "\n## Beside md raid1 and Linux dm-mirror, in the kernel: a crash and its recovery\n"
     );
     match std::fs::read_to_string(out.join("bench/peers.md")) {
         Ok(peers) => {

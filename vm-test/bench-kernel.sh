@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# make bench-kernel (part of make bench): ours, md raid1 (internal bitmap)
+# and Linux dm-mirror (disk log) in one guest boot, on the same RAM-backed
+# legs, interleaved over ROUNDS (default 3), each workload SECONDS_EACH
+# (default 4) per mirror and round (vm-test/scenarios/bench.sh). Writes
+# docs/bench/results.json's "peers" and docs/bench/kernel.md, then
+# rewrites docs/bench.md from the results (dmm-bench --report-only).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${ROUNDS:-3}
+seconds=${SECONDS_EACH:-4}
+say() { echo "bench-kernel: $*" >&2; }
+say "building mirrorctl and the guest"
+cargo build --release -q -p mirrorctl -p dmmirror-bench
+ctl=target/release/mirrorctl
+vm-test/build.sh
+d=build/bench-kernel
+rm -rf "$d" && mkdir -p "$d"
+truncate -s 192M "$d/leg0.img" "$d/leg1.img"
+json=$("$ctl" create --json --chunk-size 1M "$d/leg0.img" "$d/leg1.img")
+field() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" <<<"$json"; }
+sectors=$(field data_sectors)
+offset=$(field data_offset)
+accel=${DMM_ACCEL:-tcg}
+# 8 workloads x 3 mirrors x the rounds, plus boots and set-ups.
+timeout=$(( rounds * 3 * 8 * (seconds + 6) + 120 ))
+say "$rounds rounds of 8 workloads, ${seconds} s each per mirror (about $(( rounds * 3 * 8 * (seconds + 2) / 60 + 1 )) minutes under $accel)"
+DMM_MEM=1536 DMM_PROGRESS=1 vm-test/run-guest.sh "$d/guest.log" "$timeout" bench \
+	"$rounds,$seconds,$sectors,$offset" "$d/leg0.img" "$d/leg1.img" || true
+tr -d '\r' < "$d/guest.log" > "$d/guest.txt"
+grep -q "^RESULT PASS bench" "$d/guest.txt" || {
+	grep -E "^(bench|RESULT)" "$d/guest.txt" | tail -n 20
+	say "FAIL: the guest did not finish ($d/guest.log)"
+	exit 1
+}
+python3 vm-test/bench-kernel.py "$d/guest.txt" "$accel" "$rounds" "$seconds" \
+	docs/bench/results.json docs/bench/kernel.md
+target/release/dmm-bench --report-only
+say "wrote docs/bench/kernel.md and docs/bench.md"
