@@ -60,7 +60,7 @@ def rows(runs, rounds):
 def table(peers, seconds):
     lines = [
         f"Measured by `make bench-kernel` in one QEMU guest ({peers['accel']}, 2 vCPUs, "
-        f"1.5 GiB): {peers['rounds']} rounds, each running ours, md raid1 (internal bitmap, "
+        f"1.5 GiB, the TSC as its clock): {peers['rounds']} rounds, each running ours, md raid1 (internal bitmap, "
         "1 MiB chunks, `--assume-clean`) and Linux dm-mirror (disk log on a third RAM disk, "
         "1 MiB regions, `nosync`) in turn on the same two RAM disks (brd), every workload "
         f"{seconds} s per mirror, by `ioload` (O_DIRECT, one request in flight per thread). "

@@ -5,7 +5,8 @@
 # timeout, or on purpose).
 #
 # DMM_PROGRESS=1 reports on stderr every 10 s while the guest runs;
-# DMM_MEM sets its memory in MiB (default 1024).
+# DMM_MEM sets its memory in MiB (default 1024); DMM_APPEND adds kernel
+# arguments (each followed by a space).
 #
 # The crash: with DMM_KILL_PATTERN set, QEMU gets SIGKILL once LOG holds
 # DMM_KILL_COUNT (default 1) lines matching that pattern, DMM_KILL_DELAY
@@ -26,7 +27,7 @@ accel=${DMM_ACCEL:-tcg}
 qemu-system-x86_64 -accel "$accel" -m "${DMM_MEM:-1024}" -smp 2 \
 	-nographic -no-reboot -nodefaults -serial stdio \
 	-kernel build/vm/vmlinuz -initrd build/vm/initrd.img \
-	-append "console=ttyS0 quiet panic=-1 dmm.scenario=$scenario dmm.args=$args" \
+	-append "console=ttyS0 quiet panic=-1 ${DMM_APPEND:-}dmm.scenario=$scenario dmm.args=$args" \
 	"${drives[@]}" > "$log" 2>&1 < /dev/null &
 qemu=$!
 start=$SECONDS
