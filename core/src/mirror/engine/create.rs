@@ -148,8 +148,9 @@ impl Mirror {
             .map(|&raw| {
                 // Assembly decodes every byte it keeps; were one invalid,
                 // the worst case is the safe reading.
-                debug_assert!(ChunkByte::from_raw(raw).is_some(), "chunk byte {raw:#x}");
-                let disk = ChunkByte::from_raw(raw).unwrap_or(ChunkByte::UNKNOWN);
+                let decoded = ChunkByte::from_raw(raw);
+                debug_assert!(decoded.is_some(), "chunk byte {raw:#x}");
+                let disk = decoded.unwrap_or(ChunkByte::UNKNOWN);
                 let dirty = disk.status() == ChunkStatus::Dirty;
                 needs_resync += u64::from(dirty);
                 Chunk {
