@@ -70,6 +70,10 @@ write_order order-peers
 # RAM disks for the kernel benchmark (loaded there, with its sizes).
 add_module brd
 write_order order-bench
+# A disk that fails reads part way (readfail), 80 MiB, medium errors set
+# by the scenario.
+for m in scsi_debug sd_mod; do add_module "$m"; done
+write_order order-fault
 cp "$vm/module/dm-dmmirror.ko" "$initrd/lib/modules/"
 # dmsetup, lvm and mdadm with the libraries they link.
 for bin in /usr/sbin/dmsetup /usr/sbin/lvm /usr/sbin/mdadm; do

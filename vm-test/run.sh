@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-scenarios=("${@:-basic bad-table crash legfail reload readd oneleg remove-busy lvm peers}")
+scenarios=("${@:-basic bad-table crash legfail readfail reload readd oneleg remove-busy lvm peers}")
 # shellcheck disable=SC2206
 scenarios=(${scenarios[*]})
 out=build/vm-test
@@ -223,6 +223,19 @@ scenario_legfail() {
 		record legfail PASS "$acked records, leg 1 failing from record $at on, none failed; status: $after; new disk rebuilt, identical"
 	else
 		failed legfail "$d/guest.log"
+	fi
+}
+
+scenario_readfail() {
+	local d=$out/readfail sectors offset
+	sectors=$(new_legs "$d" 2 64M)
+	offset=$("$ctl" examine --json "$d/leg0.img" | sed -n 's/.*"data_offset":\([0-9]*\).*/\1/p')
+	vm-test/run-guest.sh "$d/guest.log" 300 readfail "$sectors,$offset" "$d/leg0.img" "$d/leg1.img" || true
+	if guest_passed "$d/guest.log" readfail &&
+		"$ctl" examine "$d/leg0.img" | grep -Eq "^ +1 [0-9a-f-]+ failed "; then
+		record readfail PASS "$(grep -m1 'RESULT PASS' "$d/guest.log" | tr -d '\r' | sed 's/.*readfail: //'); leg 0's superblock records leg 1 failed"
+	else
+		failed readfail "$d/guest.log"
 	fi
 }
 

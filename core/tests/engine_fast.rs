@@ -184,6 +184,48 @@ fn a_fast_read_serves_in_sync_chunks_and_a_failed_one_is_repaired() {
         .any(|io| io.leg == rd.leg && io.op == IoOp::Write && io.sector == rd.leg_sector);
     assert!(repaired, "the failed leg was rewritten");
     assert_eq!(r.m.stats().read_repairs, 1);
+    let logged = LogEvent::ReadRepaired {
+        leg: rd.leg,
+        sector: 0,
+        sectors: 4,
+    };
+    assert!(
+        r.logs.contains(&logged),
+        "the repair is logged: {:?}",
+        r.logs
+    );
+}
+
+#[test]
+fn a_long_read_is_split_by_the_mirror_only_while_a_leg_is_idle() {
+    let (legs, _) = new_legs(2);
+    let cfg = Config {
+        split_read_sectors: 2 * CHUNK,
+        ..config()
+    };
+    let mut r = Rig::assemble(legs, cfg);
+    let fast = r.m.fast_path().clone();
+    r.write_every_chunk();
+    let long = |id, sector| read_req(id, sector, 2 * CHUNK);
+    assert_eq!(fast.try_read(&long(100, 0)), None, "both legs idle: split");
+    let short = fast.try_read(&read_req(101, 0, 1)).expect("in sync");
+    assert_eq!(
+        fast.try_read(&long(102, 0)),
+        None,
+        "one leg still idle: split"
+    );
+    let other = fast
+        .try_read(&read_req(103, 0, 1))
+        .expect("in sync, least pending");
+    assert_ne!(other.leg, short.leg);
+    let whole = fast
+        .try_read(&long(104, 0))
+        .expect("every leg busy: read whole, lock-free");
+    assert_eq!(whole.request.sectors, 2 * CHUNK);
+    for rd in [short, other, whole] {
+        fast.read_done(&rd);
+    }
+    assert_eq!(fast.try_read(&long(105, 0)), None, "idle again: split");
 }
 
 #[test]

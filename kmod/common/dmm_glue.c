@@ -381,7 +381,7 @@ issue_fast_read(struct dmm_glue *g, struct dmm_preq *pr)
 	    DMM_OP_READ, pr->fr.leg_sector, pr->fr.leg);
 }
 
-void
+int
 dmm_glue_submit(struct dmm_glue *g, struct dmm_preq *pr, void *parent,
     uint32_t op, uint32_t flags, uint64_t sector, uint32_t sectors)
 {
@@ -398,18 +398,25 @@ dmm_glue_submit(struct dmm_glue *g, struct dmm_preq *pr, void *parent,
 	if (g->use_fast && op == DMM_OP_WRITE &&
 	    dmm_fast_try_write(g->fast, &pr->req, &pr->fw)) {
 		issue_fast_write(g, pr);
-		return;
+		return (DMM_GLUE_QUEUED);
 	}
 	if (g->use_fast && op == DMM_OP_READ &&
 	    dmm_fast_try_read(g->fast, &pr->req, &pr->fr)) {
+		if (g->remap_reads) {
+			pr->state = DMM_PREQ_FAST_READ;
+			/* The parent is its own child while at the leg. */
+			__atomic_add_fetch(&g->children, 1, __ATOMIC_SEQ_CST);
+			return (DMM_GLUE_REMAP);
+		}
 		issue_fast_read(g, pr);
-		return;
+		return (DMM_GLUE_QUEUED);
 	}
 	dmm_os_lock(g->os);
 	if (g->waiting != NULL || dmm_submit(g->m, &pr->req) == DMM_ERR_BUSY)
 		wait_for_slot(g, pr);
 	drain(g);
 	dmm_os_unlock(g->os);
+	return (DMM_GLUE_QUEUED);
 }
 
 /* Hands a fast request to the worker (it needs the core). */
@@ -444,6 +451,29 @@ fast_write_done(struct dmm_glue *g, struct dmm_preq *pr)
 	complete_parent(g, pr, 0);
 }
 
+/* A lock-free read ended: 1 if it read, else it went to the core. */
+static int
+fast_read_ended(struct dmm_glue *g, struct dmm_preq *pr, int ok)
+{
+	DMM_ASSERT(pr->state == DMM_PREQ_FAST_READ);
+	dmm_fast_read_done(g->fast, &pr->fr);
+	if (!ok)
+		hand_off(g, pr, DMM_PREQ_RETRY);
+	return (ok);
+}
+
+int
+dmm_glue_remapped_read_done(struct dmm_glue *g, struct dmm_preq *pr, int ok)
+{
+	DMM_ASSERT(g->remap_reads);
+	DMM_ASSERT(__atomic_load_n(&g->children, __ATOMIC_SEQ_CST) > 0);
+	ok = fast_read_ended(g, pr, ok);
+	if (ok)
+		gone(g, &g->parents);
+	gone(g, &g->children);
+	return (ok);
+}
+
 void
 dmm_glue_child_done(struct dmm_glue *g, const struct dmm_child *c, int ok)
 {
@@ -465,11 +495,8 @@ dmm_glue_child_done(struct dmm_glue *g, const struct dmm_child *c, int ok)
 			fast_write_done(g, pr);
 		break;
 	case DMM_CHILD_FAST_READ:
-		dmm_fast_read_done(g->fast, &pr->fr);
-		if (ok)
+		if (fast_read_ended(g, pr, ok))
 			complete_parent(g, pr, 0);
-		else
-			hand_off(g, pr, DMM_PREQ_RETRY);
 		break;
 	}
 	gone(g, &g->children);

@@ -79,6 +79,7 @@ struct dmm_glue {
 	struct dmm_preq		*handoff;	/* fast requests for the worker */
 	uint64_t		 wake_at;	/* earliest tick asked for (ns) */
 	int			 use_fast;
+	int			 remap_reads;	/* see dmm_glue_submit() */
 	int			 kick;		/* a fast write asked for dmm_kick() */
 	int			 started;	/* dmm_glue_start() was called */
 	uint32_t		 children;	/* child I/O in flight (atomic) */
@@ -152,11 +153,27 @@ int	dmm_glue_reassemble(struct dmm_glue *g, struct dmm_error *err);
 /* From now on the core's actions are carried out; wakes the worker. */
 void	dmm_glue_start(struct dmm_glue *g);
 /*
- * A new parent request (req->id is set here). The parent completes
- * through dmm_os_complete_parent(), perhaps before this returns.
+ * A new parent request (req->id is set here). DMM_GLUE_QUEUED: the parent
+ * completes through dmm_os_complete_parent(), perhaps before this returns.
+ * DMM_GLUE_REMAP, only if the adapter set g->remap_reads: a lock-free
+ * read that the adapter carries out by sending the parent itself to the
+ * leg at pr->fr.position, pr->fr.leg_sector (a child costs a second
+ * request per read); when it ends, dmm_glue_remapped_read_done().
  */
-void	dmm_glue_submit(struct dmm_glue *g, struct dmm_preq *pr, void *parent,
+#define DMM_GLUE_QUEUED	0
+#define DMM_GLUE_REMAP	1
+int	dmm_glue_submit(struct dmm_glue *g, struct dmm_preq *pr, void *parent,
 	    uint32_t op, uint32_t flags, uint64_t sector, uint32_t sectors);
+/*
+ * A read the adapter remapped (DMM_GLUE_REMAP) ended; any completion
+ * context. 1: it read; the adapter completes the parent itself, and no
+ * dmm_os_complete_parent() follows. 0: it failed and goes to the core,
+ * which reads another leg and completes the parent through
+ * dmm_os_complete_parent(); the adapter must first have restored the
+ * parent as it was submitted.
+ */
+int	dmm_glue_remapped_read_done(struct dmm_glue *g, struct dmm_preq *pr,
+	    int ok);
 /* A child I/O ended; any context the adapter's completions run in. */
 void	dmm_glue_child_done(struct dmm_glue *g, const struct dmm_child *c,
 	    int ok);

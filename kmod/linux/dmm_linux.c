@@ -59,6 +59,17 @@ struct dmm_child_bio {
 	struct bio		 bio;
 };
 
+/*
+ * dm's per-bio data: the glue's request, and where a read sent to a leg
+ * as it is (DMM_GLUE_REMAP) came from, to put it back for a retry.
+ */
+struct dmm_lpreq {
+	struct dmm_preq		 pr;
+	struct block_device	*bdev;
+	struct bvec_iter	 iter;
+	bool			 remapped;
+};
+
 /* A leg at this table position, or the log at DMM_LOG_DEVICE, is open. */
 static bool
 has_device(const struct dmm_target *t, uint32_t position)
@@ -158,7 +169,7 @@ child_endio(struct bio *bio)
 static struct bio *
 parent_bio(struct dmm_preq *pr)
 {
-	return dm_bio_from_per_bio_data(pr, sizeof(struct dmm_preq));
+	return dm_bio_from_per_bio_data(pr, sizeof(struct dmm_lpreq));
 }
 
 static unsigned int
@@ -561,6 +572,8 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		rc = claim_devices(t, ndev, ti);
 	if (rc != 0)
 		goto fail;
+	/* dm's clone of a read goes to the leg itself: see dmm_map(). */
+	t->g.remap_reads = 1;
 	rc = dmm_glue_create(&t->g, t, argc, (const char *const *)argv,
 	    ti->len, &err);
 	if (rc != DMM_OK) {
@@ -585,7 +598,7 @@ dmm_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = 1;
-	ti->per_io_data_size = sizeof(struct dmm_preq);
+	ti->per_io_data_size = sizeof(struct dmm_lpreq);
 	ti->private = t;
 	/* Started at the first resume: see dmm_preresume(). */
 	return 0;
@@ -600,11 +613,25 @@ dmm_dtr(struct dm_target *ti)
 	dmm_free_target(ti->private);
 }
 
+/* Sends dm's clone of a lock-free read to the leg the glue chose. */
+static int
+remap_read(struct dmm_target *t, struct dmm_lpreq *lp, struct bio *bio)
+{
+	uint32_t position = lp->pr.fr.position;
+
+	lp->bdev = bio->bi_bdev;
+	lp->iter = bio->bi_iter;
+	lp->remapped = true;
+	bio_set_dev(bio, t->devs[position]->bdev);
+	bio->bi_iter.bi_sector = lp->pr.fr.leg_sector + t->offsets[position];
+	return DM_MAPIO_REMAPPED;
+}
+
 static int
 dmm_map(struct dm_target *ti, struct bio *bio)
 {
 	struct dmm_target *t = ti->private;
-	struct dmm_preq *pr = dm_per_bio_data(bio, sizeof(struct dmm_preq));
+	struct dmm_lpreq *lp = dm_per_bio_data(bio, sizeof(*lp));
 	u32 op, flags = 0;
 
 	switch (bio_op(bio)) {
@@ -628,9 +655,39 @@ dmm_map(struct dm_target *ti, struct bio *bio)
 	default:
 		return DM_MAPIO_KILL;
 	}
-	dmm_glue_submit(&t->g, pr, bio, op, flags,
-	    dm_target_offset(ti, bio->bi_iter.bi_sector), bio_sectors(bio));
+	lp->remapped = false;
+	if (dmm_glue_submit(&t->g, &lp->pr, bio, op, flags,
+	    dm_target_offset(ti, bio->bi_iter.bi_sector), bio_sectors(bio)) ==
+	    DMM_GLUE_REMAP)
+		return remap_read(t, lp, bio);
 	return DM_MAPIO_SUBMITTED;
+}
+
+/*
+ * Every clone ends here. A remapped read that failed is put back as dm
+ * gave it and goes to the core, which completes it later (and this runs
+ * again, with remapped clear).
+ */
+static int
+dmm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
+{
+	struct dmm_target *t = ti->private;
+	struct dmm_lpreq *lp = dm_per_bio_data(bio, sizeof(*lp));
+	bool ok = *error == BLK_STS_OK;
+
+	if (!lp->remapped)
+		return DM_ENDIO_DONE;
+	lp->remapped = false;
+	if (!ok) {
+		/* As dm's own record/restore does: completion context. */
+		bio->bi_bdev = lp->bdev;
+		bio_clear_flag(bio, BIO_REMAPPED);
+		bio->bi_iter = lp->iter;
+		bio->bi_status = BLK_STS_OK;
+	}
+	if (dmm_glue_remapped_read_done(&t->g, &lp->pr, ok))
+		return DM_ENDIO_DONE;
+	return DM_ENDIO_INCOMPLETE;
 }
 
 static void
@@ -735,6 +792,7 @@ static struct target_type dmm_target_type = {
 	.ctr = dmm_ctr,
 	.dtr = dmm_dtr,
 	.map = dmm_map,
+	.end_io = dmm_end_io,
 	.status = dmm_status_cb,
 	.message = dmm_message,
 	.postsuspend = dmm_postsuspend,

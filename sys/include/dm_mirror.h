@@ -154,6 +154,12 @@
 #define DMM_LOG_LEG_LEFT_OUT 11
 
 /*
+ A read error on `leg` was repaired from another leg (`value`: the
+ read's first sector).
+ */
+#define DMM_LOG_READ_REPAIRED 12
+
+/*
  What `dmm_fast_write_done` asks for.
  */
 #define DMM_FAST_COMPLETE 0

@@ -71,6 +71,9 @@ pub const DMM_LOG_SUSPENDED: u32 = 10;
 /// A device the table names was left out at assembly (`leg`: its table
 /// position); the text says why.
 pub const DMM_LOG_LEG_LEFT_OUT: u32 = 11;
+/// A read error on `leg` was repaired from another leg (`value`: the
+/// read's first sector).
+pub const DMM_LOG_READ_REPAIRED: u32 = 12;
 
 /// What `dmm_fast_write_done` asks for.
 pub const DMM_FAST_COMPLETE: i32 = 0;
@@ -457,6 +460,7 @@ impl dmm_action {
             LogEvent::PinnedReadMoved { sector, .. } => (DMM_LOG_PINNED_READ_MOVED, 0, sector),
             LogEvent::CopyReadError { leg, chunk } => (DMM_LOG_COPY_READ_ERROR, leg, chunk),
             LogEvent::Suspended => (DMM_LOG_SUSPENDED, 0, 0),
+            LogEvent::ReadRepaired { leg, sector, .. } => (DMM_LOG_READ_REPAIRED, leg, sector),
         };
         self.result = kind as i32;
         self.leg = u32::from(leg);

@@ -1,5 +1,9 @@
 # Helpers for scenarios (sourced). Legs are /dev/vda, /dev/vdb, ...
-pass() { echo "RESULT PASS $*"; }
+# A kernel warning or bug report fails the scenario, whatever it checked.
+pass() {
+	! dmesg | grep -q -e 'WARNING:' -e 'BUG:' || fail "the kernel warned: $(dmesg | grep -m1 -e 'WARNING:' -e 'BUG:')"
+	echo "RESULT PASS $*"
+}
 fail() { echo "RESULT FAIL $*"; dmesg | tail -n 20; exit 1; }
 load_ours() { # load_ours [register_as_mirror=1]
 	insmod /lib/modules/dm-dmmirror.ko "$@" || fail "insmod dm-dmmirror.ko"

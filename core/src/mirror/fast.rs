@@ -194,7 +194,7 @@ impl FastPath {
 
     /// Starts a read without the lock, or returns `None`: submit it to the
     /// mirror instead. Only reads of chunks in sync on every in-sync leg
-    /// qualify, and only reads too short to be split across legs.
+    /// qualify, and no read the mirror would split across idle legs.
     pub fn try_read(&self, r: &Request) -> Option<FastRead> {
         if r.op != ReqOp::Read || r.preflush || !self.in_range(r) {
             return None;
@@ -204,8 +204,7 @@ impl FastPath {
         if regime & R_READS == 0 || legs == 0 {
             return None;
         }
-        let split = self.split_read_sectors;
-        if split > 0 && r.sectors >= split && legs.count_ones() > 1 {
+        if self.wants_split(r, legs) {
             return None;
         }
         if self
@@ -228,6 +227,19 @@ impl FastPath {
             leg_sector: self.data_offset + r.sector,
             position,
         })
+    }
+
+    /// A long read gains from being split across legs only while a leg
+    /// would otherwise sit idle; with every in-sync leg busy, reading it
+    /// whole from one leg costs the CPU less and keeps the legs as busy.
+    fn wants_split(&self, r: &Request, legs: u32) -> bool {
+        let split = self.split_read_sectors;
+        if split == 0 || r.sectors < split || legs.count_ones() < 2 {
+            return false;
+        }
+        (0..MAX_LEGS)
+            .filter(|&l| legs & (1 << l) != 0)
+            .any(|l| self.leg_reads[l].load(SeqCst) == 0)
     }
 
     /// Reports a fast read's completion. If it failed, submit it again

@@ -200,6 +200,16 @@ pub enum LogEvent {
     /// Suspend finished: nothing in flight, the bitmap clean, the
     /// superblocks marked clean.
     Suspended,
+    /// A leg failed to read sectors that another leg then returned; the
+    /// good data was written back over them and the leg stays in use.
+    ReadRepaired {
+        /// The leg repaired.
+        leg: u8,
+        /// First sector of the read.
+        sector: u64,
+        /// Its length.
+        sectors: u32,
+    },
 }
 
 impl core::fmt::Display for LogEvent {
@@ -238,6 +248,14 @@ impl core::fmt::Display for LogEvent {
                 "leg {leg}, the last in sync, cannot read chunk {chunk}; copying retries"
             ),
             LogEvent::Suspended => f.write_str("suspended: superblocks marked clean"),
+            LogEvent::ReadRepaired {
+                leg,
+                sector,
+                sectors,
+            } => write!(
+                f,
+                "leg {leg} failed to read {sectors} sectors at {sector}: read from another leg and written back"
+            ),
         }
     }
 }

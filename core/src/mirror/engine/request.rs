@@ -53,6 +53,14 @@ impl Mirror {
         if state == ReqState::Reading {
             return self.read_done(i, leg, ok);
         }
+        if ok && state == ReqState::Repairing {
+            let r = self.reqs[i].r;
+            self.push(Action::Log(LogEvent::ReadRepaired {
+                leg: leg as u8,
+                sector: r.sector,
+                sectors: r.sectors,
+            }));
+        }
         if !ok {
             // A leg that fails a write, a flush or a repair is out of the mirror.
             let cause = match state {
