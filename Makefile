@@ -89,7 +89,7 @@ bench:
 # Ours beside md raid1 and dm-mirror in one QEMU guest on RAM disks:
 # docs/bench/kernel.md (ROUNDS, SECONDS_EACH).
 bench-kernel:
-	@scripts/setup.sh base kernel vm
+	@scripts/setup.sh base kernel vm bench
 	vm-test/bench-kernel.sh
 
 # The kernel path for real: the Linux dm module in a QEMU guest, crashed

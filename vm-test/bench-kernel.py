@@ -77,11 +77,20 @@ def table(peers, seconds):
         lines.append(
             f"| {r['workload']} ({r['what']}) | {r['unit']} | {r['ours']:.1f} | {r['md']:.1f} | "
             f"{r['dm_mirror']:.1f} | {r['ours_over_md']:.2f} | {r['ours_over_dm_mirror']:.2f} |")
+    lines += ["", "![ours over md and over dm-mirror per workload](bench/kernel.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def plot_data(peers):
+    """The ratios, one workload per line, for scripts/bench-kernel.gp."""
+    lines = ["# workload ours_over_md ours_over_dm_mirror"]
+    for r in peers["rows"]:
+        lines.append(f"{r['workload']} {r['ours_over_md']:.3f} {r['ours_over_dm_mirror']:.3f}")
     return "\n".join(lines) + "\n"
 
 
 def main():
-    console, accel, rounds, seconds, results, md = sys.argv[1:7]
+    console, accel, rounds, seconds, results, md, dat = sys.argv[1:8]
     rounds = int(rounds)
     runs = parse(console)
     missing = [(r, p, n) for r in range(1, rounds + 1) for p in PEERS for n, _, _ in WORKLOADS
@@ -100,6 +109,8 @@ def main():
         f.write("\n")
     with open(md, "w", encoding="utf-8") as f:
         f.write(table(peers, seconds))
+    with open(dat, "w", encoding="utf-8") as f:
+        f.write(plot_data(peers))
     for row in peers["rows"]:
         print(f"bench-kernel: {row['workload']}: ours/md {row['ours_over_md']:.2f}, "
               f"ours/dm-mirror {row['ours_over_dm_mirror']:.2f}")

@@ -3,7 +3,7 @@
 # and Linux dm-mirror (disk log) in one guest boot, on the same RAM-backed
 # legs, interleaved over ROUNDS (default 3), each workload SECONDS_EACH
 # (default 4) per mirror and round (vm-test/scenarios/bench.sh). Writes
-# docs/bench/results.json's "peers" and docs/bench/kernel.md, then
+# docs/bench/results.json's "peers", docs/bench/kernel.md and its plot, then
 # rewrites docs/bench.md from the results (dmm-bench --report-only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +36,7 @@ grep -q "^RESULT PASS bench" "$d/guest.txt" || {
 	exit 1
 }
 python3 vm-test/bench-kernel.py "$d/guest.txt" "$accel" "$rounds" "$seconds" \
-	docs/bench/results.json docs/bench/kernel.md
+	docs/bench/results.json docs/bench/kernel.md docs/bench/kernel.dat
+gnuplot -e "dir='docs/bench'" scripts/bench-kernel.gp
 target/release/dmm-bench --report-only
 say "wrote docs/bench/kernel.md and docs/bench.md"

@@ -197,7 +197,7 @@ fn a_fast_read_serves_in_sync_chunks_and_a_failed_one_is_repaired() {
 }
 
 #[test]
-fn a_long_read_is_split_by_the_mirror_only_while_a_leg_is_idle() {
+fn a_long_read_is_split_only_across_idle_legs() {
     let (legs, _) = new_legs(2);
     let cfg = Config {
         split_read_sectors: 2 * CHUNK,
@@ -207,22 +207,28 @@ fn a_long_read_is_split_by_the_mirror_only_while_a_leg_is_idle() {
     let fast = r.m.fast_path().clone();
     r.write_every_chunk();
     let long = |id, sector| read_req(id, sector, 2 * CHUNK);
+    // Both legs idle: the mirror splits it; try_read_part starts the
+    // first half lock-free and leaves the rest to the caller, whose own
+    // request finds one idle leg and goes whole to it.
     assert_eq!(fast.try_read(&long(100, 0)), None, "both legs idle: split");
-    let short = fast.try_read(&read_req(101, 0, 1)).expect("in sync");
-    assert_eq!(
-        fast.try_read(&long(102, 0)),
-        None,
-        "one leg still idle: split"
-    );
-    let other = fast
-        .try_read(&read_req(103, 0, 1))
-        .expect("in sync, least pending");
-    assert_ne!(other.leg, short.leg);
-    let whole = fast
-        .try_read(&long(104, 0))
-        .expect("every leg busy: read whole, lock-free");
+    let first = fast.try_read_part(&long(101, 0)).expect("in sync");
+    assert_eq!((first.request.sector, first.request.sectors), (0, CHUNK));
+    let rest = fast
+        .try_read_part(&read_req(102, u64::from(CHUNK), CHUNK))
+        .expect("the rest");
+    assert_eq!(rest.request.sectors, CHUNK);
+    assert_ne!(rest.leg, first.leg, "the rest goes to the idle leg");
+    fast.read_done(&rest);
+    // One leg busy: a long read goes whole to the idle one.
+    let whole = fast.try_read(&long(103, 0)).expect("one idle leg: whole");
     assert_eq!(whole.request.sectors, 2 * CHUNK);
-    for rd in [short, other, whole] {
+    assert_ne!(whole.leg, first.leg);
+    // Both busy: whole, to the least busy.
+    let also = fast
+        .try_read_part(&long(104, 0))
+        .expect("no idle leg: whole");
+    assert_eq!(also.request.sectors, 2 * CHUNK);
+    for rd in [first, whole, also] {
         fast.read_done(&rd);
     }
     assert_eq!(fast.try_read(&long(105, 0)), None, "idle again: split");

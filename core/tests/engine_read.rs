@@ -98,3 +98,37 @@ fn a_read_whose_buffer_must_not_be_written_back_is_mended_by_a_resync() {
     );
     assert_eq!(r.legs[0].data, r.legs[1].data, "leg 1 copied from leg 0");
 }
+
+/// Round-robin gives each in-sync leg its turn, the lock-free path and
+/// the locked one alike, whichever slots the legs hold (it once sent a
+/// fifteenth of the reads to slot 1 and the rest to slot 0).
+#[test]
+fn round_robin_spreads_reads_evenly_over_the_legs() {
+    for n in [2, 3] {
+        let (legs, _) = new_legs(n);
+        let mut r = Rig::assemble(legs, config());
+        r.write_every_chunk();
+        r.m.set_read_policy(ReadPolicy::RoundRobin);
+        r.collect();
+        let fast = r.m.fast_path().clone();
+        let mut fast_reads = vec![0; n];
+        let mut locked_reads = vec![0; n];
+        for k in 0..(16 * n as u64) {
+            // Never where the last read ended: no sequential affinity.
+            let sector = (k * 3 % u64::from(CHUNK)) + 16 * u64::from(CHUNK) * (k % 2);
+            let rd = fast
+                .try_read(&Request::new(1000 + k, ReqOp::Read, sector, 1))
+                .expect("in sync");
+            fast_reads[usize::from(rd.leg)] += 1;
+            fast.read_done(&rd);
+            r.done.clear();
+            r.submit(2000 + k, ReqOp::Read, sector + 1, 1);
+            r.run();
+            for io in &r.done {
+                locked_reads[usize::from(io.leg)] += 1;
+            }
+        }
+        assert_eq!(fast_reads, vec![16; n], "{n} legs, lock-free");
+        assert_eq!(locked_reads, vec![16; n], "{n} legs, locked");
+    }
+}

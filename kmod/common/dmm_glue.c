@@ -386,7 +386,6 @@ dmm_glue_submit(struct dmm_glue *g, struct dmm_preq *pr, void *parent,
     uint32_t op, uint32_t flags, uint64_t sector, uint32_t sectors)
 {
 	DMM_ASSERT(!__atomic_load_n(&g->quiescing, __ATOMIC_SEQ_CST));
-	__atomic_add_fetch(&g->parents, 1, __ATOMIC_SEQ_CST);
 	pr->parent = parent;
 	pr->next = NULL;
 	pr->req.id = (uint64_t)(uintptr_t)pr;
@@ -395,19 +394,21 @@ dmm_glue_submit(struct dmm_glue *g, struct dmm_preq *pr, void *parent,
 	pr->req.sector = sector;
 	pr->req.sectors = sectors;
 	pr->state = DMM_PREQ_SLOW;
+	if (g->use_fast && op == DMM_OP_READ && g->remap_reads &&
+	    dmm_fast_try_read_part(g->fast, &pr->req, &pr->fr)) {
+		/* Not counted: the adapter's OS drains it before a quiesce. */
+		pr->state = DMM_PREQ_FAST_READ;
+		pr->req = pr->fr.request;
+		return (DMM_GLUE_REMAP);
+	}
+	__atomic_add_fetch(&g->parents, 1, __ATOMIC_SEQ_CST);
 	if (g->use_fast && op == DMM_OP_WRITE &&
 	    dmm_fast_try_write(g->fast, &pr->req, &pr->fw)) {
 		issue_fast_write(g, pr);
 		return (DMM_GLUE_QUEUED);
 	}
-	if (g->use_fast && op == DMM_OP_READ &&
+	if (g->use_fast && op == DMM_OP_READ && !g->remap_reads &&
 	    dmm_fast_try_read(g->fast, &pr->req, &pr->fr)) {
-		if (g->remap_reads) {
-			pr->state = DMM_PREQ_FAST_READ;
-			/* The parent is its own child while at the leg. */
-			__atomic_add_fetch(&g->children, 1, __ATOMIC_SEQ_CST);
-			return (DMM_GLUE_REMAP);
-		}
 		issue_fast_read(g, pr);
 		return (DMM_GLUE_QUEUED);
 	}
@@ -466,12 +467,11 @@ int
 dmm_glue_remapped_read_done(struct dmm_glue *g, struct dmm_preq *pr, int ok)
 {
 	DMM_ASSERT(g->remap_reads);
-	DMM_ASSERT(__atomic_load_n(&g->children, __ATOMIC_SEQ_CST) > 0);
-	ok = fast_read_ended(g, pr, ok);
-	if (ok)
-		gone(g, &g->parents);
-	gone(g, &g->children);
-	return (ok);
+	DMM_ASSERT(pr->state == DMM_PREQ_FAST_READ);
+	/* A retry completes through complete_parent(): it counts from now. */
+	if (!ok)
+		__atomic_add_fetch(&g->parents, 1, __ATOMIC_SEQ_CST);
+	return (fast_read_ended(g, pr, ok));
 }
 
 void

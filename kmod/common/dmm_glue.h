@@ -158,7 +158,12 @@ void	dmm_glue_start(struct dmm_glue *g);
  * DMM_GLUE_REMAP, only if the adapter set g->remap_reads: a lock-free
  * read that the adapter carries out by sending the parent itself to the
  * leg at pr->fr.position, pr->fr.leg_sector (a child costs a second
- * request per read); when it ends, dmm_glue_remapped_read_done().
+ * request per read); when it ends, dmm_glue_remapped_read_done(). If
+ * pr->req.sectors is now less than asked, the read is split across legs:
+ * the adapter keeps only that first part and submits the rest as a new
+ * request (dm_accept_partial_bio on Linux). Such a
+ * read is not counted: only an adapter whose OS waits for a target's
+ * requests before it suspends or destroys it (dm on Linux) may remap.
  */
 #define DMM_GLUE_QUEUED	0
 #define DMM_GLUE_REMAP	1

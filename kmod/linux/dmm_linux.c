@@ -619,6 +619,9 @@ remap_read(struct dmm_target *t, struct dmm_lpreq *lp, struct bio *bio)
 {
 	uint32_t position = lp->pr.fr.position;
 
+	/* Split across idle legs: dm sends the rest back to dmm_map(). */
+	if (lp->pr.req.sectors < bio_sectors(bio))
+		dm_accept_partial_bio(bio, lp->pr.req.sectors);
 	lp->bdev = bio->bi_bdev;
 	lp->iter = bio->bi_iter;
 	lp->remapped = true;

@@ -617,6 +617,15 @@ bool dmm_fast_try_read(const struct dmm_fast *f,
                        struct dmm_fast_read *out);
 
 /*
+ As `dmm_fast_try_read`, but a read the mirror would split across idle
+ legs starts as its first part: `out->request.sectors` is then less than
+ asked, and the caller serves the rest as a new request.
+ */
+bool dmm_fast_try_read_part(const struct dmm_fast *f,
+                            const struct dmm_request *r,
+                            struct dmm_fast_read *out);
+
+/*
  A fast read completed. If it failed, call `dmm_retry_read` (with the
  lock), which completes it.
  */

@@ -72,9 +72,19 @@ for k in 1 2 3 4; do
 	dd if=/tmp/q0 of=/tmp/r0 bs=256k skip=1 count=1 2>/dev/null
 	cmp /tmp/p0 /tmp/r0 || fail "readfail: block 1 read $k differs"
 done
+# Reads of 1 MiB split across the idle legs (512 KiB each, the rest sent
+# back by dm), the bad sectors in the first part.
+dd if=/tmp/data of=/tmp/p1 bs=1M count=1 2>/dev/null
+for k in 1 2 3 4; do
+	dd if=/dev/mapper/m of=/tmp/r1 bs=1M count=1 iflag=direct 2>/dev/null ||
+		fail "readfail: 1 MiB read $k failed: $(dmsetup status m)"
+	cmp /tmp/p1 /tmp/r1 || fail "readfail: 1 MiB read $k differs"
+done
 repairs=$(dmesg | grep -c "leg 1 failed to read 512 sectors at 512: read from another leg and written back")
-echo "readfail: block 1 read 4 times, $repairs repairs logged; status: $(dmsetup status m)"
+split=$(dmesg | grep -c "leg 1 failed to read 1024 sectors at 0: read from another leg and written back")
+echo "readfail: block 1 read 4 times, $repairs repairs; 1 MiB read 4 times, $split repairs of its first half; status: $(dmsetup status m)"
 [ "$repairs" -ge 1 ] || fail "readfail: no read of leg 1 failed and was repaired"
+[ "$split" -ge 1 ] || fail "readfail: no first half of a split read failed on leg 1 and was repaired"
 [ "$(health m)" = AA ] || fail "readfail: a repaired leg was failed: $(dmsetup status m)"
 read_all /tmp/q1
 cmp /tmp/data /tmp/q1 || fail "readfail: data read with medium errors on leg 1 differs"
@@ -96,4 +106,4 @@ echo "readfail: status after failure: $status"
 read_all /tmp/q3
 cmp /tmp/data /tmp/q3 || fail "readfail: data read from leg 0 alone differs"
 dmsetup remove m && dmsetup remove leg1 || fail "readfail: remove"
-pass "readfail: leg 1 failing reads part way: $repairs repaired, still in use; failing all I/O: failed (R); every read returned the data written"
+pass "readfail: leg 1 failing reads part way: $repairs + $split (split reads) repaired, still in use; failing all I/O: failed (R); every read returned the data written"

@@ -10,10 +10,14 @@
 //! the claimed parts drain; the last fast write to leave tells the caller
 //! to kick the slow path.
 
+use super::legset::LegSet;
 use super::types::*;
-use crate::format::{Geometry, MAX_LEGS};
+use crate::format::{Geometry, BLOCK_SECTORS, MAX_LEGS};
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::SeqCst};
+use core::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU64, AtomicU8,
+    Ordering::{Relaxed, SeqCst},
+};
 
 /// Sub-ranges of a chunk claimed by fast writes in flight.
 pub(super) const BUSY: u64 = 0xffff_ffff;
@@ -196,57 +200,87 @@ impl FastPath {
     /// mirror instead. Only reads of chunks in sync on every in-sync leg
     /// qualify, and no read the mirror would split across idle legs.
     pub fn try_read(&self, r: &Request) -> Option<FastRead> {
+        self.start_read(r, false)
+    }
+
+    /// As [`try_read`](Self::try_read), but a read the mirror would split
+    /// starts as its first part, on an idle leg: the returned read covers
+    /// fewer sectors than `r`, and the caller serves the rest as a new
+    /// request (which an idle leg then takes whole). For a caller that
+    /// can split a request without the lock (dm on Linux).
+    pub fn try_read_part(&self, r: &Request) -> Option<FastRead> {
+        self.start_read(r, true)
+    }
+
+    fn start_read(&self, r: &Request, may_part: bool) -> Option<FastRead> {
         if r.op != ReqOp::Read || r.preflush || !self.in_range(r) {
             return None;
         }
         let regime = self.regime.load(SeqCst);
-        let legs = ((regime >> R_IN_SYNC_SHIFT) & R_LEGS) as u32;
-        if regime & R_READS == 0 || legs == 0 {
+        let legs = LegSet::from_bits(((regime >> R_IN_SYNC_SHIFT) & R_LEGS) as u32);
+        if regime & R_READS == 0 || legs.is_empty() {
             return None;
         }
-        if self.wants_split(r, legs) {
-            return None;
+        let mut read = *r;
+        let mut candidates = legs;
+        let idle = self.idle_for_split(r, legs);
+        let split = idle.len() >= 2;
+        if split {
+            if !may_part {
+                return None;
+            }
+            read.sectors = first_part(r.sectors, idle.len());
+            candidates = idle;
         }
         if self
-            .chunks_of(r)
+            .chunks_of(&read)
             .any(|c| self.words[c].load(SeqCst) & READ_OK == 0)
         {
             return None;
         }
-        let leg = self.pick_leg(legs, r.sector);
+        let leg = self.pick_leg(candidates, read.sector);
         let position = self.positions[leg].load(SeqCst);
         if self.regime.load(SeqCst) != regime {
             return None;
         }
-        self.leg_reads[leg].fetch_add(1, SeqCst);
-        self.stream_end[leg].store(r.sector + u64::from(r.sectors), SeqCst);
+        self.leg_reads[leg].fetch_add(1, Relaxed);
+        if !split {
+            // A first part's rest must not follow it to this leg.
+            let end = read.sector + u64::from(read.sectors);
+            self.stream_end[leg].store(end, Relaxed);
+        }
         self.note_user_io();
         Some(FastRead {
-            request: *r,
+            request: read,
             leg: leg as u8,
-            leg_sector: self.data_offset + r.sector,
+            leg_sector: self.data_offset + read.sector,
             position,
         })
     }
 
-    /// A long read gains from being split across legs only while a leg
-    /// would otherwise sit idle; with every in-sync leg busy, reading it
-    /// whole from one leg costs the CPU less and keeps the legs as busy.
-    fn wants_split(&self, r: &Request, legs: u32) -> bool {
+    /// The in-sync legs with no read in flight, if `r` is long enough to
+    /// split. Splitting gains only by putting idle legs to work: with one
+    /// idle leg the read goes whole to it, with none whole to the least
+    /// busy, costing the CPU less and keeping the legs as busy.
+    fn idle_for_split(&self, r: &Request, legs: LegSet) -> LegSet {
         let split = self.split_read_sectors;
-        if split == 0 || r.sectors < split || legs.count_ones() < 2 {
-            return false;
+        let mut idle = LegSet::EMPTY;
+        if split == 0 || r.sectors < split {
+            return idle;
         }
-        (0..MAX_LEGS)
-            .filter(|&l| legs & (1 << l) != 0)
-            .any(|l| self.leg_reads[l].load(SeqCst) == 0)
+        for l in legs.iter() {
+            if self.leg_reads[l].load(Relaxed) == 0 {
+                idle.insert(l);
+            }
+        }
+        idle
     }
 
     /// Reports a fast read's completion. If it failed, submit it again
     /// with [`Mirror::retry_read`](super::Mirror::retry_read), which tries
     /// another leg and repairs this one.
     pub fn read_done(&self, rd: &FastRead) {
-        self.leg_reads[usize::from(rd.leg)].fetch_sub(1, SeqCst);
+        self.leg_reads[usize::from(rd.leg)].fetch_sub(1, Relaxed);
     }
 
     /// Stores only when the flag is clear: a shared line written by every
@@ -257,25 +291,27 @@ impl FastPath {
         }
     }
 
-    fn pick_leg(&self, legs: u32, sector: u64) -> usize {
-        let candidates = || (0..MAX_LEGS).filter(move |&l| legs & (1 << l) != 0);
-        let policy = self.policy.load(SeqCst);
+    /// Leg choice is a hint (any in-sync leg serves the read): its
+    /// counters need no ordering.
+    fn pick_leg(&self, candidates: LegSet, sector: u64) -> usize {
+        let policy = self.policy.load(Relaxed);
         if policy != policy_code(ReadPolicy::Prefer) {
-            if let Some(l) = candidates().find(|&l| self.stream_end[l].load(SeqCst) == sector) {
+            let stream = candidates
+                .iter()
+                .find(|&l| self.stream_end[l].load(Relaxed) == sector);
+            if let Some(l) = stream {
                 return l;
             }
         }
-        let first = candidates().next().expect("some leg is in sync");
+        let first = candidates.iter().next().expect("some leg is in sync");
         match policy {
-            1 => candidates()
-                .min_by_key(|&l| self.leg_reads[l].load(SeqCst))
+            1 => candidates
+                .iter()
+                .min_by_key(|&l| self.leg_reads[l].load(Relaxed))
                 .unwrap_or(first),
             2 => {
-                let n = self.round_robin.fetch_add(1, SeqCst) as usize;
-                (0..MAX_LEGS)
-                    .map(|k| (n + k) % MAX_LEGS)
-                    .find(|&l| legs & (1 << l) != 0)
-                    .unwrap_or(first)
+                let turn = self.round_robin.fetch_add(1, Relaxed) as usize;
+                candidates.nth_wrapping(turn).unwrap_or(first)
             }
             _ => first,
         }
@@ -373,4 +409,14 @@ impl FastPath {
     pub(super) fn writes_in_flight(&self) -> bool {
         self.words.iter().any(|w| w.load(SeqCst) & BUSY != 0)
     }
+}
+
+/// The first of `parts` parts of a read of `sectors`, in 4 KiB multiples
+/// as the mirror splits (the rest may be shorter).
+fn first_part(sectors: u32, parts: u32) -> u32 {
+    debug_assert!(parts >= 2);
+    sectors
+        .div_ceil(parts)
+        .next_multiple_of(BLOCK_SECTORS as u32)
+        .min(sectors)
 }

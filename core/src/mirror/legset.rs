@@ -54,9 +54,28 @@ impl LegSet {
         self.0.count_ones()
     }
 
-    /// The slots in the set, lowest first.
+    /// The slots in the set, lowest first (one step per member: the
+    /// lock-free read path walks it for every read).
     pub fn iter(self) -> impl Iterator<Item = usize> {
-        (0..MAX_LEGS).filter(move |&s| self.contains(s))
+        let mut bits = self.0;
+        core::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let slot = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Some(slot)
+        })
+    }
+
+    /// The member `turn` steps into the set, wrapping: each member in
+    /// turn, however the slots are spread (round-robin reads).
+    pub fn nth_wrapping(self, turn: usize) -> Option<usize> {
+        let n = self.len() as usize;
+        if n == 0 {
+            return None;
+        }
+        self.iter().nth(turn % n)
     }
 }
 

@@ -2,6 +2,7 @@
 //! locked side.
 
 use super::*;
+use dmmirror_core::mirror::{FastRead, Request};
 
 /// The lock-free side of the mirror, valid until `dmm_destroy`. Its calls
 /// need no lock.
@@ -62,12 +63,37 @@ pub unsafe extern "C" fn dmm_fast_try_read(
     out: *mut dmm_fast_read,
 ) -> bool {
     // SAFETY: as in dmm_fast_try_write.
+    unsafe { start_read(f, r, out, FastPath::try_read) }
+}
+
+/// As `dmm_fast_try_read`, but a read the mirror would split across idle
+/// legs starts as its first part: `out->request.sectors` is then less than
+/// asked, and the caller serves the rest as a new request.
+#[no_mangle]
+pub unsafe extern "C" fn dmm_fast_try_read_part(
+    f: *const dmm_fast,
+    r: *const dmm_request,
+    out: *mut dmm_fast_read,
+) -> bool {
+    // SAFETY: as in dmm_fast_try_write.
+    unsafe { start_read(f, r, out, FastPath::try_read_part) }
+}
+
+/// # Safety
+/// As `dmm_fast_try_write`: null or valid pointers.
+unsafe fn start_read(
+    f: *const dmm_fast,
+    r: *const dmm_request,
+    out: *mut dmm_fast_read,
+    start: fn(&FastPath, &Request) -> Option<FastRead>,
+) -> bool {
+    // SAFETY: the caller passes null or valid pointers; `f` is shared.
     let (Some(f), Some(r), Some(out)) = (unsafe { f.as_ref() }, unsafe { r.as_ref() }, unsafe {
         out.as_mut()
     }) else {
         return false;
     };
-    let Some(rd) = r.to_core().and_then(|r| f.path.try_read(&r)) else {
+    let Some(rd) = r.to_core().and_then(|r| start(&f.path, &r)) else {
         return false;
     };
     *out = dmm_fast_read::from_core(&rd);

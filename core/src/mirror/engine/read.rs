@@ -23,8 +23,9 @@ impl Mirror {
         let legs = candidates.iter();
         // Sequential affinity: a stream stays on the leg it started on (its
         // read-ahead and head position are there).
-        let stream = (0..MAX_LEGS)
-            .find(|&l| candidates.contains(l) && self.legs[l].read_stream_end == sector);
+        let stream = candidates
+            .iter()
+            .find(|&l| self.legs[l].read_stream_end == sector);
         if stream.is_some() && self.cfg.read_policy != ReadPolicy::Prefer {
             return stream;
         }
@@ -33,10 +34,7 @@ impl Mirror {
             ReadPolicy::LeastPending => legs.min_by_key(|&l| self.legs[l].pending),
             ReadPolicy::RoundRobin => {
                 self.rr = self.rr.wrapping_add(1);
-                let start = self.rr % MAX_LEGS;
-                (0..MAX_LEGS)
-                    .map(|k| (start + k) % MAX_LEGS)
-                    .find(|&l| candidates.contains(l))
+                candidates.nth_wrapping(self.rr)
             }
         }
     }
