@@ -177,3 +177,163 @@ fn a_damaged_secondary_superblock_is_rewritten_first() {
         "both copies valid again"
     );
 }
+
+/// Lands the first sector of a 4 KiB metadata write over what the leg
+/// held (a write torn by a crash).
+fn land_torn(leg: &mut Leg, io: &ChildIo, block: &[u8; BLOCK_SIZE]) {
+    let mut torn = leg.meta.get(&io.sector).copied().unwrap_or([0; BLOCK_SIZE]);
+    torn[..512].copy_from_slice(&block[..512]);
+    leg.meta.insert(io.sector, torn);
+}
+
+/// Chunks x = 600 and y = 601 (bytes in the segment's second sector, so
+/// that a tear can leave a copy invalid) written and cleaned; then x is
+/// dirtied and the update's first copy lands on the legs `landed` only,
+/// and the machine stops. Returns the legs and x, y.
+fn crash_after_first_copy(landed: &[u8]) -> (Vec<Leg>, u64, u64) {
+    let (legs, _) = new_legs_with(2, 1024);
+    let mut r = Rig::assemble(legs, config());
+    let (x, y) = (600, 601);
+    r.submit(1, ReqOp::Write, x * u64::from(CHUNK), CHUNK);
+    r.submit(2, ReqOp::Write, y * u64::from(CHUNK), CHUNK);
+    r.settle();
+    assert_eq!(r.status(x).0, ChunkStatus::Clean);
+    r.submit(100, ReqOp::Write, x * u64::from(CHUNK), 1);
+    let first = r.queue.front().copied().expect("a segment write");
+    assert!(is_segment(&first, &r.geo));
+    while let Some(io) = r.queue.front().copied() {
+        if io.sector != first.sector {
+            break;
+        }
+        if landed.contains(&io.leg) {
+            r.step();
+        } else {
+            r.queue.pop_front();
+        }
+    }
+    (r.legs, x, y)
+}
+
+/// A crash between a segment update's two copies leaves the new state in
+/// one copy only; the mirror assembled from it relies on that state (a
+/// write to a chunk it marks DIRTY goes ahead at once). The next update
+/// must not overwrite that copy first: torn by a second crash, it would
+/// leave the older copy, which has the chunk CLEAN while the write in
+/// flight left the legs different.
+#[test]
+fn after_a_crash_between_copies_the_copy_holding_the_newest_state_is_written_last() {
+    let (legs, x, y) = crash_after_first_copy(&[0, 1]);
+    let at = |c: u64| c * u64::from(CHUNK);
+    // Assembled again: chunk x is DIRTY, so a write to it goes at once,
+    // and a write to chunk y needs the segment's next update.
+    let mut r = Rig::assemble(legs, config());
+    assert_eq!(r.status(x).0, ChunkStatus::Dirty);
+    r.run();
+    r.submit(101, ReqOp::Write, at(y), 1);
+    r.submit(102, ReqOp::Write, at(x), 1);
+    // The second crash: write 102 reached leg 0 only, and the update's
+    // first copy landed torn (its first sector) on both legs.
+    let queued: Vec<ChildIo> = r.queue.drain(..).collect();
+    let update = queued.iter().find(|io| is_segment(io, &r.geo)).copied();
+    let update = update.expect("the segment's next update");
+    let mut torn = 0;
+    for io in &queued {
+        let disk = r.disk_of_slot[usize::from(io.leg)].unwrap();
+        if is_segment(io, &r.geo) {
+            assert_eq!(io.sector, update.sector, "one copy at a time");
+            let Buffer::Meta(b) = io.buffer else {
+                panic!("{io:?}")
+            };
+            let block = *r.m.meta_block(b);
+            land_torn(&mut r.legs[disk], io, &block);
+            torn += 1;
+        } else if io.op == IoOp::Write && disk == 0 {
+            r.legs[0].data.insert(io.sector, 102);
+        }
+    }
+    assert_eq!(torn, 2, "the update's first copy went to both legs");
+    assert_ne!(
+        r.legs[0].data.get(&(r.geo.data_offset + at(x))),
+        r.legs[1].data.get(&(r.geo.data_offset + at(x))),
+        "the legs differ in chunk x"
+    );
+    let r = Rig::assemble(r.legs.clone(), config());
+    assert_eq!(
+        r.status(x).0,
+        ChunkStatus::Dirty,
+        "a chunk the legs may differ on is resynced"
+    );
+}
+
+/// The first copy reached leg 0 only: the legs disagree on chunk x, and a
+/// write to it waits until an update has made the merged byte durable
+/// (else a torn update would leave leg 1's older copy as the only state).
+#[test]
+fn a_write_waits_for_a_segment_the_legs_disagreed_on_to_be_rewritten() {
+    let (legs, x, _) = crash_after_first_copy(&[0]);
+    let mut r = Rig::assemble(legs, config());
+    assert_eq!(r.status(x).0, ChunkStatus::Dirty, "merged: DIRTY");
+    r.submit(200, ReqOp::Write, x * u64::from(CHUNK), 1);
+    let issued = |r: &Rig| {
+        let write = Buffer::Request { id: 200, offset: 0 };
+        r.queue.iter().any(|io| io.buffer == write)
+    };
+    while !issued(&r) {
+        assert!(r.step(), "the write is not stuck");
+    }
+    let rewritten = r.done.iter().filter(|io| is_segment(io, &r.geo)).count();
+    assert!(
+        rewritten >= 2,
+        "the segment's first copy reached both legs first"
+    );
+    r.run();
+    assert_eq!(r.completed[&200], Ok(()));
+}
+
+/// The superblock's twin of the segment case: leg 7's failure (its member
+/// entry in the superblock's second sector) reached leg 0's primary
+/// superblock only before a crash. The next superblock update must write
+/// the older secondary first: torn, it leaves the primary, which still has
+/// leg 7 failed. (Written primary first, a tear left the secondary, with
+/// leg 7 in sync though it missed writes.)
+#[test]
+fn after_a_crash_between_superblock_copies_the_newer_copy_is_written_last() {
+    let mut r = Rig::new(8);
+    r.write_every_chunk();
+    r.m.fail_leg(7).unwrap();
+    r.collect();
+    let sb_write = |io: &ChildIo| io.op == IoOp::Write && io.sector < 2 * BLOCK_SECTORS;
+    // Leg 0's first superblock copy lands; the machine stops.
+    let first = *r
+        .queue
+        .iter()
+        .find(|io| sb_write(io))
+        .expect("a superblock write");
+    assert_eq!(
+        (first.leg, first.sector),
+        (0, geometry::SUPERBLOCK_SECTOR[0])
+    );
+    let k = r.queue.iter().position(|io| *io == first).unwrap();
+    let io = r.queue.remove(k).unwrap();
+    r.queue.push_front(io);
+    r.step();
+    let mut r = Rig::assemble(r.legs.clone(), config());
+    assert_ne!(r.m.leg_health(7), LegHealth::Alive, "leg 7 recorded failed");
+    // The next superblock write on leg 0 lands torn: its first sector only.
+    let io = *r
+        .queue
+        .iter()
+        .find(|io| sb_write(io) && io.leg == 0)
+        .expect("a superblock write");
+    let Buffer::Meta(b) = io.buffer else {
+        panic!("{io:?}")
+    };
+    let block = *r.m.meta_block(b);
+    land_torn(&mut r.legs[0], &io, &block);
+    let r = Rig::assemble(r.legs.clone(), config());
+    assert_ne!(
+        r.m.leg_health(7),
+        LegHealth::Alive,
+        "leg 7 still recorded failed"
+    );
+}

@@ -41,15 +41,24 @@ pub(crate) const CRC_OFFSET: usize = 24;
 /// records its role, so a block found in the wrong place is rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CopyRole {
-    /// Written first by every update.
+    /// Written first by an update, unless the secondary alone holds the
+    /// newest state (a crash between the copies).
     Primary,
-    /// Written second, once the primary is durable.
+    /// The other copy, written once the first is durable.
     Secondary,
 }
 
 impl CopyRole {
     /// Both roles, in write order.
     pub const BOTH: [CopyRole; 2] = [CopyRole::Primary, CopyRole::Secondary];
+
+    /// The other copy.
+    pub const fn other(self) -> CopyRole {
+        match self {
+            CopyRole::Primary => CopyRole::Secondary,
+            CopyRole::Secondary => CopyRole::Primary,
+        }
+    }
 
     /// 0 for the primary, 1 for the secondary.
     pub const fn index(self) -> usize {

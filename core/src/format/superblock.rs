@@ -253,8 +253,8 @@ impl Superblock {
 
     /// The trusted copy of two (the spec's choice rule) decoded into `out`,
     /// with room for one superblock only: each copy is decoded for its
-    /// serial, then the chosen one again. Returns which copies (primary,
-    /// secondary) are valid; with neither, `out` must not be used.
+    /// serial, then the chosen one again. Returns the serial of each valid
+    /// copy (primary, secondary); with neither, `out` must not be used.
     /// Two valid copies that are not versions of one leg's block (another
     /// mirror, leg, slot or geometry: an interrupted re-creation) are
     /// [`DecodeError::CopiesDisagree`]: serials order one block's versions
@@ -263,7 +263,7 @@ impl Superblock {
         primary: &[u8],
         secondary: &[u8],
         out: &mut Superblock,
-    ) -> Result<[bool; 2], DecodeError> {
+    ) -> Result<[Option<Serial>; 2], DecodeError> {
         let blocks = [primary, secondary];
         let mut serials = [None; 2];
         let mut first: Option<Identity> = None;
@@ -277,12 +277,11 @@ impl Superblock {
                 _ => first = Some(Identity::of(out)),
             }
         }
-        let valid = serials.map(|s| s.is_some());
         if let Some(role) = super::choose_copy(serials[0], serials[1]).role() {
             let again = Superblock::decode_into(blocks[role.index()], role, out);
             debug_assert!(again.is_ok(), "a copy decoded once decodes again");
         }
-        Ok(valid)
+        Ok(serials)
     }
 
     /// Decodes as [`Superblock::decode`] does, in place: kernel stacks have
@@ -522,7 +521,7 @@ mod tests {
         newer.encode(CopyRole::Secondary, &mut secondary).unwrap();
         assert_eq!(
             Superblock::decode_trusted(&primary, &secondary, &mut out),
-            Ok([true, true])
+            Ok([Some(sb.serial), Some(Serial::new(7))])
         );
         assert_eq!(out, newer);
         // Another geometry under the same identity: not trusted either.

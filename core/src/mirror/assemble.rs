@@ -43,7 +43,8 @@ pub struct FoundLeg {
     pub superblock: Box<Superblock>,
     /// Whether it is trusted for data (in sync in the newest member table).
     pub in_sync: bool,
-    /// Its secondary superblock copy is damaged: rewrite that one first.
+    /// Its secondary superblock copy is damaged, or older than the primary:
+    /// rewrite that one first.
     pub secondary_damaged: bool,
 }
 
@@ -59,8 +60,8 @@ pub struct Assembly {
     pub legs: Vec<Option<FoundLeg>>,
     /// The bitmap, merged over the trusted legs: one byte per chunk.
     pub chunks: Vec<u8>,
-    /// Per segment, the newest serial found on any leg.
-    pub segment_serials: Vec<Serial>,
+    /// Per segment, its newest serial and the copy to write first.
+    pub segments: Vec<SegmentFound>,
     /// Bitmap segments for which some trusted leg had no valid copy.
     pub lost_segments: u32,
     /// Table positions that could not be read or hold no valid superblock:
@@ -88,7 +89,7 @@ impl Scratch {
 
 /// Reads the superblocks of the leg at `pos` and decodes the trusted one
 /// into `scratch.sb`. Returns whether its secondary copy is damaged
-/// (unreadable or invalid).
+/// (unreadable or invalid) or older than the primary.
 fn read_superblock<R: BlockReader>(
     r: &mut R,
     pos: usize,
@@ -110,8 +111,12 @@ fn read_superblock<R: BlockReader>(
     }
     match Superblock::decode_trusted(p, s, &mut scratch.sb) {
         Err(_) => Err(AssemblyError::CopiesDisagree { pos }),
-        Ok([false, false]) => Err(AssemblyError::NoMetadata { pos }),
-        Ok([_, secondary_valid]) => Ok(!ok_s || !secondary_valid),
+        Ok([None, None]) => Err(AssemblyError::NoMetadata { pos }),
+        // A secondary older than the primary (a crash between the copies)
+        // is as good as damaged: the primary alone holds what the mirror
+        // relies on, so the next update must not tear it first.
+        Ok([Some(p), Some(s)]) => Ok(!ok_s || p.is_newer_than(s)),
+        Ok([_, s]) => Ok(!ok_s || s.is_none()),
     }
 }
 
@@ -221,7 +226,7 @@ fn assemble_layout<R: BlockReader>(
         template,
         legs,
         chunks: bitmap.chunks,
-        segment_serials: bitmap.segment_serials,
+        segments: bitmap.segments,
         lost_segments: bitmap.lost_segments,
         unusable: found.unusable,
     })
@@ -454,10 +459,94 @@ fn place_legs(template: &Superblock, found: &mut ReadLegs) -> Vec<Option<FoundLe
     legs
 }
 
+/// What assembly found of one bitmap segment on the trusted legs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentFound {
+    /// The newest serial on any leg.
+    pub serial: Serial,
+    /// The copy the next update must write first: never the only one
+    /// holding the state the mirror starts from. Where every trusted leg
+    /// holds the newest serial in one copy, the other one; where the legs
+    /// differ (a crash while one copy was written, which reached some legs
+    /// only), the copy being written then: every leg still holds the state
+    /// before it in the other.
+    pub write_first: CopyRole,
+    /// Every trusted leg holds the newest serial in the same copies. Where
+    /// not, the mirror relies on the segment's merged bytes only once an
+    /// update has made them durable.
+    pub agreed: bool,
+}
+
+impl SegmentFound {
+    /// A segment never written (a blank log).
+    pub const BLANK: SegmentFound = SegmentFound {
+        serial: Serial::NEVER,
+        write_first: CopyRole::Primary,
+        agreed: true,
+    };
+}
+
+/// Per segment while merging: the newest serial, the copies that hold it
+/// on every leg holding it (bit per role), and how many legs hold it.
+#[derive(Clone, Copy)]
+struct Newest {
+    serial: Serial,
+    roles: u8,
+    legs: u32,
+}
+
+impl Newest {
+    /// One more trusted leg's copies (their serials, `None` if invalid).
+    fn add(&mut self, copies: [Option<Serial>; 2]) {
+        let Some(best) =
+            copies
+                .iter()
+                .flatten()
+                .copied()
+                .reduce(|a, b| if b.is_newer_than(a) { b } else { a })
+        else {
+            return;
+        };
+        let roles = CopyRole::BOTH
+            .iter()
+            .filter(|r| copies[r.index()] == Some(best))
+            .fold(0u8, |m, r| m | 1 << r.index());
+        if self.legs == 0 || best.is_newer_than(self.serial) {
+            *self = Newest {
+                serial: best,
+                roles,
+                legs: 1,
+            };
+        } else if best == self.serial {
+            self.roles &= roles;
+            self.legs += 1;
+        }
+    }
+
+    fn found(self, trusted: u32) -> SegmentFound {
+        let agreed = self.legs == trusted && self.roles != 0;
+        let holds = |r: CopyRole| self.roles & 1 << r.index() != 0;
+        let write_first = match (agreed, holds(CopyRole::Primary), holds(CopyRole::Secondary)) {
+            (true, true, false) => CopyRole::Secondary,
+            (false, false, true) => CopyRole::Secondary,
+            _ => CopyRole::Primary,
+        };
+        SegmentFound {
+            serial: if self.legs == 0 {
+                Serial::NEVER
+            } else {
+                self.serial
+            },
+            write_first,
+            agreed,
+        }
+    }
+}
+
 /// The bitmap merged over the legs in sync.
 struct MergedBitmap {
     chunks: Vec<u8>,
-    segment_serials: Vec<Serial>,
+    segments: Vec<SegmentFound>,
     lost_segments: u32,
 }
 
@@ -473,9 +562,16 @@ fn merge_bitmaps<R: BlockReader>(
     let blocks = &mut scratch.blocks;
     let mut merged = MergedBitmap {
         chunks: vec![0u8; g.chunk_count as usize],
-        segment_serials: vec![Serial::NEVER; g.segment_count as usize],
+        segments: Vec::new(),
         lost_segments: 0,
     };
+    let none = Newest {
+        serial: Serial::NEVER,
+        roles: 0,
+        legs: 0,
+    };
+    let mut newest = vec![none; g.segment_count as usize];
+    let mut trusted = 0;
     let mut first = true;
     let mut seg_buf = vec![0u8; CHUNKS_PER_SEGMENT];
     for leg in legs.iter().flatten().filter(|l| l.in_sync) {
@@ -496,12 +592,7 @@ fn merge_bitmaps<R: BlockReader>(
                 out,
             )
             .expect("the output is sized from the same geometry");
-            let newest = &mut merged.segment_serials[index as usize];
-            for r in load.copies.iter().flatten() {
-                if r.is_newer_than(*newest) {
-                    *newest = *r;
-                }
-            }
+            newest[index as usize].add(load.copies.map(|c| c.ok()));
             merged.lost_segments += u32::from(load.chosen == Chosen::Neither);
             let dst = &mut merged.chunks[start as usize..(start + u64::from(n)) as usize];
             for (d, &s) in dst.iter_mut().zip(out.iter()) {
@@ -509,7 +600,9 @@ fn merge_bitmaps<R: BlockReader>(
             }
         }
         first = false;
+        trusted += 1;
     }
+    merged.segments = newest.iter().map(|n| n.found(trusted)).collect();
     merged
 }
 
@@ -692,7 +785,7 @@ fn new_external(count: usize, geometry: Geometry, blank: BlankLog, mirror_uuid: 
         template,
         legs,
         chunks: vec![byte.raw(); geometry.chunk_count as usize],
-        segment_serials: vec![Serial::NEVER; geometry.segment_count as usize],
+        segments: vec![SegmentFound::BLANK; geometry.segment_count as usize],
         lost_segments: geometry.segment_count,
         unusable: Vec::new(),
     }

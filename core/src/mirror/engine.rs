@@ -1,6 +1,6 @@
 //! The engine: tables sized at creation, then no allocation.
 
-use super::assemble::{Assembly, AssemblyError, FoundLeg};
+use super::assemble::{Assembly, AssemblyError, FoundLeg, SegmentFound};
 use super::fast::FastPath;
 use super::legset::LegSet;
 use super::types::*;
@@ -644,6 +644,7 @@ impl Mirror {
         let disk = c.disk;
         let staged_dirty = c.staged.is_none_or(|b| b.status() == ChunkStatus::Dirty);
         !c.flags.contains(ChunkFlags::LOCKED)
+            && !c.flags.contains(ChunkFlags::UNSETTLED)
             && disk.status() == ChunkStatus::Dirty
             && (!degraded || disk.is_modified() || mutated!(self, NoModifiedWhenDegraded))
             && staged_dirty

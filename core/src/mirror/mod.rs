@@ -15,7 +15,7 @@ mod types;
 
 pub use assemble::{
     assemble, assemble_external, assemble_with, Assembly, AssemblyError, BlankLog, BlockReader,
-    FoundLeg, MemoryShortfall,
+    FoundLeg, MemoryShortfall, SegmentFound,
 };
 #[cfg(feature = "mutations")]
 pub use engine::Mutation;

@@ -130,8 +130,8 @@ fn add_leg(
     let mut sb = Superblock::BLANK;
     let [p, q] = blocks.map(|b| b.unwrap_or(&[]));
     // Copies that disagree tell nothing of the device's past: a new leg.
-    let valid = Superblock::decode_trusted(p, q, &mut sb).unwrap_or([false; 2]);
-    let found = valid.contains(&true).then_some(&sb);
+    let serials = Superblock::decode_trusted(p, q, &mut sb).unwrap_or([None; 2]);
+    let found = serials.iter().any(Option::is_some).then_some(&sb);
     mirror.add_leg(
         dmmirror_core::mirror::Position(position),
         found,

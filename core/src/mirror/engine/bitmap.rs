@@ -37,9 +37,10 @@ impl Mirror {
                 pending: 0,
                 queued: false,
                 force,
+                ..self.segments[s]
             };
             self.stats.bitmap_updates += 1;
-            self.write_segment(s, CopyRole::Primary);
+            self.write_segment(s, self.segments[s].first);
         }
     }
 
@@ -127,8 +128,9 @@ impl Mirror {
                         self.needs_resync -= 1;
                     }
                 }
+                self.settle_segment(s);
                 self.segments[s].phase = Phase::Secondary;
-                self.write_segment(s, CopyRole::Secondary);
+                self.write_segment(s, self.segments[s].first.other());
                 self.wake_waiters();
             }
             Phase::Secondary => {
@@ -147,6 +149,19 @@ impl Mirror {
                 }
             }
             Phase::Idle => unreachable!("update of an idle segment"),
+        }
+    }
+
+    /// The first copy of an update of segment `s` is durable on every leg:
+    /// its chunks' merged bytes, if assembly left them unsettled, are now
+    /// what a reader finds.
+    fn settle_segment(&mut self, s: usize) {
+        let (first, count) = self.geo.segment_chunks(s as u32);
+        for c in first as usize..(first + u64::from(count)) as usize {
+            if self.chunks[c].flags.contains(ChunkFlags::UNSETTLED) {
+                self.chunks[c].flags.remove(ChunkFlags::UNSETTLED);
+                self.queue_publish(c);
+            }
         }
     }
 }

@@ -18,9 +18,9 @@ impl Mirror {
         let template = asm.template;
         let legs = Self::leg_records(&template, found);
         let (chunks, needs_resync) = Self::chunk_records(&asm.chunks, now);
-        let segments = Self::segment_records(&asm.segment_serials);
+        let segments = Self::segment_records(&asm.segments);
         let max_children = Self::max_children(&cfg);
-        Mirror {
+        let mut m = Mirror {
             cfg,
             geo,
             template,
@@ -75,22 +75,44 @@ impl Mirror {
             publish_queue: Vec::with_capacity(geo.chunk_count as usize),
             #[cfg(feature = "mutations")]
             mutation: Mutation::None,
+        };
+        for (s, found) in asm.segments.iter().enumerate() {
+            if !found.agreed {
+                m.unsettle_segment(s);
+            }
         }
+        m
     }
 
-    /// Each bitmap segment's record: idle, with the serial assembly read.
-    fn segment_records(serials: &[Serial]) -> Vec<Segment> {
-        serials
+    /// Each bitmap segment's record: idle, with the serial assembly read
+    /// and the copy to write first.
+    fn segment_records(found: &[SegmentFound]) -> Vec<Segment> {
+        found
             .iter()
-            .map(|&serial| Segment {
-                serial,
+            .map(|f| Segment {
+                serial: f.serial,
                 phase: Phase::Idle,
                 buf: 0,
                 pending: 0,
                 queued: false,
                 force: Force::No,
+                first: f.write_first,
             })
             .collect()
+    }
+
+    /// The legs disagreed on segment `s`: its merged bytes wait for an
+    /// update to make them durable before a write relies on them (a torn
+    /// update could otherwise leave only a state without them).
+    fn unsettle_segment(&mut self, s: usize) {
+        let (first, count) = self.geo.segment_chunks(s as u32);
+        for c in first..first + u64::from(count) {
+            self.chunks[c as usize].flags.insert(ChunkFlags::UNSETTLED);
+        }
+        self.forced_segments += 1;
+        self.segments[s].force = Force::Wanted;
+        self.segments[s].queued = true;
+        self.seg_queue.push_back(s as u32);
     }
 
     /// The request table, every slot free.

@@ -19,6 +19,9 @@ impl ChunkFlags {
     /// finish, other reads wait (they would see the version the repair
     /// replaces).
     pub(super) const READ_MOVED: ChunkFlags = ChunkFlags(8);
+    /// Its segment's legs disagreed at assembly: no write relies on the
+    /// merged byte until an update has made it durable.
+    pub(super) const UNSETTLED: ChunkFlags = ChunkFlags(16);
 
     pub(super) fn contains(self, f: ChunkFlags) -> bool {
         self.0 & f.0 == f.0
@@ -65,6 +68,8 @@ pub(super) struct Chunk {
     pub(super) last_write_gen: u64,
 }
 
+/// An update's progress. Segments write `Segment::first` in `Primary`
+/// (the first copy, whichever role it has), then the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Phase {
     Idle,
@@ -81,6 +86,9 @@ pub(super) struct Segment {
     pub(super) queued: bool,
     /// A leg joined: write this segment even with nothing changed.
     pub(super) force: Force,
+    /// The copy each update writes first: the other holds the state the
+    /// mirror relies on until the first is durable.
+    pub(super) first: CopyRole,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -75,10 +75,7 @@ impl Mirror {
         if phase == Phase::Primary {
             self.legs[leg].sb_durable_event = self.legs[leg].sb_writing_event;
             let serial = self.legs[leg].sb_serial;
-            let second = match self.legs[leg].sb_first {
-                CopyRole::Primary => CopyRole::Secondary,
-                CopyRole::Secondary => CopyRole::Primary,
-            };
+            let second = self.legs[leg].sb_first.other();
             self.write_superblock(leg, second, serial, false);
             self.wake_waiters();
         } else {
