@@ -207,3 +207,42 @@ fn resync_keeps_to_its_rate_while_user_io_runs() {
     assert_eq!(r.m.leg_health(slot), LegHealth::Alive);
     assert_eq!(r.m.stats().rebuilt_chunks, CHUNKS);
 }
+
+/// With two legs in sync an update writes one copy, the one not holding
+/// the state relied upon, and the next update the other: one block per
+/// leg per update. A lone leg in sync gets both copies, in order.
+#[test]
+fn updates_write_one_copy_in_turn_while_two_legs_are_in_sync() {
+    let mut r = Rig::new(2);
+    let primary = r.geo.segment_sector(CopyRole::Primary, 0);
+    let secondary = r.geo.segment_sector(CopyRole::Secondary, 0);
+    let copies_of = |r: &mut Rig, id: ReqId, chunk: u64| {
+        r.done.clear();
+        r.submit(id, ReqOp::Write, chunk * u64::from(CHUNK), CHUNK);
+        r.run();
+        let segs: Vec<u64> = r
+            .done
+            .iter()
+            .filter(|io| is_segment(io, &r.geo))
+            .map(|io| io.sector)
+            .collect();
+        segs
+    };
+    // A fresh mirror's copies are equal: the primary goes first.
+    assert_eq!(copies_of(&mut r, 1, 0), vec![primary; 2]);
+    assert_eq!(copies_of(&mut r, 2, 1), vec![secondary; 2]);
+    assert_eq!(copies_of(&mut r, 3, 2), vec![primary; 2]);
+    // Assembled again, the next update writes the older copy.
+    let mut r = Rig::assemble(r.legs.clone(), config());
+    r.run();
+    assert_eq!(copies_of(&mut r, 4, 3), vec![secondary; 2]);
+    // One leg in sync: both copies, the older first.
+    r.m.fail_leg(1).unwrap();
+    r.run();
+    let both = copies_of(&mut r, 5, 4);
+    assert!(
+        !both.is_empty() && both.chunks(2).all(|u| u == [primary, secondary]),
+        "{both:?}"
+    );
+    assert_eq!(r.completed[&5], Ok(()));
+}

@@ -153,6 +153,62 @@ fn torn_bitmap_updates_never_lose_a_durable_dirty_bit() {
     }
 }
 
+/// The single-copy update (two legs or more in sync): copy `target` holds
+/// state `older`, the other copy the state relied upon, `relied`; the update
+/// writes `new` over `target` only. Torn in every way a crash can, the reader
+/// gets the relied-upon state or (whole) the new one: never `older`, never
+/// a mixture.
+fn check_torn_single_copy_update(
+    sb: &Superblock,
+    target: CopyRole,
+    older: &SegState,
+    relied: &SegState,
+    new: &SegState,
+) {
+    let t = target.index();
+    for mask in 0..=u8::MAX {
+        let mut copies = relied.copies;
+        copies[t] = tear(&new.copies[t], &older.copies[t], mask);
+        let (_, chunks) = read_seg(sb, &copies[0], &copies[1]);
+        if copies[t] == new.copies[t] {
+            assert_eq!(chunks, new.chunks, "{target:?} whole by mask {mask:#010b}");
+        } else {
+            assert_eq!(
+                chunks, relied.chunks,
+                "{target:?} torn by mask {mask:#010b}"
+            );
+        }
+        assert_ne!(older.chunks, relied.chunks, "the test tells them apart");
+    }
+}
+
+#[test]
+fn torn_single_copy_updates_keep_the_state_relied_upon() {
+    let sb = example_superblock();
+    let chunk_states = |dirty: &[usize]| {
+        let mut c = example_chunks(1023);
+        for &k in dirty {
+            c[k] = ChunkByte::new(ChunkStatus::Dirty, k % 2 == 0).raw();
+        }
+        c
+    };
+    // Bytes in the first and the last sector: a tear can split them.
+    let (a, b, c) = (
+        chunk_states(&[3]),
+        chunk_states(&[3, 1000]),
+        chunk_states(&[1000]),
+    );
+    // Serials 1, 2, 3 and across the ring's wrap.
+    for first in [Serial::new(1), Serial::new(u64::MAX - 1)] {
+        let older = seg_state(&sb, first, a.clone());
+        let relied = seg_state(&sb, first.next(), b.clone());
+        let new = seg_state(&sb, first.next().next(), c.clone());
+        for target in CopyRole::BOTH {
+            check_torn_single_copy_update(&sb, target, &older, &relied, &new);
+        }
+    }
+}
+
 #[test]
 fn torn_first_write_of_a_segment_falls_back_to_all_dirty_or_the_new_state() {
     let sb = example_superblock();

@@ -109,7 +109,8 @@ impl World {
 
     /// Silent media corruption: flips one byte of one copy of a metadata
     /// block whose two copies hold the same update, so the other copy must
-    /// serve. (A copy whose twin is one update behind is the one place the
+    /// serve; or of the older copy of a segment written one copy at a time.
+    /// (The newest copy, where its twin is behind, is the one place the
     /// format relies on, and is not corrupted here.)
     fn corrupt_a_metadata_copy(&mut self) {
         let listed: Vec<usize> = self.table.iter().flatten().copied().collect();
@@ -137,11 +138,10 @@ impl World {
         };
         // Both copies must be valid too: one already damaged (in a byte the
         // comparison leaves out) would make this a second fault.
-        let valid = match block {
-            0 => {
-                let load = SuperblockLoad::read(&copies[0], &copies[1]);
-                load.copies.iter().all(|c| c.is_ok())
-            }
+        let serials: [Option<Serial>; 2] = match block {
+            0 => SuperblockLoad::read(&copies[0], &copies[1])
+                .copies
+                .map(|c| c.ok().map(|sb| sb.serial)),
             n => {
                 let mut out = vec![0u8; CHUNKS_PER_SEGMENT];
                 let (_, count) = g.segment_chunks(n - 1);
@@ -153,13 +153,21 @@ impl World {
                     g.chunk_count,
                     &mut out[..count as usize],
                 )
-                .is_ok_and(|l| l.copies.iter().all(|c| c.is_ok()))
+                .map_or([None; 2], |l| l.copies.map(|c| c.ok()))
             }
         };
-        if !valid || strip(&copies[0]) != strip(&copies[1]) {
+        let [Some(p), Some(q)] = serials else {
             return;
-        }
-        let victim = self.rng.below(2) as usize;
+        };
+        let victim = if strip(&copies[0]) == strip(&copies[1]) {
+            self.rng.below(2) as usize
+        } else if block > 0 && p != q {
+            // A segment written one copy at a time: the older copy is the
+            // one the next update overwrites, and nothing relies on it.
+            usize::from(p.is_newer_than(q))
+        } else {
+            return;
+        };
         let byte = self.rng.below(BLOCK_SIZE as u64) as usize;
         let mut bad = copies[victim];
         bad[byte] ^= 1 << self.rng.below(8);

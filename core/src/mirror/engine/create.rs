@@ -97,6 +97,7 @@ impl Mirror {
                 queued: false,
                 force: Force::No,
                 first: f.write_first,
+                single: false,
             })
             .collect()
     }

@@ -89,6 +89,8 @@ pub(super) struct Segment {
     /// The copy each update writes first: the other holds the state the
     /// mirror relies on until the first is durable.
     pub(super) first: CopyRole,
+    /// The update in flight writes `first` only.
+    pub(super) single: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
