@@ -635,7 +635,7 @@ fn report_bitmap(w: &mut String, r: &Value) {
 fn report_metadata(w: &mut String, r: &Value, out: &Path) {
     let m = &r["metadata"];
     let _ = writeln!(w, "\n## Metadata writes per 10^4 writes\n");
-    let _ = writeln!(w, "{} writes of 4 KiB, {} at a time, {} per second, on a {} GiB volume with {} MiB chunks, then 12 s idle; the same trace replayed through the core and through a model of md's bitmap policy (set before write with writes queued together sharing a page write; clear on the daemon's second 5 s pass without writes). Both count block writes per member disk; ours writes two copies of a 4 KiB segment (1 byte per chunk) per update, md one 4 KiB page (1 bit per chunk).\n", m["writes"], m["queue_depth"], m["iops"], m["volume_gib"], m["chunk_mib"]);
+    let _ = writeln!(w, "{} writes of 4 KiB, {} at a time, {} per second, on a {} GiB volume with {} MiB chunks, then 12 s idle; the same trace replayed through the core and through a model of md's bitmap policy (set before write with writes queued together sharing a page write; clear on the daemon's second 5 s pass without writes). Both count block writes per member disk; ours writes one 4 KiB segment copy per update while two legs are in sync (1 byte per chunk: 4032 chunks, 3.9 GiB here), md one 4 KiB page (1 bit per chunk: 32768 chunks, 32 GiB here). Until 2026-12-02 ours wrote both copies of every update: twice these figures.\n", m["writes"], m["queue_depth"], m["iops"], m["volume_gib"], m["chunk_mib"]);
     let _ = writeln!(
         w,
         "| workload | ours | md model | ours / md |\n|---|---|---|---|"
