@@ -246,3 +246,28 @@ fn updates_write_one_copy_in_turn_while_two_legs_are_in_sync() {
     );
     assert_eq!(r.completed[&5], Ok(()));
 }
+
+/// Single-copy updates leave each segment's other copy one update behind;
+/// when a leg's departure leaves one leg in sync, every segment is written
+/// again with both copies (no other leg covers a bad newest copy now).
+#[test]
+fn the_last_leg_in_sync_gets_every_segment_in_both_copies() {
+    let (legs, geo) = new_legs_with(2, 8000);
+    assert!(geo.segment_count >= 2);
+    let mut r = Rig::assemble(legs, config());
+    r.submit(1, ReqOp::Write, 0, 1);
+    r.run();
+    r.done.clear();
+    r.m.fail_leg(1).unwrap();
+    r.collect();
+    r.run();
+    for s in 0..geo.segment_count {
+        for role in CopyRole::BOTH {
+            let sector = geo.segment_sector(role, s);
+            assert!(
+                r.done.iter().any(|io| io.leg == 0 && io.sector == sector),
+                "segment {s} {role:?} rewritten on leg 0"
+            );
+        }
+    }
+}

@@ -312,16 +312,7 @@ impl Mirror {
             generation: self.rebuilds_started,
         });
         // Its bitmap copies are stale or blank: write every segment to it.
-        for s in 0..self.segments.len() {
-            if self.segments[s].force == Force::No {
-                self.forced_segments += 1;
-            }
-            self.segments[s].force = Force::Wanted;
-            if !self.segments[s].queued {
-                self.segments[s].queued = true;
-                self.seg_queue.push_back(s as u32);
-            }
-        }
+        self.force_all_segments();
         self.push(Action::Log(LogEvent::RebuildStarted {
             leg: slot as u8,
             full,
@@ -348,6 +339,21 @@ impl Mirror {
                     self.begin_rebuild(slot, Position(f.pos), m.full_copy, m.rebuild_checkpoint);
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// Every segment written again, both copies (forced updates never
+    /// write one copy only).
+    fn force_all_segments(&mut self) {
+        for s in 0..self.segments.len() {
+            if self.segments[s].force == Force::No {
+                self.forced_segments += 1;
+            }
+            self.segments[s].force = Force::Wanted;
+            if !self.segments[s].queued {
+                self.segments[s].queued = true;
+                self.seg_queue.push_back(s as u32);
             }
         }
     }
@@ -379,6 +385,12 @@ impl Mirror {
             if (dirty || ch.inflight > 0) && !mutated!(self, NoModifiedWhenDegraded) {
                 self.want(c, ChunkByte::new(ChunkStatus::Dirty, true));
             }
+        }
+        // One leg left in sync: no other leg covers a bad sector under its
+        // newest copy, so both copies must hold it again (a single-copy
+        // update left the other one update behind).
+        if departed && self.in_sync().len() == 1 {
+            self.force_all_segments();
         }
         if self.source.is_some_and(|s| s == leg) {
             self.source = self.source_leg();
