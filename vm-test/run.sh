@@ -468,7 +468,17 @@ scenario_peers() {
 		done
 	} > "$md"
 	cat "$md"
+	# The same medians as rows for results.json (DMM_WRITE_DOCS).
+	local tsv=$out/peers.tsv
+	: > "$tsv"
+	for peer in ours md dm-mirror; do
+		[ -n "${seq[$peer]:-}" ] || continue
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$peer" "$(median "${seq[$peer]}")" \
+			"$(median "${rseq[$peer]}")" "$(median "${rec[$peer]}")" "$(median "${rrec[$peer]}")" \
+			"$(median "${bytes[$peer]}")" "$(median "${secs[$peer]}")" >> "$tsv"
+	done
 	if [ "${DMM_WRITE_DOCS:-0}" = 1 ]; then
+		python3 vm-test/peers-json.py "$tsv" "$DMM_ACCEL" "$rounds" docs/bench/results.json
 		{
 			echo "Measured by \`DMM_WRITE_DOCS=1 vm-test/run.sh peers\` in a QEMU guest ($DMM_ACCEL, 2 vCPUs): $rounds rounds, each running ours, md raid1 (internal bitmap) and Linux dm-mirror (disk log) in turn on the same 256 MiB virtio disks (files on the host, cache=none), 1 MiB regions/chunks everywhere: 48 MiB of 1 MiB O_DIRECT writes, then 200 4 KiB records each followed by fdatasync, then the crash workload until SIGKILL; after the reboot, what each copied and how long until in sync. Ratios are taken to ours within each round; the table gives the median over the rounds and the range. Under TCG every figure is emulation-bound: the ratios are the point, and even they move between rounds."
 			echo

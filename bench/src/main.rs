@@ -742,7 +742,7 @@ fn report_peers(w: &mut String, out: &Path) {
     match std::fs::read_to_string(out.join("bench/peers.md")) {
         Ok(peers) => {
             let _ = writeln!(w, "{}", peers.trim_end());
-            let _ = writeln!(w, "\nCopied after the crash: ours, the chunks DIRTY at assembly (every chunk written in the last `clean_delay`, 5 s); md, the dirty bits `mdadm -X` reports before assembly times the bitmap chunk; dm-mirror, the regions its status counts out of sync right after activation (its log clears a region soon after the writes to it end, so little is dirty at any moment). Under TCG single runs moved by a factor of two, hence the rounds and the ranges; KVM would give figures that rank. Suspected costs on our side: a chunk's first write waits for a two-copy bitmap update with flushes, and locked-path completions go through the worker thread.");
+            let _ = writeln!(w, "\nCopied after the crash: ours, the chunks DIRTY at assembly (every chunk written in the last `clean_delay`, 5 s); md, the dirty bits `mdadm -X` reports before assembly times the bitmap chunk; dm-mirror, the regions its status counts out of sync right after activation (its log clears a region soon after the writes to it end, so little is dirty at any moment). Under TCG single runs moved by a factor of two, hence the rounds and the ranges; KVM would give figures that rank. The same medians are rows of `results.json` (`peers.crash`). The sequential row writes 48 MiB on a fresh mirror, so every 1 MiB write is a chunk's first and waits for a bitmap update (one FUA copy per leg since 2026-12-02, two before; md 1.48x ours then, 1.25x now); fsync'd records went from md 1.22x ours to 0.96x.");
         }
         Err(_) => {
             let _ = writeln!(
