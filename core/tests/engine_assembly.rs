@@ -181,9 +181,8 @@ fn a_damaged_secondary_superblock_is_rewritten_first() {
 /// Lands the first sector of a 4 KiB metadata write over what the leg
 /// held (a write torn by a crash).
 fn land_torn(leg: &mut Leg, io: &ChildIo, block: &[u8; BLOCK_SIZE]) {
-    let mut torn = leg.meta.get(&io.sector).copied().unwrap_or([0; BLOCK_SIZE]);
-    torn[..512].copy_from_slice(&block[..512]);
-    leg.meta.insert(io.sector, torn);
+    let old = leg.meta.get(&io.sector).copied().unwrap_or([0; BLOCK_SIZE]);
+    leg.meta.insert(io.sector, common::tear(block, &old, 1));
 }
 
 /// Chunks x = 600 and y = 601 (bytes in the segment's second sector, so

@@ -6,21 +6,6 @@ mod common;
 use common::*;
 use dmmirror_core::format::*;
 
-const SECTORS: usize = BLOCK_SIZE / SECTOR_SIZE;
-
-/// A block in which the sectors named by `mask` hold `new` and the rest `old`:
-/// what a crash leaves of a write torn at sector boundaries, in any order.
-fn tear(new: &[u8; BLOCK_SIZE], old: &[u8; BLOCK_SIZE], mask: u8) -> [u8; BLOCK_SIZE] {
-    let mut out = *old;
-    for s in 0..SECTORS {
-        if mask & (1 << s) != 0 {
-            let r = s * SECTOR_SIZE..(s + 1) * SECTOR_SIZE;
-            out[r.clone()].copy_from_slice(&new[r]);
-        }
-    }
-    out
-}
-
 /// Both copies of one segment state, as an update writes them.
 struct SegState {
     copies: [[u8; BLOCK_SIZE]; 2],

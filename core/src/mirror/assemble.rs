@@ -486,8 +486,9 @@ impl SegmentFound {
     };
 }
 
-/// Per segment while merging: the newest serial, the copies that hold it
-/// on every leg holding it (bit per role), and how many legs hold it.
+/// Per segment while merging: the newest serial (`Serial::NEVER` while no
+/// leg holds a valid copy), the copies that hold it on every leg holding it
+/// (bit per role), and how many legs hold it.
 #[derive(Clone, Copy)]
 struct Newest {
     serial: Serial,
@@ -532,11 +533,7 @@ impl Newest {
             _ => CopyRole::Primary,
         };
         SegmentFound {
-            serial: if self.legs == 0 {
-                Serial::NEVER
-            } else {
-                self.serial
-            },
+            serial: self.serial,
             write_first,
             agreed,
         }

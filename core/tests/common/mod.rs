@@ -131,3 +131,16 @@ pub fn hexdump(data: &[u8]) -> String {
     out.push_str(&format!("{:08x}\n", data.len()));
     out
 }
+
+/// A block in which the sectors named by `mask` hold `new` and the rest `old`:
+/// what a crash leaves of a write torn at sector boundaries, in any order.
+pub fn tear(new: &[u8; BLOCK_SIZE], old: &[u8; BLOCK_SIZE], mask: u8) -> [u8; BLOCK_SIZE] {
+    let mut out = *old;
+    for s in 0..BLOCK_SIZE / SECTOR_SIZE {
+        if mask & (1 << s) != 0 {
+            let r = s * SECTOR_SIZE..(s + 1) * SECTOR_SIZE;
+            out[r.clone()].copy_from_slice(&new[r]);
+        }
+    }
+    out
+}

@@ -347,14 +347,20 @@ impl Mirror {
     /// write one copy only).
     fn force_all_segments(&mut self) {
         for s in 0..self.segments.len() {
-            if self.segments[s].force == Force::No {
-                self.forced_segments += 1;
-            }
-            self.segments[s].force = Force::Wanted;
-            if !self.segments[s].queued {
-                self.segments[s].queued = true;
-                self.seg_queue.push_back(s as u32);
-            }
+            self.force_segment(s);
+        }
+    }
+
+    /// Segment `s` written again soon, both copies, even with nothing
+    /// changed.
+    pub(super) fn force_segment(&mut self, s: usize) {
+        if self.segments[s].force == Force::No {
+            self.forced_segments += 1;
+        }
+        self.segments[s].force = Force::Wanted;
+        if !self.segments[s].queued {
+            self.segments[s].queued = true;
+            self.seg_queue.push_back(s as u32);
         }
     }
 

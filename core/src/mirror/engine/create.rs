@@ -110,10 +110,7 @@ impl Mirror {
         for c in first..first + u64::from(count) {
             self.chunks[c as usize].flags.insert(ChunkFlags::UNSETTLED);
         }
-        self.forced_segments += 1;
-        self.segments[s].force = Force::Wanted;
-        self.segments[s].queued = true;
-        self.seg_queue.push_back(s as u32);
+        self.force_segment(s);
     }
 
     /// The request table, every slot free.
