@@ -24,10 +24,19 @@ step "create a mirror over two sparse 256 MiB image files (1 MiB chunks)"
 "$ctl" create --chunk-size 1M "${legs[@]}" | tee "$dir/out"
 expect "0 522240 mirror 2"
 
-step "4 threads write numbered 4 KiB records with FUA over the first 64 MiB; SIGKILL after 2 s"
-"$ctl" debug workload --records 16000 --threads 4 --seed 7 --span 64M "${legs[@]}" > "$dir/acked" &
-sleep 2
-kill -9 $! && wait $! 2>/dev/null || true
+step "4 threads write numbered 4 KiB records with FUA over the first 64 MiB; SIGKILL once 4000 are acknowledged"
+"$ctl" debug workload --records 16384 --threads 4 --seed 7 --span 64M "${legs[@]}" > "$dir/acked" &
+writer=$!
+# Killed by progress, not by time: a fast machine once finished every
+# record in under the 2 s a fixed sleep allowed, and stopped cleanly.
+i=0
+until [ "$(grep -c '^ack ' "$dir/acked")" -ge 4000 ]; do
+	kill -0 "$writer" 2>/dev/null || { echo "DEMO FAILED: the workload ended before the kill" >&2; exit 1; }
+	[ $i -lt 600 ] || { echo "DEMO FAILED: the workload made no progress in 60 s" >&2; exit 1; }
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -9 "$writer" && wait "$writer" 2>/dev/null || true
 echo "acknowledged before the kill: $(grep -c '^ack ' "$dir/acked") records"
 
 step "after the crash: the superblocks say UNCLEAN, the written chunks are DIRTY"
