@@ -271,3 +271,86 @@ fn the_last_leg_in_sync_gets_every_segment_in_both_copies() {
         }
     }
 }
+
+/// A chunk ready to clean waits for its segment's next update, which
+/// writes its CLEAN byte and the new DIRTY ones in one block.
+#[test]
+fn a_chunk_ready_to_clean_rides_on_its_segments_next_update() {
+    let mut r = Rig::new(2);
+    notice_ready_to_clean(&mut r, 0);
+    assert_eq!(r.status(0).0, ChunkStatus::Dirty, "noticed, not written");
+    let updates = r.m.stats().bitmap_updates;
+    r.submit(2, ReqOp::Write, u64::from(CHUNK), CHUNK);
+    r.run();
+    assert_eq!(
+        r.m.stats().bitmap_updates,
+        updates + 1,
+        "one update for both"
+    );
+    assert_eq!(r.status(0).0, ChunkStatus::Clean);
+    assert_eq!(r.status(1).0, ChunkStatus::Dirty);
+    assert_eq!(r.m.stats().cleans_carried, 1);
+}
+
+/// With no update to ride on, the clean gets its own one scan interval
+/// after a scan first found the chunk ready.
+#[test]
+fn a_chunk_ready_to_clean_with_nothing_to_ride_on_is_cleaned_a_scan_later() {
+    let interval = config().clean_delay_ns / 4;
+    let mut r = Rig::new(2);
+    notice_ready_to_clean(&mut r, 0);
+    r.advance(interval - 1);
+    r.run();
+    assert_eq!(r.status(0).0, ChunkStatus::Dirty, "no scan yet");
+    r.advance(1);
+    r.run();
+    assert_eq!(r.status(0).0, ChunkStatus::Clean);
+    assert_eq!(r.m.stats().cleans_carried, 0);
+}
+
+/// A chunk written again within one delay of its clean: its next clean
+/// waits twice the delay (md's daemon clears after 5 to 10 s); after a
+/// long rest the delay is back to one.
+#[test]
+fn a_chunk_written_soon_after_its_clean_waits_longer_for_the_next() {
+    let delay = config().clean_delay_ns;
+    let mut r = Rig::new(2);
+    let first = ns_until_clean(&mut r, 1, 0);
+    assert!((delay..2 * delay).contains(&first), "{first}");
+    let second = ns_until_clean(&mut r, 2, 0);
+    assert!(second >= 2 * delay, "{second}");
+    assert_eq!(r.m.stats().delays_lengthened, 1);
+    r.advance(10 * delay);
+    r.run();
+    let rested = ns_until_clean(&mut r, 3, 0);
+    assert!(rested < 2 * delay, "{rested}");
+}
+
+/// Writes chunk `c` whole, lets the cleaner flush it and a scan find it
+/// ready to clean.
+fn notice_ready_to_clean(r: &mut Rig, c: u64) {
+    r.submit(1, ReqOp::Write, c * u64::from(CHUNK), CHUNK);
+    r.run();
+    r.advance(config().clean_delay_ns);
+    r.run();
+    assert_eq!(r.m.stats().clean_flushes, 1, "the data flushed first");
+    r.advance(1);
+    r.run();
+}
+
+/// Writes chunk `c` whole as request `id`; the time until it is CLEAN.
+fn ns_until_clean(r: &mut Rig, id: ReqId, c: u64) -> u64 {
+    let step = config().clean_delay_ns / 20;
+    r.submit(id, ReqOp::Write, c * u64::from(CHUNK), CHUNK);
+    r.run();
+    let start = r.now;
+    while r.status(c).0 != ChunkStatus::Clean {
+        assert!(
+            r.now - start < 10 * config().clean_delay_ns,
+            "never cleaned"
+        );
+        r.advance(step);
+        r.run();
+    }
+    r.now - start
+}

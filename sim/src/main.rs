@@ -160,7 +160,7 @@ fn summary(cli: &Cli, total: &dmmirror_sim::Report) {
     println!(
         "sim: seeds {}..{} passed: {} operations, {} power losses, {} disk deaths, \
          {} metadata copies corrupted, {} latent sector errors, {} operator requests, {} rebuilds finished \
-         ({} chunks), {} chunks resynced; lock-free: {} writes, {} reads, {} writes adopted",
+         ({} chunks), {} chunks resynced, {} cleans carried, {} clean delays lengthened; lock-free: {} writes, {} reads, {} writes adopted",
         cli.seeds.start,
         cli.seeds.end,
         total.ops,
@@ -172,6 +172,8 @@ fn summary(cli: &Cli, total: &dmmirror_sim::Report) {
         total.rebuilds_finished,
         total.rebuilt_chunks,
         total.resynced_chunks,
+        total.cleans_carried,
+        total.delays_lengthened,
         total.fast_writes,
         total.fast_reads,
         total.adopted,

@@ -98,6 +98,10 @@ pub struct Report {
     pub sectors_checked: u64,
     pub bitmap_updates: u64,
     pub resynced_chunks: u64,
+    /// Chunks cleaned by an update their segment had anyway, and chunks
+    /// whose clean delay grew (written again soon after a clean).
+    pub cleans_carried: u64,
+    pub delays_lengthened: u64,
     pub admin_ops: u64,
     pub latent_errors: u64,
     pub rebuilds_finished: u64,
@@ -123,6 +127,8 @@ impl Report {
         self.sectors_checked += r.sectors_checked;
         self.bitmap_updates += r.bitmap_updates;
         self.resynced_chunks += r.resynced_chunks;
+        self.cleans_carried += r.cleans_carried;
+        self.delays_lengthened += r.delays_lengthened;
         self.admin_ops += r.admin_ops;
         self.latent_errors += r.latent_errors;
         self.rebuilds_finished += r.rebuilds_finished;
@@ -475,6 +481,8 @@ impl World {
         let stats = self.mirror.stats();
         self.report.bitmap_updates += stats.bitmap_updates;
         self.report.resynced_chunks += stats.resynced_chunks;
+        self.report.cleans_carried += stats.cleans_carried;
+        self.report.delays_lengthened += stats.delays_lengthened;
         self.report.rebuilt_chunks += stats.rebuilt_chunks;
     }
 

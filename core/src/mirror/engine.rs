@@ -159,6 +159,11 @@ pub struct Stats {
     pub resynced_chunks: u64,
     /// Chunks returned to CLEAN.
     pub cleaned_chunks: u64,
+    /// Of those, chunks cleaned by an update their segment had anyway.
+    pub cleans_carried: u64,
+    /// Times a chunk written again soon after its clean got a longer
+    /// clean delay.
+    pub delays_lengthened: u64,
     /// Read errors repaired from another leg.
     pub read_repairs: u64,
     /// Chunks copied to rebuilding legs.
@@ -212,7 +217,8 @@ pub struct Mirror {
     writes_started: u64,
     /// Resync reads that failed in a row; a source failing too many is failed.
     resync_read_errors: u32,
-    stats: Stats,
+    /// Boxed: the mirror is built on the stack before it is boxed (kernel stacks).
+    stats: Box<Stats>,
     /// The leg pinned reads and resync copies come from; it changes only
     /// when it leaves, so pinned reads never flip between legs.
     source: Option<usize>,
@@ -395,7 +401,7 @@ impl Mirror {
 
     /// Counters.
     pub fn stats(&self) -> Stats {
-        self.stats
+        *self.stats
     }
 
     /// Chunks that may still differ between legs.

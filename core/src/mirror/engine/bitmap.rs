@@ -11,6 +11,7 @@ impl Mirror {
             if self.segments[s].phase != Phase::Idle {
                 continue; // re-queued when its update ends
             }
+            self.clean_riders(s);
             let (first, count) = self.geo.segment_chunks(s as u32);
             let mut any = false;
             for c in first as usize..(first + u64::from(count)) as usize {

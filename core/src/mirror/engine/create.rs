@@ -58,7 +58,7 @@ impl Mirror {
             rr: 0,
             writes_started: 0,
             resync_read_errors: 0,
-            stats: Stats::default(),
+            stats: Box::default(),
             source: None,
             forced_segments: 0,
             modified_reset_event: 0,
@@ -98,6 +98,7 @@ impl Mirror {
                 force: Force::No,
                 first: f.write_first,
                 single: false,
+                clean_due: None,
             })
             .collect()
     }
@@ -187,6 +188,7 @@ impl Mirror {
                     epoch: 0,
                     last_write: now,
                     last_write_gen: 0,
+                    warmth: 0,
                 }
             })
             .collect();

@@ -66,7 +66,13 @@ pub(super) struct Chunk {
     pub(super) last_write: u64,
     /// `writes_started` when the last write to this chunk was issued.
     pub(super) last_write_gen: u64,
+    /// The clean delay doubles this many times: the chunk was written
+    /// again soon after a clean (in memory only).
+    pub(super) warmth: u8,
 }
+
+/// A chunk's clean delay grows to at most `clean_delay << MAX_WARMTH`.
+pub(super) const MAX_WARMTH: u8 = 1;
 
 /// An update's progress. Segments write `Segment::first` in `Primary`
 /// (the first copy, whichever role it has), then the other.
@@ -91,6 +97,10 @@ pub(super) struct Segment {
     pub(super) first: CopyRole,
     /// The update in flight writes `first` only.
     pub(super) single: bool,
+    /// When a clean scan first found chunks here ready to clean: they
+    /// ride on the segment's next update, or get one of their own a scan
+    /// interval later.
+    pub(super) clean_due: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

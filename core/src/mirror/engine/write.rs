@@ -42,8 +42,28 @@ impl Mirror {
                 self.mark_needs_resync(c);
             }
         }
+        if disk.status() == ChunkStatus::Clean && chunk.want.is_none() {
+            self.rewarm(c);
+        }
         let byte = self.dirty_byte(&chunk);
         self.want(c, byte);
+    }
+
+    /// CLEAN chunk `c` is written again: if its clean came less than one
+    /// delay before this write, the clean cost two bitmap updates for
+    /// nothing and the chunk's delay doubles; after a long rest it halves.
+    fn rewarm(&mut self, c: usize) {
+        let ch = &mut self.chunks[c];
+        let delay = self.cfg.clean_delay_ns << ch.warmth;
+        let rest = self.now.saturating_sub(ch.last_write);
+        if rest < delay.saturating_mul(2) {
+            if ch.warmth < MAX_WARMTH {
+                ch.warmth += 1;
+                self.stats.delays_lengthened += 1;
+            }
+        } else if rest >= delay.saturating_mul(4) {
+            ch.warmth = ch.warmth.saturating_sub(1);
+        }
     }
 
     pub(super) fn start_write(&mut self, i: usize) {
