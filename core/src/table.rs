@@ -2,7 +2,7 @@
 //! the `dmsetup table` and `status` text of a running mirror.
 //!
 //! Native:  `<#legs> <leg>... [<#args> <arg>...]`, args being
-//!          `read_policy <least-pending|round-robin|prefer>`,
+//!          `read_policy <striped|least-pending|round-robin|prefer>`,
 //!          `chunk_size <sectors>`, `clean_delay <ms>`,
 //!          `resync_rate <min KiB/s> <max KiB/s>`, `force`.
 //! LVM:     `<core|disk> <#log args> <log args> <#legs> (<leg> <offset>)...
@@ -249,12 +249,13 @@ impl<'a> Args<'a, '_> {
     fn read_policy(&mut self) -> Result<ReadPolicy, TableError<'a>> {
         let at = self.at;
         match self.next("a read policy")? {
+            "striped" => Ok(ReadPolicy::Striped),
             "least-pending" => Ok(ReadPolicy::LeastPending),
             "round-robin" => Ok(ReadPolicy::RoundRobin),
             "prefer" => Ok(ReadPolicy::Prefer),
             _ => self.err(
                 at,
-                TableFault::Unknown("read policy (least-pending, round-robin, prefer)"),
+                TableFault::Unknown("read policy (striped, least-pending, round-robin, prefer)"),
             ),
         }
     }
@@ -300,7 +301,7 @@ pub enum Message {
     RemoveLeg(u32),
     /// `add_leg <position>`: (re)admit the device at that table position.
     AddLeg(u32),
-    /// `read_policy <least-pending|round-robin|prefer>`.
+    /// `read_policy <striped|least-pending|round-robin|prefer>`.
     ReadPolicy(ReadPolicy),
     /// `resync_rate <min KiB/s> <max KiB/s>`.
     ResyncRate(u32, u32),
@@ -309,7 +310,7 @@ pub enum Message {
 }
 
 /// The messages, for an error listing them.
-pub const MESSAGES: &str = "message (fail_leg N, remove_leg N, add_leg N, read_policy least-pending|round-robin|prefer, resync_rate MIN MAX, full_resync)";
+pub const MESSAGES: &str = "message (fail_leg N, remove_leg N, add_leg N, read_policy striped|least-pending|round-robin|prefer, resync_rate MIN MAX, full_resync)";
 
 /// Parses a message's words. Positions are table positions (0-based),
 /// checked against the table's legs by the mirror, not here.
@@ -620,6 +621,7 @@ pub fn write_table(t: &Table<'_>, out: &mut dyn core::fmt::Write) -> core::fmt::
 /// The name a read policy has in tables and messages.
 pub fn policy_name(p: ReadPolicy) -> &'static str {
     match p {
+        ReadPolicy::Striped => "striped",
         ReadPolicy::LeastPending => "least-pending",
         ReadPolicy::RoundRobin => "round-robin",
         ReadPolicy::Prefer => "prefer",

@@ -132,3 +132,51 @@ fn round_robin_spreads_reads_evenly_over_the_legs() {
         assert_eq!(locked_reads, vec![16; n], "{n} legs, locked");
     }
 }
+
+/// The striped policy (the default): a read goes to the home leg of its
+/// 1 MiB stripe, the stripes dealt out over the in-sync legs in turn, on
+/// either path, and a lock-free one is not counted; a long read is split
+/// across idle legs as before, and counted.
+#[test]
+fn striped_reads_go_to_their_stripes_home_leg() {
+    assert_eq!(Config::default().read_policy, ReadPolicy::Striped);
+    let stripe = READ_STRIPE_SECTORS;
+    for n in [2usize, 3] {
+        let (legs, _) = new_legs_with(n, 6 * stripe / u64::from(CHUNK));
+        let cfg = Config {
+            read_policy: ReadPolicy::Striped,
+            split_read_sectors: 16,
+            ..config()
+        };
+        let mut r = Rig::assemble(legs, cfg);
+        for s in 0..6 {
+            r.submit(s + 1, ReqOp::Write, s * stripe, CHUNK);
+            r.run();
+        }
+        r.settle();
+        let fast = r.m.fast_path().clone();
+        for s in 0..6u64 {
+            let home = s as usize % n;
+            let sector = s * stripe + 3;
+            let rd = fast
+                .try_read(&Request::new(100 + s, ReqOp::Read, sector, 1))
+                .expect("in sync");
+            assert_eq!(
+                (usize::from(rd.leg), rd.counted),
+                (home, false),
+                "stripe {s}"
+            );
+            r.done.clear();
+            r.submit(200 + s, ReqOp::Read, sector + 1, 1);
+            r.run();
+            let legs: Vec<usize> = r.done.iter().map(|io| usize::from(io.leg)).collect();
+            assert_eq!(legs, vec![home], "stripe {s}, locked");
+        }
+        let long = Request::new(300, ReqOp::Read, 0, 8);
+        assert!(fast.try_read_part(&long).is_some_and(|rd| !rd.counted));
+        let long = Request::new(301, ReqOp::Read, 0, 16);
+        let part = fast.try_read_part(&long).expect("in sync");
+        assert!(part.counted && part.request.sectors < 16, "{part:?}");
+        fast.read_done(&part);
+    }
+}

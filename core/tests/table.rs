@@ -211,6 +211,10 @@ fn messages_parse() {
             "read_policy round-robin",
             Message::ReadPolicy(ReadPolicy::RoundRobin),
         ),
+        (
+            "read_policy striped",
+            Message::ReadPolicy(ReadPolicy::Striped),
+        ),
         ("resync_rate 0 5000", Message::ResyncRate(0, 5000)),
         ("full_resync", Message::FullResync),
     ];

@@ -381,7 +381,7 @@ issue_fast_read(struct dmm_glue *g, struct dmm_preq *pr)
 	    DMM_OP_READ, pr->fr.leg_sector, pr->fr.leg);
 }
 
-int
+void
 dmm_glue_submit(struct dmm_glue *g, struct dmm_preq *pr, void *parent,
     uint32_t op, uint32_t flags, uint64_t sector, uint32_t sectors)
 {
@@ -394,30 +394,22 @@ dmm_glue_submit(struct dmm_glue *g, struct dmm_preq *pr, void *parent,
 	pr->req.sector = sector;
 	pr->req.sectors = sectors;
 	pr->state = DMM_PREQ_SLOW;
-	if (g->use_fast && op == DMM_OP_READ && g->remap_reads &&
-	    dmm_fast_try_read_part(g->fast, &pr->req, &pr->fr)) {
-		/* Not counted: the adapter's OS drains it before a quiesce. */
-		pr->state = DMM_PREQ_FAST_READ;
-		pr->req = pr->fr.request;
-		return (DMM_GLUE_REMAP);
-	}
 	__atomic_add_fetch(&g->parents, 1, __ATOMIC_SEQ_CST);
 	if (g->use_fast && op == DMM_OP_WRITE &&
 	    dmm_fast_try_write(g->fast, &pr->req, &pr->fw)) {
 		issue_fast_write(g, pr);
-		return (DMM_GLUE_QUEUED);
+		return;
 	}
 	if (g->use_fast && op == DMM_OP_READ && !g->remap_reads &&
 	    dmm_fast_try_read(g->fast, &pr->req, &pr->fr)) {
 		issue_fast_read(g, pr);
-		return (DMM_GLUE_QUEUED);
+		return;
 	}
 	dmm_os_lock(g->os);
 	if (g->waiting != NULL || dmm_submit(g->m, &pr->req) == DMM_ERR_BUSY)
 		wait_for_slot(g, pr);
 	drain(g);
 	dmm_os_unlock(g->os);
-	return (DMM_GLUE_QUEUED);
 }
 
 /* Hands a fast request to the worker (it needs the core). */
@@ -457,7 +449,8 @@ static int
 fast_read_ended(struct dmm_glue *g, struct dmm_preq *pr, int ok)
 {
 	DMM_ASSERT(pr->state == DMM_PREQ_FAST_READ);
-	dmm_fast_read_done(g->fast, &pr->fr);
+	if (pr->fr.counted)
+		dmm_fast_read_done(g->fast, &pr->fr);
 	if (!ok)
 		hand_off(g, pr, DMM_PREQ_RETRY);
 	return (ok);

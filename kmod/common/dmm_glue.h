@@ -153,24 +153,43 @@ int	dmm_glue_reassemble(struct dmm_glue *g, struct dmm_error *err);
 /* From now on the core's actions are carried out; wakes the worker. */
 void	dmm_glue_start(struct dmm_glue *g);
 /*
- * A new parent request (req->id is set here). DMM_GLUE_QUEUED: the parent
- * completes through dmm_os_complete_parent(), perhaps before this returns.
- * DMM_GLUE_REMAP, only if the adapter set g->remap_reads: a lock-free
- * read that the adapter carries out by sending the parent itself to the
- * leg at pr->fr.position, pr->fr.leg_sector (a child costs a second
- * request per read); when it ends, dmm_glue_remapped_read_done(). If
- * pr->req.sectors is now less than asked, the read is split across legs:
- * the adapter keeps only that first part and submits the rest as a new
- * request (dm_accept_partial_bio on Linux). Such a
- * read is not counted: only an adapter whose OS waits for a target's
- * requests before it suspends or destroys it (dm on Linux) may remap.
+ * A new parent request (req->id is set here). It completes through
+ * dmm_os_complete_parent(), perhaps before this returns.
  */
-#define DMM_GLUE_QUEUED	0
-#define DMM_GLUE_REMAP	1
-int	dmm_glue_submit(struct dmm_glue *g, struct dmm_preq *pr, void *parent,
+void	dmm_glue_submit(struct dmm_glue *g, struct dmm_preq *pr, void *parent,
 	    uint32_t op, uint32_t flags, uint64_t sector, uint32_t sectors);
 /*
- * A read the adapter remapped (DMM_GLUE_REMAP) ended; any completion
+ * Before dmm_glue_submit(), only if the adapter set g->remap_reads: 1 if
+ * a read may run lock-free with the adapter sending the parent itself to
+ * the leg at pr->fr.position, pr->fr.leg_sector (a child costs a second
+ * request per read); when it ends, dmm_glue_remapped_read_done(), unless
+ * dmm_glue_remapped_read_quiet(). If pr->req.sectors is now less than
+ * asked, the read is split across legs: the adapter keeps only that first
+ * part and submits the rest as a new request (dm_accept_partial_bio on
+ * Linux). Such a read is not counted: only an adapter whose OS waits for
+ * a target's requests before it suspends or destroys it (dm on Linux) may
+ * remap. Inline: every read of the Linux rig starts here.
+ */
+static inline int
+dmm_glue_try_remap_read(struct dmm_glue *g, struct dmm_preq *pr,
+    void *parent, uint64_t sector, uint32_t sectors)
+{
+	if (!g->use_fast || !g->remap_reads)
+		return (0);
+	pr->req.id = (uint64_t)(uintptr_t)pr;
+	pr->req.op = DMM_OP_READ;
+	pr->req.flags = 0;
+	pr->req.sector = sector;
+	pr->req.sectors = sectors;
+	if (!dmm_fast_try_read_part(g->fast, &pr->req, &pr->fr))
+		return (0);
+	pr->parent = parent;
+	pr->state = DMM_PREQ_FAST_READ;
+	pr->req.sectors = pr->fr.request.sectors;
+	return (1);
+}
+/*
+ * A read the adapter remapped (dmm_glue_try_remap_read()) ended; any completion
  * context. 1: it read; the adapter completes the parent itself, and no
  * dmm_os_complete_parent() follows. 0: it failed and goes to the core,
  * which reads another leg and completes the parent through
@@ -179,6 +198,15 @@ int	dmm_glue_submit(struct dmm_glue *g, struct dmm_preq *pr, void *parent,
  */
 int	dmm_glue_remapped_read_done(struct dmm_glue *g, struct dmm_preq *pr,
 	    int ok);
+/*
+ * A remapped read that read and was not counted in its leg's reads in
+ * flight (the striped policy's reads) needs no dmm_glue_remapped_read_done().
+ */
+static inline int
+dmm_glue_remapped_read_quiet(const struct dmm_preq *pr, int ok)
+{
+	return (ok && pr->fr.counted == 0);
+}
 /* A child I/O ended; any context the adapter's completions run in. */
 void	dmm_glue_child_done(struct dmm_glue *g, const struct dmm_child *c,
 	    int ok);

@@ -61,7 +61,7 @@ struct dmm_child_bio {
 
 /*
  * dm's per-bio data: the glue's request, and where a read sent to a leg
- * as it is (DMM_GLUE_REMAP) came from, to put it back for a retry.
+ * as it is (dmm_glue_try_remap_read()) came from, to put it back for a retry.
  */
 struct dmm_lpreq {
 	struct dmm_preq		 pr;
@@ -635,6 +635,7 @@ dmm_map(struct dm_target *ti, struct bio *bio)
 {
 	struct dmm_target *t = ti->private;
 	struct dmm_lpreq *lp = dm_per_bio_data(bio, sizeof(*lp));
+	sector_t sector;
 	u32 op, flags = 0;
 
 	switch (bio_op(bio)) {
@@ -659,10 +660,11 @@ dmm_map(struct dm_target *ti, struct bio *bio)
 		return DM_MAPIO_KILL;
 	}
 	lp->remapped = false;
-	if (dmm_glue_submit(&t->g, &lp->pr, bio, op, flags,
-	    dm_target_offset(ti, bio->bi_iter.bi_sector), bio_sectors(bio)) ==
-	    DMM_GLUE_REMAP)
+	sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+	if (op == DMM_OP_READ &&
+	    dmm_glue_try_remap_read(&t->g, &lp->pr, bio, sector, bio_sectors(bio)))
 		return remap_read(t, lp, bio);
+	dmm_glue_submit(&t->g, &lp->pr, bio, op, flags, sector, bio_sectors(bio));
 	return DM_MAPIO_SUBMITTED;
 }
 
@@ -681,6 +683,8 @@ dmm_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 	if (!lp->remapped)
 		return DM_ENDIO_DONE;
 	lp->remapped = false;
+	if (dmm_glue_remapped_read_quiet(&lp->pr, ok))
+		return DM_ENDIO_DONE;
 	if (!ok) {
 		/* As dm's own record/restore does: completion context. */
 		bio->bi_bdev = lp->bdev;

@@ -314,7 +314,13 @@ impl World {
             max_segment_updates: 4,
             resync_depth: 2,
             clean_delay_ns: 20_000_000,
-            read_policy: ReadPolicy::LeastPending,
+            // Each policy on a quarter of the seeds.
+            read_policy: [
+                ReadPolicy::Striped,
+                ReadPolicy::LeastPending,
+                ReadPolicy::RoundRobin,
+                ReadPolicy::Prefer,
+            ][(o.seed % 4) as usize],
             // Slow enough that the limiter throttles while requests run.
             resync_min_kib: 4_000,
             resync_max_kib: 0,

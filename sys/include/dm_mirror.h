@@ -196,6 +196,8 @@
 
 #define DMM_POLICY_PREFER 2
 
+#define DMM_POLICY_STRIPED 3
+
 /*
  Size of a metadata block, and of the superblock reads of assembly.
  */
@@ -366,6 +368,11 @@ struct dmm_fast_read {
    Table position of the leg's device.
    */
   uint32_t position;
+  /*
+   Nonzero: counted in the leg's reads in flight; `dmm_fast_read_done`
+   must see it end. Zero: a read that succeeded needs no call.
+   */
+  uint32_t counted;
 };
 
 /*

@@ -93,6 +93,7 @@ pub const DMM_LEG_MISSING: u32 = 4;
 pub const DMM_POLICY_LEAST_PENDING: u32 = 0;
 pub const DMM_POLICY_ROUND_ROBIN: u32 = 1;
 pub const DMM_POLICY_PREFER: u32 = 2;
+pub const DMM_POLICY_STRIPED: u32 = 3;
 
 /// Size of a metadata block, and of the superblock reads of assembly.
 pub const DMM_BLOCK_SIZE: u32 = 4096;
@@ -195,6 +196,9 @@ pub struct dmm_fast_read {
     pub leg_sector: u64,
     /// Table position of the leg's device.
     pub position: u32,
+    /// Nonzero: counted in the leg's reads in flight; `dmm_fast_read_done`
+    /// must see it end. Zero: a read that succeeded needs no call.
+    pub counted: u32,
 }
 
 /// Operator messages (`dmm_parse_message`).
@@ -357,6 +361,7 @@ impl dmm_fast_read {
             leg: u32::from(r.leg),
             leg_sector: r.leg_sector,
             position: u32::from(r.position),
+            counted: u32::from(r.counted),
         }
     }
 
@@ -366,6 +371,7 @@ impl dmm_fast_read {
             leg: u8::try_from(self.leg).ok()?,
             leg_sector: self.leg_sector,
             position: u8::try_from(self.position).ok()?,
+            counted: self.counted != 0,
         })
     }
 }

@@ -72,6 +72,8 @@ pub struct FastRead {
     pub leg_sector: u64,
     /// Table position of the leg's device.
     pub position: u8,
+    /// Counted in the leg's reads in flight (`read_done` uncounts it).
+    pub counted: bool,
 }
 
 /// What to do once every leg of a fast write completed.
@@ -115,6 +117,7 @@ fn policy_code(p: ReadPolicy) -> u8 {
         ReadPolicy::Prefer => 0,
         ReadPolicy::LeastPending => 1,
         ReadPolicy::RoundRobin => 2,
+        ReadPolicy::Striped => 3,
     }
 }
 
@@ -199,6 +202,7 @@ impl FastPath {
     /// Starts a read without the lock, or returns `None`: submit it to the
     /// mirror instead. Only reads of chunks in sync on every in-sync leg
     /// qualify, and no read the mirror would split across idle legs.
+    #[inline]
     pub fn try_read(&self, r: &Request) -> Option<FastRead> {
         self.start_read(r, false)
     }
@@ -208,10 +212,13 @@ impl FastPath {
     /// fewer sectors than `r`, and the caller serves the rest as a new
     /// request (which an idle leg then takes whole). For a caller that
     /// can split a request without the lock (dm on Linux).
+    #[inline]
     pub fn try_read_part(&self, r: &Request) -> Option<FastRead> {
         self.start_read(r, true)
     }
 
+    // Inlined into the C entry points: every read starts here.
+    #[inline(always)]
     fn start_read(&self, r: &Request, may_part: bool) -> Option<FastRead> {
         if r.op != ReqOp::Read || r.preflush || !self.in_range(r) {
             return None;
@@ -221,6 +228,24 @@ impl FastPath {
         if regime & R_READS == 0 || legs.is_empty() {
             return None;
         }
+        let policy = self.policy.load(Relaxed);
+        if policy == policy_code(ReadPolicy::Striped) && !self.long_read(r) {
+            return self.start_striped_read(r, legs, regime);
+        }
+        self.start_balanced_read(r, may_part, policy, legs, regime)
+    }
+
+    /// A read by the leg counters: least pending, round-robin, or split
+    /// across idle legs.
+    #[inline(never)]
+    fn start_balanced_read(
+        &self,
+        r: &Request,
+        may_part: bool,
+        policy: u8,
+        legs: LegSet,
+        regime: u64,
+    ) -> Option<FastRead> {
         let mut read = *r;
         let mut candidates = legs;
         let idle = self.idle_for_split(r, legs);
@@ -238,7 +263,7 @@ impl FastPath {
         {
             return None;
         }
-        let leg = self.pick_leg(candidates, read.sector);
+        let leg = self.pick_leg(policy, candidates, read.sector);
         let position = self.positions[leg].load(SeqCst);
         if self.regime.load(SeqCst) != regime {
             return None;
@@ -255,7 +280,37 @@ impl FastPath {
             leg: leg as u8,
             leg_sector: self.data_offset + read.sector,
             position,
+            counted: true,
         })
+    }
+
+    /// A read to its stripe's home leg: nothing shared is written but the
+    /// user-I/O flag, and nothing is counted.
+    #[inline(always)]
+    fn start_striped_read(&self, r: &Request, legs: LegSet, regime: u64) -> Option<FastRead> {
+        for c in self.chunks_of(r) {
+            if self.words[c].load(SeqCst) & READ_OK == 0 {
+                return None;
+            }
+        }
+        let leg = legs.nth_wrapping((r.sector / READ_STRIPE_SECTORS) as usize)?;
+        let position = self.positions[leg].load(SeqCst);
+        if self.regime.load(SeqCst) != regime {
+            return None;
+        }
+        self.note_user_io();
+        Some(FastRead {
+            request: *r,
+            leg: leg as u8,
+            leg_sector: self.data_offset + r.sector,
+            position,
+            counted: false,
+        })
+    }
+
+    #[inline]
+    fn long_read(&self, r: &Request) -> bool {
+        self.split_read_sectors != 0 && r.sectors >= self.split_read_sectors
     }
 
     /// The in-sync legs with no read in flight, if `r` is long enough to
@@ -263,9 +318,8 @@ impl FastPath {
     /// idle leg the read goes whole to it, with none whole to the least
     /// busy, costing the CPU less and keeping the legs as busy.
     fn idle_for_split(&self, r: &Request, legs: LegSet) -> LegSet {
-        let split = self.split_read_sectors;
         let mut idle = LegSet::EMPTY;
-        if split == 0 || r.sectors < split {
+        if !self.long_read(r) {
             return idle;
         }
         for l in legs.iter() {
@@ -279,12 +333,16 @@ impl FastPath {
     /// Reports a fast read's completion. If it failed, submit it again
     /// with [`Mirror::retry_read`](super::Mirror::retry_read), which tries
     /// another leg and repairs this one.
+    #[inline]
     pub fn read_done(&self, rd: &FastRead) {
-        self.leg_reads[usize::from(rd.leg)].fetch_sub(1, Relaxed);
+        if rd.counted {
+            self.leg_reads[usize::from(rd.leg)].fetch_sub(1, Relaxed);
+        }
     }
 
     /// Stores only when the flag is clear: a shared line written by every
     /// request would cost what the fast path saves.
+    #[inline]
     fn note_user_io(&self) {
         if !self.user_io.load(SeqCst) {
             self.user_io.store(true, SeqCst);
@@ -293,8 +351,7 @@ impl FastPath {
 
     /// Leg choice is a hint (any in-sync leg serves the read): its
     /// counters need no ordering.
-    fn pick_leg(&self, candidates: LegSet, sector: u64) -> usize {
-        let policy = self.policy.load(Relaxed);
+    fn pick_leg(&self, policy: u8, candidates: LegSet, sector: u64) -> usize {
         if policy != policy_code(ReadPolicy::Prefer) {
             let stream = candidates
                 .iter()
@@ -305,7 +362,7 @@ impl FastPath {
         }
         let first = candidates.iter().next().expect("some leg is in sync");
         match policy {
-            1 => candidates
+            1 | 3 => candidates
                 .iter()
                 .min_by_key(|&l| self.leg_reads[l].load(Relaxed))
                 .unwrap_or(first),
@@ -317,6 +374,7 @@ impl FastPath {
         }
     }
 
+    #[inline]
     fn in_range(&self, r: &Request) -> bool {
         r.sectors > 0
             && r.sector
@@ -324,6 +382,7 @@ impl FastPath {
                 .is_some_and(|e| e <= self.data_sectors)
     }
 
+    #[inline]
     pub(super) fn chunks_of(&self, r: &Request) -> core::ops::Range<usize> {
         let first = r.sector >> self.chunk_shift;
         let last = (r.sector + u64::from(r.sectors) - 1) >> self.chunk_shift;

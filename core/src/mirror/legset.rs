@@ -25,6 +25,7 @@ impl LegSet {
     }
 
     /// The set of the slots in `bits` (the fast path's packed form).
+    #[inline]
     pub fn from_bits(bits: u32) -> LegSet {
         debug_assert!(bits & !Self::ALL == 0, "legs {bits:#x}");
         LegSet(bits & Self::ALL)
@@ -46,16 +47,19 @@ impl LegSet {
         *self &= !LegSet::of(slot);
     }
 
+    #[inline]
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 
+    #[inline]
     pub fn len(self) -> u32 {
         self.0.count_ones()
     }
 
     /// The slots in the set, lowest first (one step per member: the
     /// lock-free read path walks it for every read).
+    #[inline]
     pub fn iter(self) -> impl Iterator<Item = usize> {
         let mut bits = self.0;
         core::iter::from_fn(move || {
@@ -70,12 +74,23 @@ impl LegSet {
 
     /// The member `turn` steps into the set, wrapping: each member in
     /// turn, however the slots are spread (round-robin reads).
+    #[inline(always)] // every striped read asks
     pub fn nth_wrapping(self, turn: usize) -> Option<usize> {
         let n = self.len() as usize;
         if n == 0 {
             return None;
         }
-        self.iter().nth(turn % n)
+        // No division for 1, 2, 4, 8 or 16 members.
+        let k = if n.is_power_of_two() {
+            turn & (n - 1)
+        } else {
+            turn % n
+        };
+        let mut bits = self.0;
+        for _ in 0..k {
+            bits &= bits - 1;
+        }
+        Some(bits.trailing_zeros() as usize)
     }
 }
 

@@ -293,9 +293,18 @@ impl core::fmt::Display for SubmitError {
     }
 }
 
+/// Reads go to the home leg of their stripe of this many sectors
+/// ([`ReadPolicy::Striped`]).
+pub const READ_STRIPE_SECTORS: u64 = 2048;
+
 /// How reads choose a leg.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReadPolicy {
+    /// Each 1 MiB stripe of the volume has a home among the in-sync
+    /// legs, the stripes dealt out in turn: a read goes to its home, with
+    /// nothing shared written per read, and each leg's cache holds its
+    /// own half. Long reads as `LeastPending`.
+    Striped,
     /// The in-sync leg with the fewest I/Os in flight.
     LeastPending,
     /// In-sync legs in turn.
@@ -335,7 +344,7 @@ impl Default for Config {
             max_segment_updates: 16,
             resync_depth: 4,
             clean_delay_ns: 5_000_000_000,
-            read_policy: ReadPolicy::LeastPending,
+            read_policy: ReadPolicy::Striped,
             resync_min_kib: 1_000,
             resync_max_kib: 200_000,
             split_read_sectors: 1024,

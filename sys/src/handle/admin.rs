@@ -151,6 +151,7 @@ pub unsafe extern "C" fn dmm_set_read_policy(m: *mut dmm_mirror, policy: u32) ->
         DMM_POLICY_LEAST_PENDING => ReadPolicy::LeastPending,
         DMM_POLICY_ROUND_ROBIN => ReadPolicy::RoundRobin,
         DMM_POLICY_PREFER => ReadPolicy::Prefer,
+        DMM_POLICY_STRIPED => ReadPolicy::Striped,
         _ => return DMM_ERR_ARG,
     };
     h.mirror.set_read_policy(p);

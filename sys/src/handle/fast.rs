@@ -81,11 +81,12 @@ pub unsafe extern "C" fn dmm_fast_try_read_part(
 
 /// # Safety
 /// As `dmm_fast_try_write`: null or valid pointers.
+#[inline(always)]
 unsafe fn start_read(
     f: *const dmm_fast,
     r: *const dmm_request,
     out: *mut dmm_fast_read,
-    start: fn(&FastPath, &Request) -> Option<FastRead>,
+    start: impl Fn(&FastPath, &Request) -> Option<FastRead>,
 ) -> bool {
     // SAFETY: the caller passes null or valid pointers; `f` is shared.
     let (Some(f), Some(r), Some(out)) = (unsafe { f.as_ref() }, unsafe { r.as_ref() }, unsafe {

@@ -132,5 +132,6 @@ fn policy_code(p: ReadPolicy) -> u32 {
         ReadPolicy::LeastPending => DMM_POLICY_LEAST_PENDING,
         ReadPolicy::RoundRobin => DMM_POLICY_ROUND_ROBIN,
         ReadPolicy::Prefer => DMM_POLICY_PREFER,
+        ReadPolicy::Striped => DMM_POLICY_STRIPED,
     }
 }

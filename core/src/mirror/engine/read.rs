@@ -19,24 +19,36 @@ impl Mirror {
         }
     }
 
-    pub(super) fn pick_leg(&mut self, candidates: LegSet, sector: u64) -> Option<usize> {
+    pub(super) fn pick_leg(&mut self, candidates: LegSet, r: &Request) -> Option<usize> {
         let legs = candidates.iter();
+        let policy = self.cfg.read_policy;
+        if policy == ReadPolicy::Striped && !self.long_read(r) {
+            return candidates.nth_wrapping((r.sector / READ_STRIPE_SECTORS) as usize);
+        }
         // Sequential affinity: a stream stays on the leg it started on (its
         // read-ahead and head position are there).
         let stream = candidates
             .iter()
-            .find(|&l| self.legs[l].read_stream_end == sector);
-        if stream.is_some() && self.cfg.read_policy != ReadPolicy::Prefer {
+            .find(|&l| self.legs[l].read_stream_end == r.sector);
+        if stream.is_some() && policy != ReadPolicy::Prefer {
             return stream;
         }
-        match self.cfg.read_policy {
+        match policy {
             ReadPolicy::Prefer => legs.min(),
-            ReadPolicy::LeastPending => legs.min_by_key(|&l| self.legs[l].pending),
+            ReadPolicy::LeastPending | ReadPolicy::Striped => {
+                legs.min_by_key(|&l| self.legs[l].pending)
+            }
             ReadPolicy::RoundRobin => {
                 self.rr = self.rr.wrapping_add(1);
                 candidates.nth_wrapping(self.rr)
             }
         }
+    }
+
+    /// Long enough to be split across idle legs.
+    fn long_read(&self, r: &Request) -> bool {
+        let split = self.cfg.split_read_sectors;
+        split > 0 && r.sectors >= split
     }
 
     /// A chunk of the read is being copied from a source that has since
@@ -111,7 +123,7 @@ impl Mirror {
         if first_try && split > 0 && r.sectors >= split && candidates.len() > 1 {
             return self.start_split_read(i, candidates);
         }
-        let Some(leg) = self.pick_leg(candidates, r.sector) else {
+        let Some(leg) = self.pick_leg(candidates, &r) else {
             return self.finish(i, Err(IoError::NoLeg));
         };
         self.set_state(i, ReqState::Reading);
