@@ -354,3 +354,39 @@ fn ns_until_clean(r: &mut Rig, id: ReqId, c: u64) -> u64 {
     }
     r.now - start
 }
+
+/// A sequential writer entering a CLEAN chunk (at its first sector, the
+/// chunk before DIRTY) has the chunks after it marked DIRTY in the same
+/// update, and writes on through them with no other; a write elsewhere in
+/// a chunk, or not after a DIRTY one, marks nothing ahead.
+#[test]
+fn a_sequential_writer_has_chunks_marked_dirty_ahead() {
+    let mut r = Rig::new(2);
+    r.write_every_chunk();
+    assert!((0..CHUNKS).all(|c| r.status(c).0 == ChunkStatus::Clean));
+    let updates = r.m.stats().bitmap_updates;
+    let mut id = 100;
+    let mut write = |r: &mut Rig, sector: u64, sectors: u32| {
+        id += 1;
+        r.submit(id, ReqOp::Write, sector, sectors);
+        r.run();
+    };
+    let chunk = u64::from(CHUNK);
+    write(&mut r, 10 * chunk, CHUNK);
+    write(&mut r, 31 * chunk + 1, 1);
+    write(&mut r, 30 * chunk + 1, 1);
+    assert_eq!(r.m.stats().chunks_dirtied_ahead, 0);
+    assert_eq!(r.m.stats().bitmap_updates, updates + 3);
+    write(&mut r, 11 * chunk, 1);
+    assert_eq!(r.m.stats().bitmap_updates, updates + 4, "one update");
+    assert_eq!(r.m.stats().chunks_dirtied_ahead, 8);
+    assert!((11..20).all(|c| r.status(c).0 == ChunkStatus::Dirty));
+    assert_eq!(r.status(20).0, ChunkStatus::Clean);
+    for c in 12..20 {
+        write(&mut r, c * chunk, CHUNK);
+    }
+    assert_eq!(r.m.stats().bitmap_updates, updates + 4, "no other");
+    // Marked ahead, never written: cleaned after the delay all the same.
+    r.settle();
+    assert!((0..CHUNKS).all(|c| r.status(c).0 == ChunkStatus::Clean));
+}

@@ -160,7 +160,7 @@ fn summary(cli: &Cli, total: &dmmirror_sim::Report) {
     println!(
         "sim: seeds {}..{} passed: {} operations, {} power losses, {} disk deaths, \
          {} metadata copies corrupted, {} latent sector errors, {} operator requests, {} rebuilds finished \
-         ({} chunks), {} chunks resynced, {} cleans carried, {} clean delays lengthened; lock-free: {} writes, {} reads, {} writes adopted",
+         ({} chunks), {} chunks resynced, {} cleans carried, {} clean delays lengthened, {} chunks dirtied ahead; lock-free: {} writes, {} reads, {} writes adopted",
         cli.seeds.start,
         cli.seeds.end,
         total.ops,
@@ -174,6 +174,7 @@ fn summary(cli: &Cli, total: &dmmirror_sim::Report) {
         total.resynced_chunks,
         total.cleans_carried,
         total.delays_lengthened,
+        total.dirtied_ahead,
         total.fast_writes,
         total.fast_reads,
         total.adopted,

@@ -102,6 +102,8 @@ pub struct Report {
     /// whose clean delay grew (written again soon after a clean).
     pub cleans_carried: u64,
     pub delays_lengthened: u64,
+    /// CLEAN chunks marked DIRTY ahead of a sequential writer.
+    pub dirtied_ahead: u64,
     pub admin_ops: u64,
     pub latent_errors: u64,
     pub rebuilds_finished: u64,
@@ -129,6 +131,7 @@ impl Report {
         self.resynced_chunks += r.resynced_chunks;
         self.cleans_carried += r.cleans_carried;
         self.delays_lengthened += r.delays_lengthened;
+        self.dirtied_ahead += r.dirtied_ahead;
         self.admin_ops += r.admin_ops;
         self.latent_errors += r.latent_errors;
         self.rebuilds_finished += r.rebuilds_finished;
@@ -250,6 +253,8 @@ pub(crate) struct World {
     inflight: Vec<(ChildIo, usize)>,
     reqs: HashMap<ReqId, Pending>,
     next_req: ReqId,
+    /// Where the workload's sequential stream goes on.
+    stream_next: u64,
     oracle: Oracle,
     resync_bufs: Vec<Vec<u64>>,
     trace: VecDeque<String>,
@@ -299,6 +304,7 @@ impl World {
             inflight: Vec::new(),
             reqs: HashMap::new(),
             next_req: 1,
+            stream_next: 0,
             trace: VecDeque::new(),
             report: Report {
                 blank_areas,
@@ -489,6 +495,7 @@ impl World {
         self.report.resynced_chunks += stats.resynced_chunks;
         self.report.cleans_carried += stats.cleans_carried;
         self.report.delays_lengthened += stats.delays_lengthened;
+        self.report.dirtied_ahead += stats.chunks_dirtied_ahead;
         self.report.rebuilt_chunks += stats.rebuilt_chunks;
     }
 

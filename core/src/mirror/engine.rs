@@ -164,6 +164,8 @@ pub struct Stats {
     /// Times a chunk written again soon after its clean got a longer
     /// clean delay.
     pub delays_lengthened: u64,
+    /// CLEAN chunks marked DIRTY ahead of a sequential writer.
+    pub chunks_dirtied_ahead: u64,
     /// Read errors repaired from another leg.
     pub read_repairs: u64,
     /// Chunks copied to rebuilding legs.

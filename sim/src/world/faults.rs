@@ -97,6 +97,7 @@ impl World {
             inflight: Vec::new(),
             reqs: HashMap::new(),
             next_req: self.next_req,
+            stream_next: self.stream_next,
             oracle,
             resync_bufs: self.resync_bufs.clone(),
             trace: self.trace.clone(),

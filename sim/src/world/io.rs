@@ -15,6 +15,14 @@ impl World {
         };
         let (sector, sectors) = if op == ReqOp::Flush {
             (0, 0)
+        } else if self.rng.chance(1, 4) {
+            // A sequential stream (reads follow it too), so that writers
+            // enter chunks at their first sector after a DIRTY one.
+            let sector = self.stream_next % data;
+            let max_len = (2 * u64::from(self.o.chunk_sectors)).min(data - sector);
+            let sectors = 1 + self.rng.below(max_len) as u32;
+            self.stream_next = sector + u64::from(sectors);
+            (sector, sectors)
         } else {
             // Half the requests hit a few hot chunks so that they overlap.
             let span = if self.rng.chance(1, 2) {

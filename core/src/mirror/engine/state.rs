@@ -71,6 +71,10 @@ pub(super) struct Chunk {
     pub(super) warmth: u8,
 }
 
+/// How far ahead of a sequential writer chunks are marked DIRTY (at most
+/// 8 chunks).
+pub(super) const DIRTY_AHEAD_SECTORS: u64 = 16384;
+
 /// A chunk's clean delay grows to at most `clean_delay << MAX_WARMTH`.
 pub(super) const MAX_WARMTH: u8 = 1;
 

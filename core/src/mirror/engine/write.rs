@@ -19,6 +19,9 @@ impl Mirror {
             // The mistake: go ahead while the bitmap update is in flight.
             ready &= mutated!(self, DataBeforeBitmap) && !chunk.flags.contains(ChunkFlags::LOCKED);
         }
+        if !ready {
+            self.dirty_ahead(&r);
+        }
         if ready && !self.overlaps_inflight_write(i) && self.range_drained(&r) {
             self.start_write(i);
         } else {
@@ -47,6 +50,45 @@ impl Mirror {
         }
         let byte = self.dirty_byte(&chunk);
         self.want(c, byte);
+    }
+
+    /// A sequential writer entering a chunk (its write starts at the
+    /// chunk's first sector, and the chunk before is DIRTY) has the CLEAN
+    /// chunks after it, up to 8 MiB and within the segment, marked DIRTY
+    /// in the same update: one update per few chunks, not one per chunk.
+    /// Marking a chunk DIRTY is always safe: one never written is resynced
+    /// after a crash (its legs are equal: CLEAN) and cleaned after the
+    /// delay like any other. Not for UNWRITTEN chunks: their legs may
+    /// differ, and marked DIRTY they would be read from any leg.
+    fn dirty_ahead(&mut self, r: &Request) {
+        let range = self.chunk_range(r.sector, r.sectors);
+        let first = range.start;
+        if first == 0
+            || r.sector != self.chunk_sectors(first).0
+            || self.chunks[first - 1].disk.status() != ChunkStatus::Dirty
+        {
+            return;
+        }
+        let seg = self.geo.segment_of(range.end as u64 - 1);
+        let (seg_first, count) = self.geo.segment_chunks(seg);
+        let seg_end = (seg_first + u64::from(count)) as usize;
+        let ahead = (DIRTY_AHEAD_SECTORS / u64::from(self.geo.chunk_sectors)).clamp(1, 8);
+        for c in range.end..(range.end + ahead as usize).min(seg_end) {
+            let ch = self.chunks[c];
+            let free = ch.want.is_none()
+                && ch.staged.is_none()
+                && ch.inflight == 0
+                && !ch.flags.contains(ChunkFlags::LOCKED)
+                && !ch.flags.contains(ChunkFlags::NEEDS_RESYNC)
+                && !ch.flags.contains(ChunkFlags::UNSETTLED);
+            if ch.disk.status() != ChunkStatus::Clean || !free {
+                break;
+            }
+            // Kept DIRTY for a delay from now, as if written now.
+            self.chunks[c].last_write = self.now;
+            self.stats.chunks_dirtied_ahead += 1;
+            self.want(c, self.dirty_byte(&ch));
+        }
     }
 
     /// CLEAN chunk `c` is written again: if its clean came less than one
