@@ -103,9 +103,11 @@ def main():
             r = json.load(f)
     except FileNotFoundError:
         r = {}
-    # The virtio crash rows (vm-test/peers-json.py) stay.
-    if "crash" in r.get("peers", {}):
-        peers["crash"] = r["peers"]["crash"]
+    # The virtio crash rows (vm-test/peers-json.py) and the metadata
+    # counts (bench-metadata.py) stay.
+    for kept in ("crash", "metadata"):
+        if kept in r.get("peers", {}):
+            peers[kept] = r["peers"][kept]
     r["peers"] = peers
     with open(results, "w", encoding="utf-8") as f:
         json.dump(r, f, indent=2)

@@ -38,5 +38,18 @@ grep -q "^RESULT PASS bench" "$d/guest.txt" || {
 python3 vm-test/bench-kernel.py "$d/guest.txt" "$accel" "$rounds" "$seconds" \
 	docs/bench/results.json docs/bench/kernel.md docs/bench/kernel.dat
 gnuplot -e "dir='docs/bench'" scripts/bench-kernel.gp
+# Metadata writes in the kernel: a second boot (vm-test/scenarios/metadata.sh).
+m_seconds=${META_SECONDS:-16} m_tail=12 m_rate=2500 m_chunk_kib=16 m_span=376832
+say "metadata writes: 3 traces x 3 mirrors, ${m_seconds} s + ${m_tail} s each (about 8 minutes)"
+DMM_MEM=1536 DMM_PROGRESS=1 DMM_APPEND="clocksource=tsc tsc=reliable " vm-test/run-guest.sh "$d/meta.log" 1500 metadata \
+	"$m_seconds,$m_tail,$m_rate,$m_chunk_kib,$m_span" || true
+tr -d '\r' < "$d/meta.log" > "$d/meta.txt"
+grep -q "^RESULT PASS metadata" "$d/meta.txt" || {
+	grep -E "^(meta|RESULT)" "$d/meta.txt" | tail -n 20
+	say "FAIL: the metadata guest did not finish ($d/meta.log)"
+	exit 1
+}
+python3 vm-test/bench-metadata.py "$d/meta.txt" "$accel" "$m_seconds" "$m_tail" "$m_rate" \
+	"$m_chunk_kib" "$m_span" docs/bench/results.json
 target/release/dmm-bench --report-only
 say "wrote docs/bench/kernel.md and docs/bench.md"

@@ -5,9 +5,13 @@
  * "ops N seconds S iops I mbps M".
  *
  * Usage: ioload DEVICE MODE BS_BYTES THREADS SECONDS SPAN_BYTES
+ *            [RATE [CHUNK_BYTES]]
  * MODE: seqwrite, randwrite, seqread, randread, mix70 (70% random
  * reads, 30% random writes), fsync (sequential writes, each followed by
- * fdatasync, one thread: a journal's records).
+ * fdatasync, one thread: a journal's records), streamwrite (one
+ * sequential stream the threads share), hotwrite (90% of the writes to 1%
+ * of the CHUNK_BYTES chunks, spread over the span; the rest anywhere).
+ * RATE: requests per second over all threads at most (0: no limit).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -28,6 +32,9 @@ struct load {
 	uint64_t	 span;
 	double		 seconds;
 	int		 threads;
+	double		 rate;
+	uint64_t	 chunk;
+	uint64_t	 stream;	/* streamwrite's next block (atomic) */
 };
 
 struct worker {
@@ -55,6 +62,35 @@ next_random(uint64_t *s)
 	return (*s);
 }
 
+/* hotwrite: 90% to every hundredth chunk, at a random block in it. */
+static uint64_t
+hot_offset(const struct load *l, uint64_t *rng)
+{
+	uint64_t chunks = l->span / l->chunk, hot = chunks / 100;
+	uint64_t per_chunk = l->chunk / l->bs;
+
+	if (hot == 0)
+		hot = 1;
+	if (next_random(rng) % 10 < 9)
+		return ((next_random(rng) % hot * (chunks / hot) * per_chunk +
+		    next_random(rng) % per_chunk) * l->bs);
+	return (next_random(rng) % (l->span / l->bs) * l->bs);
+}
+
+/* Waits for this thread's next slot under the rate limit. */
+static void
+pace(const struct load *l, double *next)
+{
+	struct timespec t;
+
+	if (l->rate <= 0)
+		return;
+	*next += l->threads / l->rate;
+	t.tv_sec = (time_t)*next;
+	t.tv_nsec = (long)((*next - (double)t.tv_sec) * 1e9);
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+}
+
 /* One request: its offset and whether it writes. */
 static void
 plan(struct worker *w, uint64_t *rng, uint64_t *cursor, uint64_t *off,
@@ -64,7 +100,13 @@ plan(struct worker *w, uint64_t *rng, uint64_t *cursor, uint64_t *off,
 	uint64_t blocks = l->span / l->bs;
 	uint64_t share = blocks / (uint64_t)l->threads;
 
-	if (strncmp(l->mode, "seq", 3) == 0 || strcmp(l->mode, "fsync") == 0) {
+	if (strcmp(l->mode, "streamwrite") == 0) {
+		*off = __atomic_fetch_add((uint64_t *)&l->stream, 1,
+		    __ATOMIC_RELAXED) % blocks * l->bs;
+	} else if (strcmp(l->mode, "hotwrite") == 0) {
+		*off = hot_offset(l, rng);
+	} else if (strncmp(l->mode, "seq", 3) == 0 ||
+	    strcmp(l->mode, "fsync") == 0) {
 		/* Each thread streams through its own part of the span. */
 		*off = ((uint64_t)w->index * share + *cursor % share) * l->bs;
 		(*cursor)++;
@@ -100,7 +142,7 @@ run(void *arg)
 	const struct load *l = w->l;
 	uint64_t rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(w->index + 1);
 	uint64_t cursor = 0, off;
-	double end = now() + l->seconds;
+	double next = now(), end = next + l->seconds;
 	void *buf;
 	int fd, write;
 
@@ -111,6 +153,7 @@ run(void *arg)
 	}
 	memset(buf, 0x5a, l->bs);
 	while (now() < end) {
+		pace(l, &next);
 		plan(w, &rng, &cursor, &off, &write);
 		if (write)
 			stamp(buf, l->bs, off, w->index, w->ops);
@@ -137,9 +180,9 @@ main(int argc, char **argv)
 	double start, took;
 	int i, failed = 0;
 
-	if (argc != 7) {
+	if (argc < 7 || argc > 9) {
 		fprintf(stderr, "usage: ioload DEVICE MODE BS_BYTES THREADS "
-		    "SECONDS SPAN_BYTES\n");
+		    "SECONDS SPAN_BYTES [RATE [CHUNK_BYTES]]\n");
 		return (2);
 	}
 	l.dev = argv[1];
@@ -148,8 +191,12 @@ main(int argc, char **argv)
 	l.threads = atoi(argv[4]);
 	l.seconds = atof(argv[5]);
 	l.span = strtoull(argv[6], NULL, 0);
+	l.rate = argc > 7 ? atof(argv[7]) : 0;
+	l.chunk = argc > 8 ? strtoull(argv[8], NULL, 0) : 1048576;
+	l.stream = 0;
 	if (l.bs == 0 || l.bs % 512 != 0 || l.threads < 1 ||
-	    l.threads > MAX_THREADS || l.span / l.bs < (uint64_t)l.threads) {
+	    l.threads > MAX_THREADS || l.span / l.bs < (uint64_t)l.threads ||
+	    l.chunk < l.bs || l.chunk % l.bs != 0 || l.span < l.chunk) {
 		fprintf(stderr, "ioload: bad arguments\n");
 		return (2);
 	}
