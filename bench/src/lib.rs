@@ -68,7 +68,11 @@ impl MemMirror {
                 Ok(())
             })
             .expect("in memory");
-            set_every_chunk(&sb, every_chunk, b);
+            bitmap_blocks::<()>(&sb, every_chunk, |sector, block| {
+                b.insert(sector, *block);
+                Ok(())
+            })
+            .expect("in memory");
         }
         let asm = assemble(&mut MetaBlocks(&blocks), legs).expect("fresh legs assemble");
         let mut m = MemMirror {
@@ -129,28 +133,6 @@ impl MemMirror {
         self.now = now;
         self.mirror.tick(now);
         self.run();
-    }
-}
-
-/// Rewrites both copies of every segment of a new leg with `byte` for
-/// every chunk.
-fn set_every_chunk(sb: &Superblock, byte: ChunkByte, blocks: &mut HashMap<u64, [u8; BLOCK_SIZE]>) {
-    let g = &sb.geometry;
-    let content = [byte.raw(); CHUNKS_PER_SEGMENT];
-    for role in CopyRole::BOTH {
-        for index in 0..g.segment_count {
-            let (_, count) = g.segment_chunks(index);
-            let header = SegmentHeader {
-                role,
-                index,
-                serial: Serial::FIRST,
-                mirror_uuid: sb.mirror_uuid,
-                chunk_count: g.chunk_count,
-            };
-            let mut block = [0u8; BLOCK_SIZE];
-            encode_segment(&header, &content[..count as usize], &mut block).expect("valid");
-            blocks.insert(g.segment_sector(role, index), block);
-        }
     }
 }
 

@@ -81,8 +81,24 @@ pub fn new_leg_blocks<E>(
     sb: &Superblock,
     mut emit: impl FnMut(u64, &[u8; BLOCK_SIZE]) -> Result<(), E>,
 ) -> Result<(), E> {
+    bitmap_blocks(sb, ChunkByte::UNWRITTEN, &mut emit)?;
+    let mut block = [0u8; BLOCK_SIZE];
+    for role in CopyRole::BOTH {
+        sb.encode(role, &mut block).expect("valid by construction");
+        emit(SUPERBLOCK_SECTOR[role.index()], &block)?;
+    }
+    Ok(())
+}
+
+/// Calls `emit(sector, block)` for both copies of every bitmap segment of
+/// `sb`'s geometry, every chunk `byte` (a new leg's: UNWRITTEN).
+pub fn bitmap_blocks<E>(
+    sb: &Superblock,
+    byte: ChunkByte,
+    mut emit: impl FnMut(u64, &[u8; BLOCK_SIZE]) -> Result<(), E>,
+) -> Result<(), E> {
     let g = &sb.geometry;
-    let unwritten = [ChunkByte::UNWRITTEN.raw(); CHUNKS_PER_SEGMENT];
+    let content = [byte.raw(); CHUNKS_PER_SEGMENT];
     let mut block = [0u8; BLOCK_SIZE];
     for role in CopyRole::BOTH {
         for index in 0..g.segment_count {
@@ -94,14 +110,10 @@ pub fn new_leg_blocks<E>(
                 mirror_uuid: sb.mirror_uuid,
                 chunk_count: g.chunk_count,
             };
-            encode_segment(&header, &unwritten[..count as usize], &mut block)
+            encode_segment(&header, &content[..count as usize], &mut block)
                 .expect("valid by construction");
             emit(g.segment_sector(role, index), &block)?;
         }
-    }
-    for role in CopyRole::BOTH {
-        sb.encode(role, &mut block).expect("valid by construction");
-        emit(SUPERBLOCK_SECTOR[role.index()], &block)?;
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ pub use bitmap::{
     ChunkStatus, EncodeError, SegmentExpect, SegmentHeader, SegmentLoad, CHUNKS_PER_SEGMENT,
     SEGMENT_HEADER_LEN,
 };
-pub use create::{fill_new_superblock, new_leg_blocks, new_superblock, CreateError};
+pub use create::{bitmap_blocks, fill_new_superblock, new_leg_blocks, new_superblock, CreateError};
 pub use geometry::{Geometry, GeometryError};
 pub use serial::Serial;
 pub use superblock::{Member, MemberState, Superblock, SuperblockLoad, MAX_LEGS};
