@@ -293,7 +293,7 @@ impl FastPath {
                 return None;
             }
         }
-        let leg = legs.nth_wrapping((r.sector / READ_STRIPE_SECTORS) as usize)?;
+        let leg = legs.stripe_home(r.sector)?;
         let position = self.positions[leg].load(SeqCst);
         if self.regime.load(SeqCst) != regime {
             return None;

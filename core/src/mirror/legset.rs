@@ -1,6 +1,7 @@
 //! A set of legs by slot: what the engine's masks mean, with the bit
 //! arithmetic in one place.
 
+use super::types::READ_STRIPE_SECTORS;
 use crate::format::MAX_LEGS;
 use core::ops::{BitAnd, BitAndAssign, BitOr, BitOrAssign, Not};
 
@@ -91,6 +92,13 @@ impl LegSet {
             bits &= bits - 1;
         }
         Some(bits.trailing_zeros() as usize)
+    }
+
+    /// The striped policy's leg for a read at `sector`: the stripes dealt
+    /// out over the members in turn.
+    #[inline(always)] // every striped read asks
+    pub fn stripe_home(self, sector: u64) -> Option<usize> {
+        self.nth_wrapping((sector / READ_STRIPE_SECTORS) as usize)
     }
 }
 

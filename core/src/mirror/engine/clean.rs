@@ -41,7 +41,7 @@ impl Mirror {
         let mut need_flush = false;
         for c in 0..self.chunks.len() {
             let ch = self.chunks[c];
-            if settled(&ch)
+            if ch.settled()
                 && ch.disk.is_modified()
                 && !keep_modified
                 && ch.disk.status() != ChunkStatus::Dirty
@@ -103,7 +103,7 @@ impl Mirror {
         self.harvest_fast_writes(c);
         let ch = self.chunks[c];
         let delay = delay << ch.warmth;
-        if !settled(&ch) || self.now.saturating_sub(ch.last_write) < delay {
+        if !ch.settled() || self.now.saturating_sub(ch.last_write) < delay {
             return Readiness::Not;
         }
         if ch.epoch > self.durable_epoch && !mutated!(self, CleanBeforeDurable) {
@@ -167,13 +167,4 @@ enum Readiness {
     /// Idle long enough, but its last writes wait for a flush.
     AwaitsFlush,
     Ready,
-}
-
-/// Nothing is wanted, staged, in flight or held on the chunk.
-fn settled(ch: &Chunk) -> bool {
-    ch.staged.is_none()
-        && ch.want.is_none()
-        && ch.inflight == 0
-        && !ch.flags.contains(ChunkFlags::LOCKED)
-        && !ch.flags.contains(ChunkFlags::NEEDS_RESYNC)
 }

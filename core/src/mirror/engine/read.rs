@@ -23,7 +23,7 @@ impl Mirror {
         let legs = candidates.iter();
         let policy = self.cfg.read_policy;
         if policy == ReadPolicy::Striped && !self.long_read(r) {
-            return candidates.nth_wrapping((r.sector / READ_STRIPE_SECTORS) as usize);
+            return candidates.stripe_home(r.sector);
         }
         // Sequential affinity: a stream stays on the leg it started on (its
         // read-ahead and head position are there).
@@ -118,9 +118,8 @@ impl Mirror {
             self.reqs[i].tried = LegSet::EMPTY;
             candidates = self.readable(&r);
         }
-        let split = self.cfg.split_read_sectors;
         let first_try = tried.is_empty() && self.reqs[i].retries == 0 && self.reqs[i].rounds == 0;
-        if first_try && split > 0 && r.sectors >= split && candidates.len() > 1 {
+        if first_try && self.long_read(&r) && candidates.len() > 1 {
             return self.start_split_read(i, candidates);
         }
         let Some(leg) = self.pick_leg(candidates, &r) else {

@@ -75,6 +75,18 @@ pub(super) struct Chunk {
 /// 8 chunks).
 pub(super) const DIRTY_AHEAD_SECTORS: u64 = 16384;
 
+impl Chunk {
+    /// Nothing is wanted, staged, in flight or held on the chunk, and it
+    /// needs no copy.
+    pub(super) fn settled(&self) -> bool {
+        self.staged.is_none()
+            && self.want.is_none()
+            && self.inflight == 0
+            && !self.flags.contains(ChunkFlags::LOCKED)
+            && !self.flags.contains(ChunkFlags::NEEDS_RESYNC)
+    }
+}
+
 /// A chunk's clean delay grows to at most `clean_delay << MAX_WARMTH`.
 pub(super) const MAX_WARMTH: u8 = 1;
 

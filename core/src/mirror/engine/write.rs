@@ -75,12 +75,7 @@ impl Mirror {
         let ahead = (DIRTY_AHEAD_SECTORS / u64::from(self.geo.chunk_sectors)).clamp(1, 8);
         for c in range.end..(range.end + ahead as usize).min(seg_end) {
             let ch = self.chunks[c];
-            let free = ch.want.is_none()
-                && ch.staged.is_none()
-                && ch.inflight == 0
-                && !ch.flags.contains(ChunkFlags::LOCKED)
-                && !ch.flags.contains(ChunkFlags::NEEDS_RESYNC)
-                && !ch.flags.contains(ChunkFlags::UNSETTLED);
+            let free = ch.settled() && !ch.flags.contains(ChunkFlags::UNSETTLED);
             if ch.disk.status() != ChunkStatus::Clean || !free {
                 break;
             }
